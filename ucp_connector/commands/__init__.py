@@ -1,0 +1,1 @@
+"""One module per CLI command group; ``ucp_connector.cli`` mounts them."""

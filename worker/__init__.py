@@ -1,0 +1,1 @@
+"""The Temporal worker process: wires workflows, activities and the payload codec together."""

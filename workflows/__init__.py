@@ -1,0 +1,1 @@
+"""Deterministic workflow code: one ``CheckoutSessionWorkflow`` per checkout session (no I/O here)."""
