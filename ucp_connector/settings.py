@@ -1,0 +1,203 @@
+"""One typed settings object for every process (API, worker, CLI), from env and a TOML file.
+
+Sources, strongest first: environment variables (``UCP_`` prefix, ``__`` for
+nesting, e.g. ``UCP_TEMPORAL__ADDRESS``), then the TOML file named by
+``UCP_CONFIG`` (default ``ucp-connector.toml`` in the working directory, if it
+exists), then defaults that suit ``ucp-connector dev``.
+
+The **platform registry** is the trust anchor of the API (DESIGN.md invariant
+1): a platform is identified by the keys configured *here*, inline or in a
+file; keys are never fetched from a URL that a request names (no SSRF). The
+**merchant registry** names each merchant's profile URL; plain ``http`` is
+accepted only for loopback and only with ``allow_insecure_loopback = true``
+(DESIGN.md "Merchants"). Each platform carries its spend policy (DESIGN.md
+"Policy"), which the checkout workflow enforces before ``complete``.
+
+Example ``ucp-connector.toml``::
+
+    public_base_url = "https://connector.example"
+
+    [platforms.acme-agent]
+    jwks_file = "/etc/ucp/platforms/acme-agent.jwks.json"
+    webhook_url = "https://acme.example/ucp/webhooks"
+    allowed_merchants = ["shoes"]
+    [platforms.acme-agent.policy]
+    allowed_currencies = ["USD", "EUR"]
+    max_total = 50000                   # minor units
+    [platforms.acme-agent.policy.merchants.shoes]
+    max_total = 20000
+
+    [merchants.shoes]
+    profile_url = "https://shoes.example/.well-known/ucp"
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from contracts import JwkSet, UcpError, validate_profile_url
+from contracts.idempotency import PLATFORM_ID_PATTERN
+
+PlatformId = Annotated[str, StringConstraints(pattern=f"^{PLATFORM_ID_PATTERN.pattern}$")]
+MerchantId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MerchantPolicy(_Strict):
+    """Per-merchant overrides of a platform's policy."""
+
+    allowed_currencies: list[Currency] | None = None
+    max_total: int | None = Field(default=None, ge=0, description="Maximum checkout total in minor units.")
+
+
+class SpendPolicy(_Strict):
+    """What a platform may spend on a buyer's behalf (enforced in the `complete` validator)."""
+
+    allowed_currencies: list[Currency] | None = Field(default=None, description="None means any currency.")
+    max_total: int | None = Field(default=None, ge=0, description="Maximum checkout total in minor units.")
+    merchants: dict[MerchantId, MerchantPolicy] = Field(default_factory=dict)
+
+    def for_merchant(self, merchant_id: str) -> MerchantPolicy:
+        """The effective policy at one merchant: a per-merchant value wins over the platform-wide one."""
+        override = self.merchants.get(merchant_id, MerchantPolicy())
+        return MerchantPolicy(
+            allowed_currencies=override.allowed_currencies
+            if override.allowed_currencies is not None
+            else self.allowed_currencies,
+            max_total=override.max_total if override.max_total is not None else self.max_total,
+        )
+
+
+class RateLimit(_Strict):
+    requests_per_second: float = Field(default=20.0, gt=0)
+    burst: int = Field(default=40, ge=1)
+    max_concurrent: int = Field(default=16, ge=1)
+
+
+class PlatformSettings(_Strict):
+    """A registered platform: the keys that prove its identity, where to notify it, what it may do."""
+
+    jwks: dict[str, Any] | None = Field(default=None, description="Inline JWK Set of the platform's public keys.")
+    jwks_file: Path | None = Field(default=None, description="File holding the platform's public JWK Set.")
+    profile_url: str | None = Field(
+        default=None, description="The platform's UCP profile URL; if set, requests must carry it in UCP-Agent."
+    )
+    webhook_url: str | None = Field(default=None, description="Where the connector sends signed notifications.")
+    allow_insecure_loopback: bool = False
+    allowed_merchants: list[MerchantId] = Field(default_factory=list)
+    policy: SpendPolicy = Field(default_factory=SpendPolicy)
+    rate_limit: RateLimit = Field(default_factory=RateLimit)
+
+    @model_validator(mode="after")
+    def _exactly_one_key_source(self) -> PlatformSettings:
+        if (self.jwks is None) == (self.jwks_file is None):
+            raise ValueError("set exactly one of jwks or jwks_file")
+        return self
+
+    @model_validator(mode="after")
+    def _urls_are_safe(self) -> PlatformSettings:
+        for url in (self.profile_url, self.webhook_url):
+            if url is not None:
+                _check_url(url, business=False, allow_insecure_loopback=self.allow_insecure_loopback)
+        return self
+
+    def load_keys(self) -> JwkSet:
+        document = self.jwks
+        if self.jwks_file is not None:
+            document = json.loads(self.jwks_file.read_text(encoding="utf-8"))
+        return JwkSet.from_dict(document)
+
+
+class MerchantSettings(_Strict):
+    """A registered merchant (a UCP business) the connector may call."""
+
+    profile_url: str = Field(description="The merchant's /.well-known/ucp URL.")
+    allow_insecure_loopback: bool = Field(
+        default=False, description="Accept plain http for loopback hosts (dev and tests only)."
+    )
+
+    @field_validator("profile_url")
+    @classmethod
+    def _profile_url_shape(cls, value: str) -> str:
+        if not value.endswith("/.well-known/ucp"):
+            raise ValueError("profile_url must point to /.well-known/ucp")
+        return value
+
+    @model_validator(mode="after")
+    def _profile_url_is_safe(self) -> MerchantSettings:
+        _check_url(self.profile_url, business=True, allow_insecure_loopback=self.allow_insecure_loopback)
+        return self
+
+
+class TemporalSettings(_Strict):
+    address: str = "127.0.0.1:7233"
+    namespace: str = "default"
+    task_queue: str = "ucp-checkout"
+    tls: bool = False
+    tls_client_cert: Path | None = None
+    tls_client_key: Path | None = None
+    ui_url: str = "http://127.0.0.1:8233"
+
+
+def _check_url(url: str, *, business: bool, allow_insecure_loopback: bool) -> None:
+    try:
+        validate_profile_url(url, business=business, allow_insecure_loopback=allow_insecure_loopback)
+    except UcpError as exc:
+        raise ValueError(exc.content) from exc
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="UCP_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    state_dir: Path = Field(default=Path(".ucp"), description="Local state: keys, SQLite, Temporal DB, logs.")
+    keys_dir: Path | None = Field(default=None, description="0600 key files; default <state_dir>/keys.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in state_dir.")
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="The connector API's external base URL (signature authority)."
+    )
+    temporal: TemporalSettings = Field(default_factory=TemporalSettings)
+    platforms: dict[PlatformId, PlatformSettings] = Field(default_factory=dict)
+    merchants: dict[MerchantId, MerchantSettings] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = Path(os.environ.get("UCP_CONFIG", "ucp-connector.toml"))
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file)
+
+    @model_validator(mode="after")
+    def _platform_merchants_exist(self) -> Settings:
+        for platform_id, platform in self.platforms.items():
+            unknown = sorted(set(platform.allowed_merchants) - set(self.merchants))
+            if unknown:
+                raise ValueError(f"platform {platform_id!r} allows unknown merchants: {', '.join(unknown)}")
+        return self
+
+    @property
+    def resolved_keys_dir(self) -> Path:
+        return self.keys_dir or self.state_dir / "keys"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{(self.state_dir / 'connector.db').resolve()}"

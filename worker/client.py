@@ -1,0 +1,38 @@
+"""The one way every process (API, worker, CLI, tests) builds its Temporal client.
+
+All of them must agree on the data converter — pydantic-aware JSON plus the
+encrypting payload codec — or one side would write payloads the other cannot
+read. Keeping the construction here makes that agreement structural.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from temporalio.client import Client, TLSConfig
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+
+from ucp_connector.settings import TemporalSettings
+from worker.codec import KEY_FILE_NAME, EncryptionCodec, PayloadKeyring
+
+
+def data_converter(keyring: PayloadKeyring) -> DataConverter:
+    return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(keyring))
+
+
+def load_payload_keyring(keys_dir: Path, *, create: bool = False) -> PayloadKeyring:
+    path = keys_dir / KEY_FILE_NAME
+    return PayloadKeyring.load_or_create(path) if create else PayloadKeyring.load(path)
+
+
+async def connect(temporal: TemporalSettings, keyring: PayloadKeyring) -> Client:
+    tls: TLSConfig | bool = temporal.tls
+    if temporal.tls and temporal.tls_client_cert and temporal.tls_client_key:
+        tls = TLSConfig(
+            client_cert=temporal.tls_client_cert.read_bytes(), client_private_key=temporal.tls_client_key.read_bytes()
+        )
+    return await Client.connect(
+        temporal.address, namespace=temporal.namespace, tls=tls, data_converter=data_converter(keyring)
+    )
