@@ -113,6 +113,8 @@ class ErrorCode(StrEnum):
     # --- Internal ---
     INTERNAL_ERROR = "internal_error"
     SERVICE_UNAVAILABLE = "service_unavailable"
+    # --- Added after the first release (append only) ---
+    OPERATION_PENDING = "operation_pending"
 
     @property
     def spec(self) -> ErrorSpec:
@@ -245,6 +247,9 @@ _SPECS: Final[dict[ErrorCode, ErrorSpec]] = {
     ),
     ErrorCode.SERVICE_UNAVAILABLE: _S(
         503, _F.INTERNAL, "ucp", "A dependency (workflow engine, audit store) is unavailable; retry later."
+    ),
+    ErrorCode.OPERATION_PENDING: _S(
+        202, _F.LIFECYCLE, "connector", "Still running; replay the same request (same Idempotency-Key) for its result."
     ),
 }
 
