@@ -31,7 +31,7 @@ from storage.errors import StorageUnavailableError
 DEFAULT_DATABASE_URL: Final = "sqlite+aiosqlite:///.ucp/ucp.db"
 CONNECT_TIMEOUT_S: Final = 5.0
 STATEMENT_TIMEOUT_S: Final = 30.0
-SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
+SQLITE_BUSY_TIMEOUT_S: Final = 10.0
 IDENTIFIER: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 WRITE_OPTION: Final = "ucp_write"
 
@@ -61,11 +61,17 @@ def normalise_url(url: str | URL) -> URL:
     return parsed
 
 
-def make_engine(url: str | URL, *, schema: str | None = None, pool_size: int = 10) -> AsyncEngine:
-    """An engine for ``url``; ``schema`` (PostgreSQL only) becomes the connection's ``search_path``."""
+def make_engine(
+    url: str | URL, *, schema: str | None = None, pool_size: int = 10, lock_timeout_s: float = SQLITE_BUSY_TIMEOUT_S
+) -> AsyncEngine:
+    """An engine for ``url``; ``schema`` (PostgreSQL only) becomes the connection's ``search_path``.
+
+    ``lock_timeout_s`` bounds how long a SQLite writer waits for the file lock
+    before the write fails as retryable ``locked``.
+    """
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed)
+        return _sqlite_engine(parsed, lock_timeout_s)
     server_settings = {"statement_timeout": str(int(STATEMENT_TIMEOUT_S * 1000)), "application_name": "ucp-connector"}
     if schema:
         server_settings["search_path"] = validate_identifier(schema, "schema")
@@ -79,17 +85,17 @@ def make_engine(url: str | URL, *, schema: str | None = None, pool_size: int = 1
     )
 
 
-def _sqlite_engine(url: URL) -> AsyncEngine:
+def _sqlite_engine(url: URL, lock_timeout_s: float) -> AsyncEngine:
     if url.database:
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    engine = create_async_engine(url, connect_args={"timeout": lock_timeout_s})
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _on_begin)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout_s * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

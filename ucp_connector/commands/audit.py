@@ -32,8 +32,10 @@ def verify(
         )
         return
     table = Table(title="broken audit chains (first broken link per session)")
-    for column in ("session", "seq", "reason", "detail"):
-        table.add_column(column)
+    table.add_column("session", no_wrap=True)
+    table.add_column("seq", no_wrap=True, justify="right")
+    table.add_column("reason", no_wrap=True)
+    table.add_column("detail")
     for broken in report.breaks:
         table.add_row(broken.session_id, str(broken.seq), broken.reason, broken.detail)
     console.print(table)

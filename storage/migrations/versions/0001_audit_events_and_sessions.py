@@ -134,8 +134,8 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER audit_events_append_only ON audit_events")
         op.execute("DROP FUNCTION ucp_audit_events_append_only()")
     else:
-        op.execute("DROP TRIGGER audit_events_no_update")
-        op.execute("DROP TRIGGER audit_events_no_delete")
+        op.execute("DROP TRIGGER IF EXISTS audit_events_no_update")
+        op.execute("DROP TRIGGER IF EXISTS audit_events_no_delete")
     op.drop_index(op.f("ix_sessions_platform_id_status_created_at_session_id"), table_name="sessions")
     op.drop_index(op.f("ix_sessions_platform_id_created_at_session_id"), table_name="sessions")
     op.drop_table("sessions")
