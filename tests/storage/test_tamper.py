@@ -9,7 +9,7 @@ append-only triggers. The service role itself cannot change rows at all.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import text
@@ -27,14 +27,14 @@ EVENTS = 5
 
 
 @pytest.fixture
-async def two_sessions(fresh_backend: Backend) -> AsyncIterator[tuple[str, str]]:
+async def two_sessions(fresh_backend: Backend) -> tuple[str, str]:
     repository = fresh_backend.repository()
     victim, bystander = new_session_id(), new_session_id()
     for session in (victim, bystander):
         for seq in range(1, EVENTS + 1):
             await repository.append_audit_event(event(session, seq))
     await repository.close()
-    yield victim, bystander
+    return victim, bystander
 
 
 async def tamper(backend: Backend, statements: Callable[[AsyncConnection], object]) -> None:
