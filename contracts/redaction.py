@@ -108,6 +108,7 @@ _JWT: Final = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"
 _BEARER: Final = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 _PAN: Final = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,}(?!\d)")
 _EMAIL: Final = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_HASHED: Final = re.compile(r"(?:email|phone):[a-z2-7]{26}")
 _PHONE: Final = re.compile(r"(?<![\w+])\+\d(?:[ ().-]{0,2}\d){6,14}(?!\d)")
 
 
@@ -145,6 +146,8 @@ class Redactor:
         self._salt = salt
 
     def _digest(self, kind: str, normalised: str) -> str:
+        if _HASHED.fullmatch(normalised):
+            return normalised  # already one of our hashes: a second pass must not change it
         mac = hmac.new(self._salt, f"{kind}\x00{normalised}".encode(), hashlib.sha256).digest()
         # base32 (a-z, 2-7) so a hash can never look like a PAN, an e-mail or a phone itself.
         return f"{kind}:{base64.b32encode(mac).decode('ascii').lower()[:26]}"
@@ -155,6 +158,8 @@ class Redactor:
 
     def hash_phone(self, phone: str) -> str:
         """Salted hash of a phone number (digits and a leading ``+`` only)."""
+        if _HASHED.fullmatch(phone.strip()):
+            return phone.strip()
         digits = re.sub(r"\D", "", phone)
         return self._digest("phone", ("+" if phone.strip().startswith("+") else "") + digits)
 

@@ -82,7 +82,8 @@ async def test_models_match_migrations_and_drift_is_detected(fresh_backend: Back
     try:
         async with engine.begin() as connection:  # put it back so the fixture's downgrade runs as usual
             await connection.exec_driver_sql(
-                "CREATE INDEX ix_sessions_platform_id_created_at_session_id ON sessions (platform_id, created_at, session_id)"
+                "CREATE INDEX ix_sessions_platform_id_created_at_session_id "
+                "ON sessions (platform_id, created_at, session_id)"
             )
     finally:
         await engine.dispose()
