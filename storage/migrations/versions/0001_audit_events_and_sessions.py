@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
-from storage.config import DEFAULT_SERVICE_ROLE
+from storage.config import StorageSettings
 from storage.database import validate_identifier
 
 revision: str = "0001"
@@ -33,7 +33,8 @@ ROLE_MARKER = "ucp-connector service role (created by migration 0001)"
 
 
 def _role() -> str:
-    return validate_identifier(context.config.attributes.get("service_role", DEFAULT_SERVICE_ROLE), "service role")
+    role = context.config.attributes.get("service_role") or StorageSettings().database_service_role
+    return validate_identifier(role, "service role")
 
 
 def _timestamp() -> sa.DateTime:
