@@ -113,6 +113,8 @@ class ErrorCode(StrEnum):
     # --- Internal ---
     INTERNAL_ERROR = "internal_error"
     SERVICE_UNAVAILABLE = "service_unavailable"
+    # --- Audit store (DESIGN invariant 7) ---
+    AUDIT_CONFLICT = "audit_conflict"
 
     @property
     def spec(self) -> ErrorSpec:
@@ -245,6 +247,12 @@ _SPECS: Final[dict[ErrorCode, ErrorSpec]] = {
     ),
     ErrorCode.SERVICE_UNAVAILABLE: _S(
         503, _F.INTERNAL, "ucp", "A dependency (workflow engine, audit store) is unavailable; retry later."
+    ),
+    ErrorCode.AUDIT_CONFLICT: _S(
+        500,
+        _F.INTERNAL,
+        "connector",
+        "A different audit event was sent for an existing (session, seq); nothing was overwritten.",
     ),
 }
 
