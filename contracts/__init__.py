@@ -38,6 +38,7 @@ from contracts.idempotency import (
     validate_idempotency_key,
 )
 from contracts.jwk import JwkSet, KeyStore, PublicJwk, SignatureAlgorithm, SigningKey
+from contracts.redaction import Redactor
 from contracts.ucp_agent import format_ucp_agent, parse_ucp_agent, validate_profile_url
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "MalformedInputError",
     "ProfileUrlError",
     "PublicJwk",
+    "Redactor",
     "SignatureAlgorithm",
     "SignatureError",
     "SigningKey",

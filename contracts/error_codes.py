@@ -113,7 +113,9 @@ class ErrorCode(StrEnum):
     # --- Internal ---
     INTERNAL_ERROR = "internal_error"
     SERVICE_UNAVAILABLE = "service_unavailable"
-    # --- Added after the first release (append only) ---
+    # --- Audit store (DESIGN invariant 7) ---
+    AUDIT_CONFLICT = "audit_conflict"
+    # --- Lifecycle: the API's bounded wait ---
     OPERATION_PENDING = "operation_pending"
 
     @property
@@ -247,6 +249,12 @@ _SPECS: Final[dict[ErrorCode, ErrorSpec]] = {
     ),
     ErrorCode.SERVICE_UNAVAILABLE: _S(
         503, _F.INTERNAL, "ucp", "A dependency (workflow engine, audit store) is unavailable; retry later."
+    ),
+    ErrorCode.AUDIT_CONFLICT: _S(
+        500,
+        _F.INTERNAL,
+        "connector",
+        "A different audit event was sent for an existing (session, seq); nothing was overwritten.",
     ),
     ErrorCode.OPERATION_PENDING: _S(
         202, _F.LIFECYCLE, "connector", "Still running; replay the same request (same Idempotency-Key) for its result."

@@ -13,8 +13,9 @@ import typer
 from rich.console import Console
 
 from contracts import UcpError
-from ucp_connector.commands import keys
+from ucp_connector.commands import audit, keys
 from ucp_connector.commands.dev import dev
+from ucp_connector.commands.migrate import migrate
 from ucp_connector.keyfiles import KeyFileError
 from ucp_connector.processes import StackError
 from ucp_connector.temporal_binaries import TemporalBinaryMissingError
@@ -27,6 +28,8 @@ app = typer.Typer(
 )
 app.command(help="Start the whole stack embedded; Ctrl-C stops it.")(dev)
 app.add_typer(keys.app, name="keys")
+app.command(help="Apply the storage migrations (run as the schema owner).")(migrate)
+app.add_typer(audit.app, name="audit")
 
 USER_ERRORS = (KeyFileError, StackError, TemporalBinaryMissingError, UcpError)
 
