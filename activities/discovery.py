@@ -17,7 +17,7 @@ from activities.errors import application_error
 from activities.types import DiscoverMerchantInput, MerchantProfileSummary
 from contracts import ErrorCode, UcpError
 from contracts.error_codes import UCP_VERSION
-from contracts.ucp.profile import negotiate
+from contracts.ucp import CHECKOUT, Profile, negotiate, parse_profile
 from ucp_connector.merchant_profiles import ProfileCache
 
 
@@ -34,13 +34,32 @@ class DiscoveryActivities:
         except UcpError as error:
             raise application_error(error, retryable=error.code is ErrorCode.PROFILE_UNREACHABLE) from error
         try:
-            negotiated = negotiate(self._connector_profile(request.merchant_id), entry.profile, protocol_version=UCP_VERSION)
+            version = negotiate_version(entry.profile)
+            ours = parse_profile(self._connector_profile(request.merchant_id))
+            negotiation = negotiate(entry.profile.ucp.capabilities, ours.ucp.capabilities)
+            if CHECKOUT not in negotiation:
+                raise UcpError(
+                    "the merchant and the connector share no checkout capability",
+                    code=ErrorCode.CAPABILITIES_INCOMPATIBLE,
+                    detail={"rejected": sorted(negotiation.rejected)},
+                )
         except UcpError as error:
             raise application_error(error, retryable=False) from error
         return MerchantProfileSummary(
             merchant_id=request.merchant_id,
             profile_url=entry.profile_url,
             endpoint=entry.endpoint,
-            version=negotiated.version,
-            capabilities=negotiated.capabilities,
+            version=version,
+            capabilities={name: capability.version for name, capability in negotiation.active.items()},
         )
+
+
+def negotiate_version(profile: Profile) -> str:
+    """The protocol version to speak: ours, if the merchant publishes it or maps it (OVR-01, OVR-44)."""
+    if profile.ucp.version == UCP_VERSION or UCP_VERSION in (profile.ucp.supported_versions or {}):
+        return UCP_VERSION
+    raise UcpError(
+        f"the merchant does not support UCP {UCP_VERSION} (it speaks {profile.ucp.version})",
+        code=ErrorCode.VERSION_UNSUPPORTED,
+        detail={"merchant_version": profile.ucp.version},
+    )

@@ -20,7 +20,6 @@ Per call (checkout-rest.md, signatures.md):
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from typing import Any
 
@@ -28,9 +27,7 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from ucp_connector.merchant_profiles import CachedProfile, ProfileCache
 from activities.errors import application_error
-from ucp_connector.outbound_http import ResponseTooLargeError, retry_after_seconds, send_bounded
 from activities.types import CallMerchantInput, MerchantOperation, MerchantReply
 from contracts import (
     ErrorCode,
@@ -38,13 +35,16 @@ from contracts import (
     SignatureError,
     UcpError,
     canonical_json,
+    content_digest,
     format_ucp_agent,
     parse_json,
     sign_request,
     verify_response,
 )
+from contracts.ucp import parse_checkout_response, parse_order_response
+from ucp_connector.merchant_profiles import CachedProfile, ProfileCache
+from ucp_connector.outbound_http import ResponseTooLargeError, retry_after_seconds, send_bounded
 from ucp_connector.platform_profile import profile_url
-from workflows.lifecycle import STATUSES, is_error_envelope
 
 
 def _failure(
@@ -84,7 +84,9 @@ class MerchantActivities:
         try:
             response, raw = await send_bounded(self._http, operation.method, url, headers=headers, content=body)
         except httpx.TimeoutException as exc:
-            raise _failure(ErrorCode.MERCHANT_TIMEOUT, f"merchant timed out ({type(exc).__name__})", retryable=True) from exc
+            raise _failure(
+                ErrorCode.MERCHANT_TIMEOUT, f"merchant timed out ({type(exc).__name__})", retryable=True
+            ) from exc
         except httpx.TransportError as exc:
             raise _failure(
                 ErrorCode.MERCHANT_UNAVAILABLE, f"merchant connection failed ({type(exc).__name__})", retryable=True
@@ -114,7 +116,10 @@ class MerchantActivities:
             )
         if 300 <= status < 400:
             raise _failure(
-                ErrorCode.MERCHANT_RESPONSE_INVALID, "merchant answered with a redirect", retryable=False, http_status=status
+                ErrorCode.MERCHANT_RESPONSE_INVALID,
+                "merchant answered with a redirect",
+                retryable=False,
+                http_status=status,
             )
         signed_by = await self._verify(request, profile, response, raw)
         if status >= 400:
@@ -129,7 +134,7 @@ class MerchantActivities:
             )
         body = self._validated_body(request, response, raw)
         return MerchantReply(
-            status_code=status, body=body, response_digest=hashlib.sha256(raw).hexdigest(), signed_by=signed_by
+            status_code=status, body=body, response_digest=content_digest(raw), signed_by=signed_by
         )
 
     async def _verify(
@@ -140,7 +145,10 @@ class MerchantActivities:
             if response.status_code >= 400:
                 return None  # SIG-30: error responses may be unsigned
             raise _failure(
-                ErrorCode.MERCHANT_SIGNATURE_INVALID, "merchant response is not signed", retryable=False, reason="unsigned"
+                ErrorCode.MERCHANT_SIGNATURE_INVALID,
+                "merchant response is not signed",
+                retryable=False,
+                reason="unsigned",
             )
         headers = list(response.headers.multi_items())
         try:
@@ -170,16 +178,17 @@ class MerchantActivities:
             if content_type != "application/json":
                 raise UcpError(f"content type {content_type or 'missing'}", code=ErrorCode.MERCHANT_RESPONSE_INVALID)
             body = parse_json(raw)
-            if not isinstance(body, dict):
-                raise UcpError("body is not a JSON object", code=ErrorCode.MERCHANT_RESPONSE_INVALID)
-            if request.operation is not MerchantOperation.GET_ORDER and not is_error_envelope(body):
-                if not isinstance(body.get("id"), str) or body.get("status") not in STATUSES:
-                    raise UcpError("checkout has no id or an unknown status", code=ErrorCode.MERCHANT_RESPONSE_INVALID)
+            if request.operation is MerchantOperation.GET_ORDER:
+                parse_order_response(body)
+            else:
+                parse_checkout_response(body)
         except UcpError as error:
             raise _failure(
-                ErrorCode.MERCHANT_RESPONSE_INVALID, f"merchant response is not valid UCP: {error.content}", retryable=False
+                ErrorCode.MERCHANT_RESPONSE_INVALID,
+                f"merchant response is not valid UCP: {error.content}",
+                retryable=False,
             ) from error
-        return body
+        return dict(body)
 
 
 def _safe_json(raw: bytes) -> dict[str, Any]:
@@ -187,4 +196,4 @@ def _safe_json(raw: bytes) -> dict[str, Any]:
         value = parse_json(raw)
     except UcpError:
         return {}
-    return value if isinstance(value, dict) else {}
+    return dict(value) if isinstance(value, dict) else {}

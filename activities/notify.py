@@ -19,10 +19,10 @@ import httpx
 from temporalio import activity
 
 from activities.errors import application_error
-from ucp_connector.outbound_http import ResponseTooLargeError, retry_after_seconds, send_bounded
 from activities.types import PlatformNotification
 from contracts import ErrorCode, KeyStore, UcpError, canonical_json, format_ucp_agent, sign_request
 from contracts.ucp_agent import validate_profile_url
+from ucp_connector.outbound_http import ResponseTooLargeError, retry_after_seconds, send_bounded
 from ucp_connector.platform_profile import profile_url
 
 

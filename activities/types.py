@@ -71,7 +71,7 @@ class CallMerchantInput(_Model):
 class MerchantReply(_Model):
     status_code: int
     body: dict[str, Any]
-    response_digest: str = Field(description="sha-256 hex of the raw response bytes.")
+    response_digest: str = Field(description="Content-Digest (sha-256) of the raw response bytes.")
     signed_by: str | None = Field(default=None, description="kid that signed the response, if signed.")
 
 
@@ -84,7 +84,7 @@ class AuditRecord(_Model):
     occurred_at: dt.datetime
     actor: str
     action: str
-    outcome: str
+    outcome: str = Field(description="accepted | rejected (platform requests), succeeded | failed (our calls).")
     error_code: str | None = None
     request_digest: str | None = None
     response_digest: str | None = None
@@ -101,6 +101,7 @@ class SessionIndexRecord(_Model):
     status: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    version: int = Field(ge=0, description="Monotonic per session; a stale index write is ignored.")
 
 
 class PlatformNotification(_Model):

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -31,7 +32,7 @@ def error_response(error: UcpError, headers: dict[str, str] | None = None) -> JS
     return JSONResponse(error.to_json_dict(), status_code=error.http_status, headers=extra)
 
 
-def json_pointer(location: tuple[Any, ...] | list[Any]) -> str:
+def json_pointer(location: Sequence[Any]) -> str:
     """RFC 6901 pointer from a pydantic error location (the leading "body" is the document root)."""
     parts = list(location)
     if parts and parts[0] == "body":

@@ -35,6 +35,7 @@ from temporalio.client import (
 )
 from temporalio.common import (
     SearchAttributeKey,
+    SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
@@ -94,7 +95,7 @@ def _not_found() -> UcpError:
 
 def _from_update_failure(error: WorkflowUpdateFailedError) -> UcpError:
     cause = error.cause
-    if isinstance(cause, ApplicationError) and cause.type in ErrorCode._value2member_map_:
+    if isinstance(cause, ApplicationError) and cause.type is not None and cause.type in ErrorCode._value2member_map_:
         body = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
         detail = body.get("detail") if isinstance(body.get("detail"), dict) else None
         return UcpError(cause.message, code=ErrorCode(cause.type), detail=detail, retry_after=body.get("retry_after"))
@@ -142,9 +143,9 @@ class CheckoutGateway:
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=TypedSearchAttributes(
                 [
-                    PLATFORM_ATTRIBUTE.value_set(context.platform_id),
-                    MERCHANT_ATTRIBUTE.value_set(context.merchant_id),
-                    STATUS_ATTRIBUTE.value_set("creating"),
+                    SearchAttributePair(PLATFORM_ATTRIBUTE, context.platform_id),
+                    SearchAttributePair(MERCHANT_ATTRIBUTE, context.merchant_id),
+                    SearchAttributePair(STATUS_ATTRIBUTE, "creating"),
                 ]
             ),
             static_summary=f"Checkout {session_id} at {context.merchant_id} for {context.platform_id}",
@@ -196,14 +197,14 @@ class CheckoutGateway:
 
     async def _bounded(
         self,
-        update: WorkflowUpdateHandle[OperationResult],
+        update: WorkflowUpdateHandle[Any],
         request: OperationRequest,
         operation: Operation,
         platform_id: str,
         session_id: str,
     ) -> OperationResult:
         try:
-            result = await asyncio.wait_for(update.result(), timeout=self._wait_bound.total_seconds())
+            result: OperationResult = await asyncio.wait_for(update.result(), timeout=self._wait_bound.total_seconds())
         except TimeoutError:
             return await self._still_running(operation, request, platform_id, session_id)
         except WorkflowUpdateFailedError as exc:

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import error_response
 from contracts import (
     ErrorCode,
     JwkSet,
@@ -39,7 +40,6 @@ from contracts import (
     parse_ucp_agent,
     verify_request,
 )
-from api.errors import error_response
 from ucp_connector.settings import PlatformSettings
 
 DEFAULT_MAX_BODY_BYTES: Final = 256 * 1024
@@ -171,4 +171,6 @@ class BodyLimitMiddleware:
 
 
 def too_large(limit: int) -> UcpError:
-    return UcpError(f"request body exceeds {limit} bytes", code=ErrorCode.PAYLOAD_TOO_LARGE, detail={"max_bytes": limit})
+    return UcpError(
+        f"request body exceeds {limit} bytes", code=ErrorCode.PAYLOAD_TOO_LARGE, detail={"max_bytes": limit}
+    )

@@ -47,7 +47,9 @@ class ResponseSigningMiddleware:
                 if name.lower() not in (b"content-digest", b"signature", b"signature-input", b"content-length")
             ]
             text_headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
-            added = sign_response(status=start["status"], headers=text_headers, body=body or None, key=self.keys().active)
+            added = sign_response(
+                status=start["status"], headers=text_headers, body=body or None, key=self.keys().active
+            )
             headers += [(name.lower().encode(), value.encode()) for name, value in added.items()]
             headers.append((b"content-length", str(len(body)).encode()))
             await send({**start, "headers": headers})

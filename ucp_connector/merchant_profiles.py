@@ -1,6 +1,6 @@
 """Registered merchants' UCP profiles: fetched by the spec's rules, validated, cached, refreshed on rotation.
 
-Fetching rules (overview.md "Profile Requirements › Fetching", OVR-37..40):
+Fetching rules (overview.md "Profile Requirements: Fetching", OVR-37..40):
 HTTPS only (plain http only for loopback when the merchant registry says
 ``allow_insecure_loopback``), no redirects, connect and response timeouts,
 and a cache with a TTL floor of 60 s in a bounded LRU so that memory stays
@@ -25,9 +25,9 @@ from typing import Any, Final
 
 import httpx
 
-from ucp_connector.outbound_http import ResponseTooLargeError, send_bounded
 from contracts import ErrorCode, JwkSet, UcpError, parse_json, validate_profile_url
-from contracts.ucp.profile import BusinessProfile, rest_endpoint
+from contracts.ucp import Profile, parse_business_profile
+from ucp_connector.outbound_http import ResponseTooLargeError, send_bounded
 from ucp_connector.settings import MerchantSettings
 
 TTL_FLOOR: Final = 60.0
@@ -39,7 +39,7 @@ MAX_CACHED_PROFILES: Final = 256
 class CachedProfile:
     merchant_id: str
     profile_url: str
-    profile: BusinessProfile
+    profile: Profile
     document: dict[str, Any]
     keys: JwkSet
     endpoint: str
@@ -105,7 +105,9 @@ class ProfileCache:
         )
         self.fetches += 1
         try:
-            response, raw = await send_bounded(self._http, "GET", url, headers=[("Accept", "application/json")], content=None)
+            response, raw = await send_bounded(
+                self._http, "GET", url, headers=[("Accept", "application/json")], content=None
+            )
         except (httpx.HTTPError, ResponseTooLargeError) as exc:
             raise UcpError(
                 f"merchant profile unreachable: {type(exc).__name__}",
@@ -120,9 +122,9 @@ class ProfileCache:
             )
         try:
             document = parse_json(raw)
-            profile = BusinessProfile.parse(document)
-            keys = JwkSet.from_list(document.get("signing_keys", []))
-            endpoint = rest_endpoint(profile, allow_insecure_loopback=settings.allow_insecure_loopback)
+            profile = parse_business_profile(document)
+            keys = profile.jwks()
+            endpoint = _rest_endpoint(profile, allow_insecure_loopback=settings.allow_insecure_loopback)
         except UcpError as exc:
             raise UcpError(
                 f"merchant profile is malformed: {exc.content}",
@@ -130,3 +132,15 @@ class ProfileCache:
                 detail={"merchant_id": merchant_id},
             ) from exc
         return CachedProfile(merchant_id, url, profile, document, keys, endpoint, self._clock())
+
+
+def _rest_endpoint(profile: Profile, *, allow_insecure_loopback: bool) -> str:
+    """The shopping REST base URL: absolute https (OVR-09), no trailing slash appended to (OVR-10)."""
+    endpoint = profile.rest_endpoint()
+    if endpoint is None:
+        raise UcpError("profile declares no REST endpoint for dev.ucp.shopping", code=ErrorCode.PROFILE_MALFORMED)
+    try:
+        validate_profile_url(endpoint, business=False, allow_insecure_loopback=allow_insecure_loopback)
+    except UcpError as error:
+        raise UcpError(f"REST endpoint: {error.content}", code=ErrorCode.PROFILE_MALFORMED) from error
+    return endpoint.rstrip("/")

@@ -22,14 +22,15 @@ import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.audit import AuditRepository, StorageActivities
+from activities.audit import StorageActivities
 from activities.discovery import DiscoveryActivities
-from ucp_connector.merchant_profiles import ProfileCache
-from ucp_connector.outbound_http import new_http_client
 from activities.merchant import MerchantActivities
 from activities.notify import NotifyActivities
 from contracts import KeyStore
+from storage.repository import Repository
 from ucp_connector.keyfiles import load_signing_keyring
+from ucp_connector.merchant_profiles import ProfileCache
+from ucp_connector.outbound_http import new_http_client
 from ucp_connector.platform_profile import platform_profile
 from ucp_connector.settings import Settings
 from workflows.checkout import CheckoutSessionWorkflow
@@ -49,7 +50,7 @@ def build_worker(
     settings: Settings,
     *,
     keys: KeyStore,
-    repository: AuditRepository,
+    repository: Repository,
     http: httpx.AsyncClient,
     options: WorkerOptions | None = None,
 ) -> Worker:

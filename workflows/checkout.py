@@ -38,7 +38,8 @@ from typing import Any, Final
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from activities.audit import StorageActivities
@@ -55,7 +56,7 @@ with workflow.unsafe.imports_passed_through():
         PlatformNotification,
         SessionIndexRecord,
     )
-    from contracts import ErrorCode, UcpError, canonical_sha256, outbound_idempotency_key
+    from contracts import ErrorCode, UcpError, canonical_json, content_digest, outbound_idempotency_key
     from workflows import lifecycle
     from workflows.types import (
         CarriedState,
@@ -188,13 +189,13 @@ class CheckoutSessionWorkflow:
             self._last_expiry_check = workflow.now()
             await self._refresh_from_merchant("expiry")
 
-    async def _wait(self, condition: Callable[[], bool], timeout: dt.timedelta) -> bool:
+    async def _wait(self, condition: Callable[[], bool], within: dt.timedelta) -> bool:
         """True if ``condition`` (or a continue-as-new need) came first, False on timeout."""
-        if timeout <= dt.timedelta(0):
+        if within <= dt.timedelta(0):
             return condition()
         try:
-            await workflow.wait_condition(lambda: condition() or self._continue_as_new_due(), timeout=timeout)
-        except asyncio.TimeoutError:
+            await workflow.wait_condition(lambda: condition() or self._continue_as_new_due(), timeout=within)
+        except TimeoutError:
             return False
         return True
 
@@ -342,7 +343,7 @@ class CheckoutSessionWorkflow:
         self._audit(
             actor=f"platform:{self._start.platform_id}",
             action=operation.value,
-            outcome="ok" if result.http_status < 400 else "rejected",
+            outcome="accepted" if result.http_status < 400 else "rejected",
             error_code=result.body.get("code") if result.http_status >= 400 else None,
             request_digest=request.body_digest,
             payload={"http_status": result.http_status, "status": self._status},
@@ -405,7 +406,7 @@ class CheckoutSessionWorkflow:
         self._audit(
             actor=f"merchant:{self._start.merchant_id}",
             action="order_event",
-            outcome="ok",
+            outcome="accepted",
             payload={"webhook_id": event.webhook_id, "order_id": str(event.order.get("id"))},
         )
         self._queue_notification("order.updated", {"order": event.order})
@@ -470,9 +471,15 @@ class CheckoutSessionWorkflow:
                 status=new_status,
                 created_at=self._created_at,
                 updated_at=now,
+                version=len(self._history),
             )
         )
-        self._audit(actor="connector", action="status_changed", outcome=new_status, payload={"cause": cause})
+        self._audit(
+            actor="connector",
+            action="status_changed",
+            outcome="succeeded",
+            payload={"status": new_status, "cause": cause},
+        )
         if cause not in _SYNCHRONOUS_CAUSES:
             self._queue_notification("checkout.status_changed", {"checkout": self._presented()})
 
@@ -541,10 +548,10 @@ class CheckoutSessionWorkflow:
         self._audit(
             actor="connector",
             action=f"merchant.{operation.value}",
-            outcome=str(reply.status_code),
+            outcome="succeeded",
             request_digest=request_digest,
             response_digest=reply.response_digest,
-            payload={"merchant_idempotency_key": key, "signed_by": reply.signed_by},
+            payload={"merchant_idempotency_key": key, "http_status": reply.status_code, "signed_by": reply.signed_by},
         )
         return reply
 
@@ -631,9 +638,9 @@ class CheckoutSessionWorkflow:
                 ),
                 summary=f"notify platform: {notification.event_type}",
             )
-            outcome = "delivered"
+            outcome = "succeeded"
         except ActivityError:
-            outcome = "abandoned_after_24h"
+            outcome = "failed"  # abandoned after 24 h of retries
         self._audit(
             actor="connector",
             action="platform_notification",
@@ -643,15 +650,15 @@ class CheckoutSessionWorkflow:
 
 
 def _digest(body: dict[str, Any] | None) -> str | None:
-    return None if body is None else canonical_sha256(body)
+    return None if body is None else content_digest(canonical_json(body))
 
 
 def _activity_failure(error: ActivityError, default: ErrorCode) -> UcpError:
     """Turn an activity's final failure into the frozen error the platform will see."""
     cause = error.cause
-    if isinstance(cause, TimeoutError):
+    if isinstance(cause, TemporalTimeoutError):
         return UcpError("the merchant did not answer in time", code=ErrorCode.MERCHANT_TIMEOUT)
-    if isinstance(cause, ApplicationError) and cause.type in ErrorCode._value2member_map_:
+    if isinstance(cause, ApplicationError) and cause.type is not None and cause.type in ErrorCode._value2member_map_:
         detail = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
         return UcpError(cause.message, code=ErrorCode(cause.type), detail=detail)
     return UcpError(str(cause or error), code=default)

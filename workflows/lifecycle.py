@@ -24,18 +24,17 @@ import datetime as dt
 from typing import Any, Final
 
 from contracts import ErrorCode, UcpError
+from contracts.ucp import CheckoutStatus, ResponseStatus
 from workflows.types import Operation, PolicySnapshot
 
-INCOMPLETE: Final = "incomplete"
-REQUIRES_ESCALATION: Final = "requires_escalation"
-READY_FOR_COMPLETE: Final = "ready_for_complete"
-COMPLETE_IN_PROGRESS: Final = "complete_in_progress"
-COMPLETED: Final = "completed"
-CANCELED: Final = "canceled"
-STATUSES: Final = frozenset(
-    {INCOMPLETE, REQUIRES_ESCALATION, READY_FOR_COMPLETE, COMPLETE_IN_PROGRESS, COMPLETED, CANCELED}
-)
-TERMINAL: Final = frozenset({COMPLETED, CANCELED})
+INCOMPLETE: Final = CheckoutStatus.INCOMPLETE
+REQUIRES_ESCALATION: Final = CheckoutStatus.REQUIRES_ESCALATION
+READY_FOR_COMPLETE: Final = CheckoutStatus.READY_FOR_COMPLETE
+COMPLETE_IN_PROGRESS: Final = CheckoutStatus.COMPLETE_IN_PROGRESS
+COMPLETED: Final = CheckoutStatus.COMPLETED
+CANCELED: Final = CheckoutStatus.CANCELED
+STATUSES: Final = frozenset(status.value for status in CheckoutStatus)
+TERMINAL: Final = frozenset(status.value for status in CheckoutStatus if status.is_terminal)
 
 ALLOWED_FROM: Final[dict[Operation, frozenset[str]]] = {
     Operation.UPDATE: frozenset({INCOMPLETE, REQUIRES_ESCALATION, READY_FOR_COMPLETE}),
@@ -91,7 +90,7 @@ def policy_error(policy: PolicySnapshot, checkout: dict[str, Any]) -> UcpError |
 def is_error_envelope(body: dict[str, Any]) -> bool:
     """UCP business outcome without a resource: ``ucp.status == "error"`` (CHK-07, TRN-15)."""
     ucp = body.get("ucp")
-    return isinstance(ucp, dict) and ucp.get("status") == "error"
+    return isinstance(ucp, dict) and ucp.get("status") == ResponseStatus.ERROR.value
 
 
 def merchant_status(body: dict[str, Any]) -> str | None:

@@ -40,7 +40,9 @@ class OperationRequest(_Model):
     """A platform request as the verified API hands it to the workflow."""
 
     idempotency_key: str
-    body_digest: str = Field(description="sha-256 of the canonical JSON body (idempotency comparison).")
+    body_digest: str = Field(
+        description="Content-Digest (sha-256) of the body's canonical JSON: equal meaning, equal digest (invariant 2)."
+    )
     body: dict[str, Any] | None = None
 
 
