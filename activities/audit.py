@@ -54,6 +54,7 @@ class StorageActivities:
             merchant_id=record.merchant_id,
             status=record.status,
             merchant_checkout_id=record.merchant_checkout_id,
+            order_id=record.order_id,
             occurred_at=record.updated_at,
             version=record.version,
         )

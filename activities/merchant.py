@@ -133,9 +133,7 @@ class MerchantActivities:
                 merchant_content=str(merchant_error.get("content", ""))[:300] or None,
             )
         body = self._validated_body(request, response, raw)
-        return MerchantReply(
-            status_code=status, body=body, response_digest=content_digest(raw), signed_by=signed_by
-        )
+        return MerchantReply(status_code=status, body=body, response_digest=content_digest(raw), signed_by=signed_by)
 
     async def _verify(
         self, request: CallMerchantInput, profile: CachedProfile, response: httpx.Response, raw: bytes

@@ -98,6 +98,7 @@ class SessionIndexRecord(_Model):
     session_id: str
     merchant_id: str
     merchant_checkout_id: str | None
+    order_id: str | None = None
     status: str
     created_at: dt.datetime
     updated_at: dt.datetime

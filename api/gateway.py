@@ -20,7 +20,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -102,6 +104,23 @@ def _from_update_failure(error: WorkflowUpdateFailedError) -> UcpError:
     return UcpError("the operation failed", code=ErrorCode.INTERNAL_ERROR)
 
 
+@contextlib.contextmanager
+def _temporal_errors() -> Iterator[None]:
+    """Map every way a Temporal call can fail to a frozen code; nothing escapes as a 500."""
+    try:
+        yield
+    except WorkflowUpdateFailedError as exc:
+        raise _from_update_failure(exc) from exc
+    except RPCError as exc:
+        raise _from_rpc(exc) from exc
+    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+        raise _unavailable("timeout") from exc
+    except RuntimeError as exc:  # the lazy client could not connect at all
+        if "connect" not in str(exc).lower():
+            raise
+        raise _unavailable("unreachable") from exc
+
+
 def _from_rpc(error: RPCError) -> UcpError:
     if error.status == RPCStatusCode.NOT_FOUND:
         return _not_found()
@@ -155,44 +174,33 @@ class CheckoutGateway:
             ),
         )
         try:
-            handle = await self._client.start_update_with_start_workflow(
-                CheckoutSessionWorkflow.create,
-                request,
-                id=update_id(Operation.CREATE.value, request.idempotency_key),
-                start_workflow_operation=start,
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-            )
+            with _temporal_errors():
+                handle = await self._client.start_update_with_start_workflow(
+                    CheckoutSessionWorkflow.create,
+                    request,
+                    id=update_id(Operation.CREATE.value, request.idempotency_key),
+                    start_workflow_operation=start,
+                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                )
         except WorkflowAlreadyStartedError as exc:
             raise UcpError(
                 "this Idempotency-Key belongs to a closed session and cannot create another",
                 code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
                 detail={"reason": "session_closed"},
             ) from exc
-        except WorkflowUpdateFailedError as exc:
-            raise _from_update_failure(exc) from exc
-        except RPCError as exc:
-            raise _from_rpc(exc) from exc
-        except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
-            raise _unavailable("timeout") from exc
         return session_id, await self._bounded(handle, request, Operation.CREATE, context.platform_id, session_id)
 
     async def operate(
         self, platform_id: str, session_id: str, operation: Operation, request: OperationRequest
     ) -> OperationResult:
         handle = self._handle(platform_id, session_id)
-        try:
+        with _temporal_errors():
             update = await handle.start_update(
                 _UPDATES[operation],
                 request,
                 id=update_id(operation.value, request.idempotency_key),
                 wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             )
-        except WorkflowUpdateFailedError as exc:
-            raise _from_update_failure(exc) from exc
-        except RPCError as exc:
-            raise _from_rpc(exc) from exc
-        except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
-            raise _unavailable("timeout") from exc
         return await self._bounded(update, request, operation, platform_id, session_id)
 
     async def _bounded(
@@ -204,13 +212,12 @@ class CheckoutGateway:
         session_id: str,
     ) -> OperationResult:
         try:
-            result: OperationResult = await asyncio.wait_for(update.result(), timeout=self._wait_bound.total_seconds())
+            with _temporal_errors():
+                result: OperationResult = await asyncio.wait_for(
+                    update.result(), timeout=self._wait_bound.total_seconds()
+                )
         except TimeoutError:
             return await self._still_running(operation, request, platform_id, session_id)
-        except WorkflowUpdateFailedError as exc:
-            raise _from_update_failure(exc) from exc
-        except RPCError as exc:
-            raise _from_rpc(exc) from exc
         if result.request_digest != request.body_digest:
             raise UcpError(
                 "this Idempotency-Key was already used with a different request body",
@@ -236,16 +243,13 @@ class CheckoutGateway:
         )
 
     async def view(self, platform_id: str, session_id: str) -> SessionView:
-        try:
-            return await self._handle(platform_id, session_id).query(CheckoutSessionWorkflow.view)
-        except RPCError as exc:
-            raise _from_rpc(exc) from exc
+        with _temporal_errors():
+            view: SessionView = await self._handle(platform_id, session_id).query(CheckoutSessionWorkflow.view)
+        return view
 
     async def order_event(self, platform_id: str, session_id: str, event: OrderEvent) -> None:
-        try:
+        with _temporal_errors():
             await self._handle(platform_id, session_id).signal(CheckoutSessionWorkflow.order_event, event)
-        except RPCError as exc:
-            raise _from_rpc(exc) from exc
 
     def ui_link(self, platform_id: str, session_id: str, namespace: str = "default") -> str | None:
         if self._ui_url is None:

@@ -42,7 +42,9 @@ def describe(error: Exception) -> str:
     if isinstance(error, UcpError):
         return error.content
     if isinstance(error, ValidationError):
-        problems = [f"{'.'.join(str(part) for part in item['loc']) or '(root)'}: {item['msg']}" for item in error.errors()]
+        problems = [
+            f"{'.'.join(str(part) for part in item['loc']) or '(root)'}: {item['msg']}" for item in error.errors()
+        ]
         return "invalid configuration:\n  " + "\n  ".join(problems)
     return str(error)
 

@@ -443,6 +443,13 @@ class CheckoutSessionWorkflow:
 
     # ------------------------------------------------------------- internals
 
+    def _order_id(self) -> str | None:
+        """The merchant's order id, from a webhook snapshot or the completed checkout's ``order``."""
+        for source in (self._order, (self._checkout or {}).get("order")):
+            if isinstance(source, dict) and isinstance(source.get("id"), str):
+                return str(source["id"])
+        return None
+
     def _presented(self) -> dict[str, Any]:
         assert self._checkout is not None
         return lifecycle.presented_checkout(self._checkout, self._start.session_id)
@@ -468,6 +475,7 @@ class CheckoutSessionWorkflow:
                 session_id=self._start.session_id,
                 merchant_id=self._start.merchant_id,
                 merchant_checkout_id=self._merchant_checkout_id,
+                order_id=self._order_id(),
                 status=new_status,
                 created_at=self._created_at,
                 updated_at=now,
