@@ -36,7 +36,6 @@ from temporalio.client import (
     WorkflowUpdateStage,
 )
 from temporalio.common import (
-    SearchAttributeKey,
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
@@ -46,6 +45,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import ErrorCode, UcpError, checkout_session_id, checkout_workflow_id, update_id
+from worker import search_attributes
 from workflows.checkout import CheckoutSessionWorkflow
 from workflows.lifecycle import COMPLETE_IN_PROGRESS
 from workflows.types import (
@@ -59,9 +59,6 @@ from workflows.types import (
 )
 
 RETRY_AFTER_SECONDS: Final = 2
-PLATFORM_ATTRIBUTE: Final = SearchAttributeKey.for_keyword("UcpPlatform")
-MERCHANT_ATTRIBUTE: Final = SearchAttributeKey.for_keyword("UcpMerchant")
-STATUS_ATTRIBUTE: Final = SearchAttributeKey.for_keyword("UcpStatus")
 
 _UPDATES = {
     Operation.UPDATE: CheckoutSessionWorkflow.update,
@@ -80,6 +77,7 @@ class SessionContext:
     policy: PolicySnapshot
     webhook_url: str | None
     webhook_allow_insecure_loopback: bool
+    history_limit: int | None = None  # continue-as-new bound; tests lower it
 
 
 def _unavailable(reason: str) -> UcpError:
@@ -155,6 +153,7 @@ class CheckoutGateway:
                 policy=context.policy,
                 platform_webhook_url=context.webhook_url,
                 platform_webhook_allow_insecure_loopback=context.webhook_allow_insecure_loopback,
+                **({"continue_as_new_after_events": context.history_limit} if context.history_limit else {}),
             ),
             id=workflow_id,
             task_queue=self._task_queue,
@@ -162,9 +161,9 @@ class CheckoutGateway:
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=TypedSearchAttributes(
                 [
-                    SearchAttributePair(PLATFORM_ATTRIBUTE, context.platform_id),
-                    SearchAttributePair(MERCHANT_ATTRIBUTE, context.merchant_id),
-                    SearchAttributePair(STATUS_ATTRIBUTE, "creating"),
+                    SearchAttributePair(search_attributes.PLATFORM, context.platform_id),
+                    SearchAttributePair(search_attributes.MERCHANT, context.merchant_id),
+                    SearchAttributePair(search_attributes.STATUS, "creating"),
                 ]
             ),
             static_summary=f"Checkout {session_id} at {context.merchant_id} for {context.platform_id}",

@@ -72,6 +72,8 @@ def platform_profile(public_base_url: str, keys: KeyStore, merchant_id: str | No
                 ]
             },
             "capabilities": capabilities,
+            # The connector holds no payment handler of its own: platforms bring their instruments.
+            "payment_handlers": {},
         },
         "signing_keys": keys.jwks.signing_keys(),
     }

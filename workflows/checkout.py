@@ -37,7 +37,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
@@ -57,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
         SessionIndexRecord,
     )
     from contracts import ErrorCode, UcpError, canonical_json, content_digest, outbound_idempotency_key
+    from worker import search_attributes
     from workflows import lifecycle
     from workflows.types import (
         CarriedState,
@@ -78,7 +79,6 @@ POLL_MAX: Final = dt.timedelta(minutes=1)
 MAX_UPDATES_IN_FLIGHT: Final = 6  # the server caps a run at 10 in-flight updates
 MAX_REMEMBERED_WEBHOOK_IDS: Final = 500
 
-STATUS_ATTRIBUTE: Final = SearchAttributeKey.for_keyword("UcpStatus")
 
 _SYNCHRONOUS_CAUSES: Final = frozenset(operation.value for operation in Operation)
 
@@ -163,11 +163,13 @@ class CheckoutSessionWorkflow:
                 break
             await self._step()
             if self._continue_as_new_due():
-                await self._quiesce()
+                # Queued audit writes and notifications travel in the continuation; one that is in
+                # flight right now is re-sent by the next run, which is safe: both are idempotent.
+                await workflow.wait_condition(workflow.all_handlers_finished)
                 storage.cancel()
                 notifications.cancel()
                 workflow.continue_as_new(self._continuation())
-        await self._quiesce()
+        await self._drained()
         storage.cancel()
         notifications.cancel()
         return self.view()
@@ -223,8 +225,8 @@ class CheckoutSessionWorkflow:
             or info.get_current_history_length() > self._start.continue_as_new_after_events
         )
 
-    async def _quiesce(self) -> None:
-        """Let running updates finish and drain the queues, so nothing is lost or left half-done."""
+    async def _drained(self) -> None:
+        """Before finishing: let running updates end and every queued write and notification go out."""
         await workflow.wait_condition(
             lambda: workflow.all_handlers_finished() and not self._storage_queue and not self._notifications
         )
@@ -394,21 +396,36 @@ class CheckoutSessionWorkflow:
 
     @workflow.signal(name="order_event")
     def order_event(self, event: OrderEvent) -> None:
-        """A verified merchant order webhook: full snapshot, deduplicated by Webhook-Id (ORD-18, ORD-24)."""
+        """A verified merchant order webhook: full snapshot, deduplicated by Webhook-Id (ORD-18, ORD-24).
+
+        A signed order for this checkout proves the merchant completed it, so a
+        session waiting in ``complete_in_progress`` (or on an unknown complete
+        outcome) becomes ``completed`` at once; the order snapshot replaces the
+        previous one (webhooks carry the full entity).
+        """
         if event.webhook_id in self._order_event_ids:
             return
         self._order_event_ids.append(event.webhook_id)
         del self._order_event_ids[:-MAX_REMEMBERED_WEBHOOK_IDS]
         self._order = event.order
         self._changes += 1
-        if self._status != lifecycle.COMPLETED:
-            self._reconcile = True  # an order exists: learn the checkout's new status from the merchant
         self._audit(
             actor=f"merchant:{self._start.merchant_id}",
             action="order_event",
             outcome="accepted",
             payload={"webhook_id": event.webhook_id, "order_id": str(event.order.get("id"))},
         )
+        if (
+            self._checkout is not None
+            and self._status != lifecycle.COMPLETED
+            and (self._status == lifecycle.COMPLETE_IN_PROGRESS or self._reconcile)
+        ):
+            confirmation = {
+                key: event.order[key] for key in ("id", "permalink_url") if isinstance(event.order.get(key), str)
+            }
+            self._apply_checkout(
+                {**self._checkout, "status": lifecycle.COMPLETED, "order": confirmation}, cause="order_webhook"
+            )
         self._queue_notification("order.updated", {"order": event.order})
 
     @workflow.query(name="view")
@@ -468,7 +485,7 @@ class CheckoutSessionWorkflow:
         self._history.append(StatusChange(status=new_status, at=now, cause=cause))
         if new_status in lifecycle.TERMINAL:
             self._closed_at = now
-        workflow.upsert_search_attributes([STATUS_ATTRIBUTE.value_set(new_status)])
+        workflow.upsert_search_attributes([search_attributes.STATUS.value_set(new_status)])
         self._storage_queue.append(
             SessionIndexRecord(
                 platform_id=self._start.platform_id,
