@@ -35,7 +35,7 @@ WEBHOOK_PATHS = frozenset({"/webhooks/merchants/{merchant_id}"})
 def create_app(
     settings: Settings,
     *,
-    gateway: CheckoutGateway,
+    gateway: CheckoutGateway | None,
     repository: Repository,
     keys: Callable[[], KeyStore],
     profiles: ProfileCache,

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from contracts import UcpError
 from ucp_connector.commands import audit, keys
+from ucp_connector.commands.api import api
 from ucp_connector.commands.dev import dev
 from ucp_connector.commands.migrate import migrate
 from ucp_connector.commands.worker import worker
@@ -33,6 +34,7 @@ app.add_typer(keys.app, name="keys")
 app.command(help="Apply the storage migrations (run as the schema owner).")(migrate)
 app.add_typer(audit.app, name="audit")
 app.command(help="Run the Temporal worker (checkout workflows and their activities).")(worker)
+app.command(help="Serve the signed platform API.")(api)
 
 USER_ERRORS = (KeyFileError, StackError, TemporalBinaryMissingError, UcpError, ValidationError, ConnectionError)
 
