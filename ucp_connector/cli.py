@@ -15,6 +15,7 @@ from rich.console import Console
 from contracts import UcpError
 from ucp_connector.commands import keys
 from ucp_connector.commands.dev import dev
+from ucp_connector.commands.merchant import merchant
 from ucp_connector.keyfiles import KeyFileError
 from ucp_connector.processes import StackError
 from ucp_connector.temporal_binaries import TemporalBinaryMissingError
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 app.command(help="Start the whole stack embedded; Ctrl-C stops it.")(dev)
 app.add_typer(keys.app, name="keys")
+app.command(help="Run the reference merchant (a UCP business server for tests and demos).")(merchant)
 
 USER_ERRORS = (KeyFileError, StackError, TemporalBinaryMissingError, UcpError)
 
