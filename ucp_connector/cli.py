@@ -19,6 +19,7 @@ from ucp_connector.commands.api import api
 from ucp_connector.commands.dev import dev
 from ucp_connector.commands.migrate import migrate
 from ucp_connector.commands.worker import worker
+from ucp_connector.commands.merchant import merchant
 from ucp_connector.keyfiles import KeyFileError
 from ucp_connector.processes import StackError
 from ucp_connector.temporal_binaries import TemporalBinaryMissingError
@@ -35,6 +36,7 @@ app.command(help="Apply the storage migrations (run as the schema owner).")(migr
 app.add_typer(audit.app, name="audit")
 app.command(help="Run the Temporal worker (checkout workflows and their activities).")(worker)
 app.command(help="Serve the signed platform API.")(api)
+app.command(help="Run the reference merchant (a UCP business server for tests and demos).")(merchant)
 
 USER_ERRORS = (KeyFileError, StackError, TemporalBinaryMissingError, UcpError, ValidationError, ConnectionError)
 
