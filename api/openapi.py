@@ -104,3 +104,33 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
 
 def render(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def reference_document() -> dict[str, Any]:
+    """The document of an app built with neutral settings (routes and models do not depend on them)."""
+    from api.app import create_app
+    from contracts import KeyStore, SigningKey
+    from storage.config import StorageSettings
+    from ucp_connector.settings import Settings
+
+    settings = Settings(storage=StorageSettings(database_url="sqlite+aiosqlite:///:memory:"))
+    keys = KeyStore(SigningKey.generate())
+    app = create_app(settings, gateway=None, repository=None, keys=lambda: keys, profiles=None)  # type: ignore[arg-type]
+    return build_openapi(app)
+
+
+def main() -> None:
+    """Regenerate ``contracts/openapi.json``: ``python -m api.openapi``."""
+    from pathlib import Path
+
+    # Run as ``python -m``, this file is ``__main__``; the routes register their models in the
+    # importable ``api.openapi``, so generate through that module.
+    from api import openapi
+
+    target = Path(__file__).resolve().parent.parent / "contracts" / "openapi.json"
+    target.write_text(openapi.render(openapi.reference_document()), encoding="utf-8")
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()

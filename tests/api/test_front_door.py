@@ -314,3 +314,24 @@ def test_error_bodies_are_json_objects_with_code_and_content() -> None:
         "detail": None,
         "continue_url": None,
     }
+
+
+def test_committed_openapi_matches_the_code() -> None:
+    """The published contract (contracts/openapi.json) is regenerated, never hand-edited: python -m api.openapi."""
+    from importlib import resources
+
+    from api.openapi import reference_document, render
+
+    committed = resources.files("contracts").joinpath("openapi.json").read_text(encoding="utf-8")
+    assert committed == render(reference_document()), "run: python -m api.openapi"
+
+
+def test_no_route_outside_the_document() -> None:
+    from api.openapi import reference_document
+
+    documented_routes = {
+        (method.upper(), path) for path, item in reference_document()["paths"].items() for method in item
+    }
+    assert set(api_routes()) == documented_routes
+    error_codes = reference_document()["components"]["schemas"]["ErrorBody"]
+    assert error_codes["required"] == ["code", "content"]
