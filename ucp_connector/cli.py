@@ -17,9 +17,9 @@ from contracts import UcpError
 from ucp_connector.commands import audit, keys
 from ucp_connector.commands.api import api
 from ucp_connector.commands.dev import dev
+from ucp_connector.commands.merchant import merchant
 from ucp_connector.commands.migrate import migrate
 from ucp_connector.commands.worker import worker
-from ucp_connector.commands.merchant import merchant
 from ucp_connector.keyfiles import KeyFileError
 from ucp_connector.processes import StackError
 from ucp_connector.temporal_binaries import TemporalBinaryMissingError

@@ -397,7 +397,7 @@ def ready_body(items: list[tuple[str, int]] | None = None, **extra: Any) -> dict
     return body
 
 
-def payment_body(token: str = "tok_visa_ok", handler_id: str = "ref_tokenizer") -> dict[str, Any]:  # noqa: S107
+def payment_body(token: str = "tok_visa_ok", handler_id: str = "ref_tokenizer") -> dict[str, Any]:
     return {
         "payment": {
             "instruments": [
