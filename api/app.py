@@ -10,6 +10,7 @@ are the three public ones.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -55,7 +56,7 @@ def create_app(
     app.state.profiles = profiles
     app.state.platforms = PlatformRegistry(settings.platforms)
     app.state.limiter = PlatformLimiter()
-    app.state.session_context = _session_context
+    app.state.session_context = functools.partial(_session_context, settings)
     install_error_handlers(app)
     for router in (public.router, checkout.router, sessions.router, webhooks.router):
         app.include_router(router)
@@ -65,13 +66,16 @@ def create_app(
     return app
 
 
-def _session_context(platform: VerifiedPlatform, merchant_id: str, policy: PolicySnapshot) -> SessionContext:
+def _session_context(
+    settings: Settings, platform: VerifiedPlatform, merchant_id: str, policy: PolicySnapshot
+) -> SessionContext:
     return SessionContext(
         platform_id=platform.platform_id,
         merchant_id=merchant_id,
         policy=policy,
         webhook_url=platform.settings.webhook_url,
         webhook_allow_insecure_loopback=platform.settings.allow_insecure_loopback,
+        merchant_call_timeout_seconds=settings.merchant_call_timeout_seconds,
     )
 
 

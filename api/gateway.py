@@ -78,6 +78,7 @@ class SessionContext:
     webhook_url: str | None
     webhook_allow_insecure_loopback: bool
     history_limit: int | None = None  # continue-as-new bound; tests lower it
+    merchant_call_timeout_seconds: int = 30
 
 
 def _unavailable(reason: str) -> UcpError:
@@ -153,6 +154,7 @@ class CheckoutGateway:
                 policy=context.policy,
                 platform_webhook_url=context.webhook_url,
                 platform_webhook_allow_insecure_loopback=context.webhook_allow_insecure_loopback,
+                merchant_call_timeout_seconds=context.merchant_call_timeout_seconds,
                 **({"continue_as_new_after_events": context.history_limit} if context.history_limit else {}),
             ),
             id=workflow_id,

@@ -174,6 +174,9 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(
         default_factory=StorageSettings, description="Audit store and session index (see storage/README.md)."
     )
+    merchant_call_timeout_seconds: int = Field(
+        default=30, ge=1, le=300, description="Time limit of one merchant call attempt before Temporal retries it."
+    )
     api_wait_seconds: float = Field(
         default=10.0, gt=0, le=60, description="How long the API waits for an operation before a retry hint."
     )

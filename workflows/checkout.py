@@ -554,7 +554,7 @@ class CheckoutSessionWorkflow:
                     body=body,
                     idempotency_key=key,
                 ),
-                start_to_close_timeout=dt.timedelta(seconds=30),
+                start_to_close_timeout=dt.timedelta(seconds=self._start.merchant_call_timeout_seconds),
                 schedule_to_close_timeout=_MERCHANT_DEADLINES[operation],
                 retry_policy=_MERCHANT_RETRY,
                 summary=f"{operation.value} at {self._start.merchant_id}",

@@ -104,6 +104,9 @@ class SessionStart(_Model):
     platform_webhook_url: str | None = None
     platform_webhook_allow_insecure_loopback: bool = False
     continue_as_new_after_events: int = Field(default=8_000, ge=100, description="History bound per run.")
+    merchant_call_timeout_seconds: int = Field(
+        default=30, ge=1, le=300, description="start_to_close of one merchant call attempt (a crash retries after it)."
+    )
     carried: CarriedState | None = None
 
 

@@ -42,7 +42,7 @@ async def list_sessions(
     request: Request,
     platform: Platform,
     status: StatusFilter | None = None,
-    merchant_id: str | None = Query(default=None, max_length=64),
+    merchant_id: str | None = Query(default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$"),
     cursor: str | None = Query(default=None, max_length=1024),
     limit: int = Query(default=50, ge=1, le=200),
 ) -> dict[str, object]:
