@@ -269,19 +269,26 @@ class MerchantService:
         return row, state
 
     async def _advance(self, session: AsyncSession, row: CheckoutRow, state: CheckoutState, now: dt.datetime) -> None:
-        """Apply what time has made true: expiry and asynchronous completion."""
+        """Apply what time has made true (expiry, asynchronous completion) and commit it on its own.
+
+        Committed separately because it does not depend on the request being
+        served: if that request then fails (say, an update of a session that
+        just completed), the transition must stand.
+        """
         if lifecycle.expires(state.status) and now >= state.expires_at:
             state.status = CheckoutStatus.CANCELED
             state.cancel_reason = "expired"
             log.debug("checkout.expired", checkout_id=state.id)
-            self._save(row, state, now)
         elif (
             state.status is CheckoutStatus.COMPLETE_IN_PROGRESS
             and state.completes_at is not None
             and now >= state.completes_at
         ):
             await self._place_order(session, state, now)
-            self._save(row, state, now)
+        else:
+            return
+        self._save(row, state, now)
+        await session.commit()
 
     def _save(self, row: CheckoutRow, state: CheckoutState, now: dt.datetime) -> None:
         row.state = state.model_dump(mode="json")
