@@ -23,13 +23,15 @@ or in-process (tests)::
 
 Modules: ``config`` (one typed configuration), ``catalog`` (items, codes,
 shipping: the scenario table), ``payments`` (token-driven payment outcomes),
-``pricing`` (render a checkout: totals, messages, derived status),
-``lifecycle`` (allowed transitions), ``service`` (operations over the
-database), ``orders`` (order snapshots and events), ``webhooks`` (signed,
-retried outbox), ``security`` (request authentication), ``platforms``
-(trusted platforms, profile fetching), ``idempotency``, ``responses``
-(signed bodies), ``faults`` (fault injection), ``store`` (SQLAlchemy),
-``clock`` (injectable time), ``app`` (:class:`ReferenceMerchant`).
+``inputs`` (requests -> state), ``state`` (what is persisted), ``pricing``
+(render a checkout: totals, messages, derived status), ``lifecycle`` (allowed
+transitions), ``service`` (operations over the database), ``orders`` (order
+snapshots and events), ``webhooks`` (signed, retried outbox), ``security``
+(request authentication), ``platforms`` (trusted platforms, profile
+fetching), ``idempotency``, ``responses`` (signed bodies), ``discovery`` (the
+business profile), ``faults`` (fault injection), ``store`` (SQLAlchemy),
+``clock`` (injectable time), ``routes`` (HTTP surface), ``app``
+(:class:`ReferenceMerchant`), ``server`` and ``__main__`` (running it alone).
 
 Scenarios (documented in ``catalog`` and ``payments``)
 ------------------------------------------------------

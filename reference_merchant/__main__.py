@@ -19,7 +19,10 @@ from reference_merchant.server import build_config, serve
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reference_merchant", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m reference_merchant",
+        description="Run the reference merchant (a UCP 2026-04-08 business server) until Ctrl-C.",
+    )
     parser.add_argument("--port", type=int, required=True, help="TCP port to listen on")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--db", type=Path, help="SQLite file for the merchant's state (default: in memory)")

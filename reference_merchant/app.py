@@ -80,7 +80,7 @@ class ReferenceMerchant:
             responder=self.responder,
             webhooks=self.webhooks,
         )
-        self.service.on_change = self._wake_background
+        self.service.on_webhooks_queued = self._wake_background
         self.app = FastAPI(title=config.name, openapi_url=None, docs_url=None, redoc_url=None, lifespan=self._lifespan)
         install_routes(self.app, self)
         self.asgi = FaultInjectionMiddleware(
@@ -174,13 +174,13 @@ class ReferenceMerchant:
         """Publish a new key and sign with it from now on; the old one stays published. Returns the new kid."""
         new_key = SigningKey.generate()
         self.keys = self.keys.rotate(new_key)
-        log.info("keys.rotated", kid=new_key.kid)
+        log.debug("keys.rotated", kid=new_key.kid)
         return new_key.kid
 
     def retire_signing_key(self, kid: str) -> None:
         """Stop publishing ``kid`` (after the grace period, or at once after a compromise)."""
         self.keys = self.keys.retire(kid)
-        log.info("keys.retired", kid=kid)
+        log.debug("keys.retired", kid=kid)
 
     # ------------------------------------------------------------------
     # the buyer and the warehouse (what happens outside the API)

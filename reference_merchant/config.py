@@ -89,7 +89,9 @@ class MerchantConfig(BaseModel):
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     profile_cache_seconds: int = Field(default=300, ge=60, description="Platform profile cache TTL (floor 60 s).")
     profile_fetch_timeout_seconds: float = Field(default=5.0, gt=0)
-    background_interval_seconds: float = Field(default=0.05, gt=0)
+    background_interval_seconds: float = Field(
+        default=0.25, gt=0, description="How often time-driven work runs; queued webhooks wake it at once."
+    )
     run_background_tasks: bool = True
     platforms: list[TrustedPlatform] = Field(default_factory=list)
     webhooks: WebhookPolicy = Field(default_factory=WebhookPolicy)

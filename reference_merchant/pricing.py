@@ -375,7 +375,11 @@ def render_checkout(
     if not lines and not any(message["type"] == "error" for message in messages):
         messages.append(error(E.MISSING, "The checkout has no items.", Severity.RECOVERABLE, "$.line_items"))
 
-    status = derive_status(messages) if state.status in OPEN_STATUSES else state.status
+    if state.status in OPEN_STATUSES:
+        status = derive_status(messages)
+    else:  # what a session would need to progress no longer applies; disclosures and notes still do
+        status = state.status
+        messages = [message for message in messages if message["type"] != "error"]
     if state.status is CheckoutStatus.CANCELED and state.cancel_reason == "expired":
         messages.append(info("session_expired", "The checkout session expired."))
     if state.status is CheckoutStatus.COMPLETE_IN_PROGRESS:

@@ -91,7 +91,7 @@ def install_routes(app: FastAPI, merchant: ReferenceMerchant) -> None:
 
     async def on_ucp_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, UcpError)
-        log.info("request.refused", path=request.url.path, code=exc.code.value, reason=exc.reason)
+        log.debug("request.refused", path=request.url.path, code=exc.code.value, reason=exc.reason)
         return merchant.responder.error(exc)
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
@@ -104,7 +104,7 @@ def install_routes(app: FastAPI, merchant: ReferenceMerchant) -> None:
         return merchant.responder.error(UcpError("the request is not valid", code=ErrorCode.VALIDATION_FAILED))
 
     async def on_disconnect(request: Request, exc: Exception) -> Response:
-        log.info("request.client_gone", path=request.url.path)
+        log.debug("request.client_gone", path=request.url.path)
         return merchant.responder.error(UcpError("the client went away mid-request", code=ErrorCode.VALIDATION_FAILED))
 
     async def on_bug(request: Request, exc: Exception) -> Response:

@@ -9,10 +9,12 @@ delayed ACK, which would dominate any benchmark against this merchant.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from pathlib import Path
 from typing import Any
 
+import structlog
 import uvicorn
 
 from contracts import KeyStore
@@ -69,6 +71,8 @@ def serve(
     log_level: str = "info",
 ) -> None:
     """Serve until interrupted (Ctrl-C / SIGTERM); the merchant starts and stops with the server."""
+    level = logging.getLevelName(log_level.upper())
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level if isinstance(level, int) else 20))
     merchant = ReferenceMerchant(config, keys=keys)
     server = uvicorn.Server(
         uvicorn.Config(

@@ -17,15 +17,10 @@ Assumptions where the spec is silent:
   member left out of a PUT is cleared, not kept. (The OpenAPI description says
   the opposite; platforms that resend everything, as CHK-15 requires, see no
   difference.)
-* Input the merchant cannot honour is reported, not refused: unknown or sold
-  out items are left out with an ``item_unavailable``/``out_of_stock`` error
-  and quantities above stock are clamped with a ``quantity_adjusted`` warning.
+* Input the merchant cannot honour is reported, not refused, and references
+  it cannot resolve are ``400 validation_failed`` (:mod:`reference_merchant.inputs`).
   Only when *no* item of a create can be sold is the answer the error envelope
-  without a session (TRN-15). Such notices last until the next update.
-* References that cannot be resolved (an unknown line item ``id`` in an
-  update, a second fulfillment method, a pickup method, a method or group id
-  the merchant did not issue, or extension members the platform did not
-  negotiate) are ``400 validation_failed`` with a pointer.
+  without a session (TRN-15). Notices last until the next update.
 * Stock is not decremented by orders: the catalog is a fixture.
 * A session or order of another platform does not exist for the caller
   (``not_found``), so ids leak nothing (ORD-08).
@@ -54,7 +49,6 @@ from contracts.ucp import (
     CheckoutStatus,
     Negotiation,
     Severity,
-    dump,
     parse_model,
     response_capabilities,
 )
@@ -63,28 +57,19 @@ from contracts.ucp.checkout import (
     CheckoutCompleteRequest,
     CheckoutCreateRequest,
     CheckoutUpdateRequest,
-    FulfillmentInput,
-    LineItemCreate,
-    LineItemUpdate,
-    PaymentInput,
-    RetailLocationInput,
 )
 from contracts.ucp.profile import relevant_capabilities
-from reference_merchant import lifecycle, orders, payments
+from reference_merchant import inputs, lifecycle, orders, payments
 from reference_merchant.catalog import Catalog
 from reference_merchant.clock import Clock
 from reference_merchant.config import MerchantConfig
 from reference_merchant.idempotency import IdempotencyLedger, StoredResponse, fingerprint
 from reference_merchant.lifecycle import Action
-from reference_merchant.pricing import GROUP_ID, METHOD_ID, Rendered, continue_url, render_checkout
+from reference_merchant.pricing import Rendered, continue_url, render_checkout
 from reference_merchant.responses import BusinessOutcome, Responder
 from reference_merchant.security import RequestContext
 from reference_merchant.state import (
     CheckoutState,
-    DestinationState,
-    FulfillmentState,
-    LineState,
-    NoticeState,
     OrderState,
 )
 from reference_merchant.store import CheckoutRow, Database, OrderRow, epoch
@@ -93,6 +78,7 @@ from reference_merchant.webhooks import WebhookDispatcher
 log = structlog.get_logger(__name__)
 
 Outcome = tuple[int, dict[str, Any]]
+PURGE_EVERY = dt.timedelta(minutes=1)
 OPEN_STATUSES = tuple(status.value for status in lifecycle.OPEN)
 
 
@@ -124,7 +110,9 @@ class MerchantService:
         self._responder = responder
         self._webhooks = webhooks
         self._lock = asyncio.Lock()
-        self.on_change: Callable[[], None] = lambda: None
+        self._webhooks_queued = False
+        self._last_purge: dt.datetime | None = None
+        self.on_webhooks_queued: Callable[[], None] = lambda: None
 
     # ------------------------------------------------------------------
     # HTTP operations
@@ -180,7 +168,7 @@ class MerchantService:
                         session, ctx.platform_id, ctx.idempotency_key, request_fingerprint, now
                     )
                     if stored is not None:
-                        log.info("idempotent.replay", operation=ctx.operation.value, status=stored.status)
+                        log.debug("idempotent.replay", operation=ctx.operation.value, status=stored.status)
                         return self._responder.raw(stored.status, stored.body)
                     try:
                         status, document = await handler(session, now)
@@ -204,7 +192,7 @@ class MerchantService:
                 raise UcpError(
                     "the merchant's database is unavailable", code=ErrorCode.SERVICE_UNAVAILABLE, retry_after=1
                 ) from exc
-        self.on_change()
+        self._announce()
         return self._responder.raw(status, body)
 
     async def _run(self, handler: Callable[[AsyncSession, dt.datetime], Awaitable[Outcome]]) -> Response:
@@ -219,8 +207,14 @@ class MerchantService:
                 raise UcpError(
                     "the merchant's database is unavailable", code=ErrorCode.SERVICE_UNAVAILABLE, retry_after=1
                 ) from exc
-        self.on_change()
+        self._announce()
         return self._responder.json(status, document)
+
+    def _announce(self) -> None:
+        """After a commit: wake the webhook sender if the transaction queued any (low delivery latency)."""
+        if self._webhooks_queued:
+            self._webhooks_queued = False
+            self.on_webhooks_queued()
 
     # ------------------------------------------------------------------
     # documents
@@ -275,19 +269,26 @@ class MerchantService:
         return row, state
 
     async def _advance(self, session: AsyncSession, row: CheckoutRow, state: CheckoutState, now: dt.datetime) -> None:
-        """Apply what time has made true: expiry and asynchronous completion."""
+        """Apply what time has made true (expiry, asynchronous completion) and commit it on its own.
+
+        Committed separately because it does not depend on the request being
+        served: if that request then fails (say, an update of a session that
+        just completed), the transition must stand.
+        """
         if lifecycle.expires(state.status) and now >= state.expires_at:
             state.status = CheckoutStatus.CANCELED
             state.cancel_reason = "expired"
-            log.info("checkout.expired", checkout_id=state.id)
-            self._save(row, state, now)
+            log.debug("checkout.expired", checkout_id=state.id)
         elif (
             state.status is CheckoutStatus.COMPLETE_IN_PROGRESS
             and state.completes_at is not None
             and now >= state.completes_at
         ):
             await self._place_order(session, state, now)
-            self._save(row, state, now)
+        else:
+            return
+        self._save(row, state, now)
+        await session.commit()
 
     def _save(self, row: CheckoutRow, state: CheckoutState, now: dt.datetime) -> None:
         row.state = state.model_dump(mode="json")
@@ -299,120 +300,6 @@ class MerchantService:
     # ------------------------------------------------------------------
     # create / update
 
-    def _lines(
-        self,
-        requested: Sequence[LineItemCreate | LineItemUpdate],
-        state: CheckoutState,
-        notices: list[NoticeState],
-    ) -> list[LineState]:
-        """Resolve requested lines against the catalog; keep known ids, number new ones."""
-        known_ids = {line.id for line in state.lines}
-        used: set[str] = set()
-        lines: list[LineState] = []
-        for index, line in enumerate(requested):
-            line_id = getattr(line, "id", None)
-            if line_id is not None and (line_id not in known_ids or line_id in used):
-                raise _invalid("unknown or repeated line item id", f"/line_items/{index}/id")
-            item = self._catalog.item(line.item.id)
-            if item is None:
-                notices.append(
-                    NoticeState(
-                        type="error",
-                        code=ErrorCode.ITEM_UNAVAILABLE.value,
-                        content=f"Item '{line.item.id[:64]}' is not available and was left out.",
-                        severity=Severity.RECOVERABLE.value,
-                    )
-                )
-                continue
-            if item.stock == 0:
-                notices.append(
-                    NoticeState(
-                        type="error",
-                        code=ErrorCode.OUT_OF_STOCK.value,
-                        content=f"'{item.title}' is out of stock and was left out.",
-                        severity=Severity.RECOVERABLE.value,
-                    )
-                )
-                continue
-            quantity = line.quantity
-            if quantity > item.stock:
-                notices.append(
-                    NoticeState(
-                        type="warning",
-                        code="quantity_adjusted",
-                        content=f"Quantity adjusted: requested {quantity}, only {item.stock} available.",
-                        path=f"$.line_items[{len(lines)}].quantity",
-                    )
-                )
-                quantity = item.stock
-            if line_id is None:
-                line_id = f"li_{state.next_line}"
-                state.next_line += 1
-            used.add(line_id)
-            lines.append(LineState(id=line_id, item_id=item.id, quantity=quantity))
-        return lines
-
-    @staticmethod
-    def _fulfillment(requested: FulfillmentInput | None) -> FulfillmentState:
-        if requested is None or not requested.methods:
-            return FulfillmentState()
-        if len(requested.methods) > 1:
-            raise _invalid("this merchant offers one shipping method", "/fulfillment/methods/1")
-        method = requested.methods[0]
-        base = "/fulfillment/methods/0"
-        if method.type == "pickup":
-            raise _invalid("pickup is not offered", f"{base}/type")
-        if method.id is not None and method.id != METHOD_ID:
-            raise _invalid("unknown fulfillment method id", f"{base}/id")
-        destinations: list[DestinationState] = []
-        for index, destination in enumerate(method.destinations or []):
-            if isinstance(destination, RetailLocationInput):
-                raise _invalid("pickup locations are not offered", f"{base}/destinations/{index}")
-            destination_id = destination.id or f"dest_{index + 1}"
-            if any(existing.id == destination_id for existing in destinations):
-                raise _invalid("repeated destination id", f"{base}/destinations/{index}/id")
-            address = destination.model_dump(exclude={"id"}, exclude_none=True)
-            destinations.append(DestinationState(id=destination_id, address=address))
-        option_id = None
-        for index, group in enumerate(method.groups or []):
-            if index > 0 or (group.id is not None and group.id != GROUP_ID):
-                raise _invalid("unknown fulfillment group", f"{base}/groups/{index}")
-            option_id = group.selected_option_id
-        return FulfillmentState(
-            destinations=destinations,
-            selected_destination_id=method.selected_destination_id,
-            selected_option_id=option_id,
-        )
-
-    def _apply_inputs(
-        self,
-        state: CheckoutState,
-        request: CheckoutCreateRequest | CheckoutUpdateRequest,
-        negotiation: Negotiation,
-    ) -> None:
-        """Full replacement of the writable members (checkout.md "Update Checkout")."""
-        extensions = self._extensions(negotiation)
-        if request.fulfillment is not None and FULFILLMENT not in extensions:
-            raise _invalid("the fulfillment extension was not negotiated", "/fulfillment")
-        if request.discounts is not None and DISCOUNT not in extensions:
-            raise _invalid("the discount extension was not negotiated", "/discounts")
-        notices: list[NoticeState] = []
-        state.lines = self._lines(request.line_items, state, notices)
-        state.notices = notices
-        state.buyer = dump(request.buyer) if request.buyer is not None else None
-        state.context = dump(request.context) if request.context is not None else None
-        state.attribution = dict(request.attribution) if request.attribution is not None else None
-        state.fulfillment = self._fulfillment(request.fulfillment)
-        state.discount_codes = list(request.discounts.codes) if request.discounts is not None else None
-        state.payment_instruments = self._public_payment(request.payment)
-        state.extensions = sorted(extensions)
-
-    @staticmethod
-    def _public_payment(payment: PaymentInput | None) -> list[dict[str, Any]] | None:
-        if payment is None or not payment.instruments:
-            return None
-        return [payments.public_instrument(instrument) for instrument in payment.instruments]
-
     async def _create(self, session: AsyncSession, ctx: RequestContext, now: dt.datetime) -> Outcome:
         request = parse_model(CheckoutCreateRequest, parse_json(ctx.body), what="create_checkout request")
         state = CheckoutState(
@@ -423,7 +310,7 @@ class MerchantService:
             expires_at=now + dt.timedelta(seconds=self._config.checkout_ttl_seconds),
             currency=self._config.currency,
         )
-        self._apply_inputs(state, request, ctx.negotiation)
+        inputs.apply(state, request, self._catalog, self._extensions(ctx.negotiation))
         if not state.lines:
             sold_out = all(notice.code == ErrorCode.OUT_OF_STOCK for notice in state.notices)
             raise BusinessOutcome(
@@ -444,7 +331,7 @@ class MerchantService:
         )
         self._save(row, state, now)
         session.add(row)
-        log.info("checkout.created", checkout_id=state.id, status=state.status.value)
+        log.debug("checkout.created", checkout_id=state.id, status=state.status.value)
         return 201, self._checkout_document(state, ctx.negotiation)
 
     async def _update(self, session: AsyncSession, ctx: RequestContext, checkout_id: str, now: dt.datetime) -> Outcome:
@@ -453,10 +340,10 @@ class MerchantService:
         request = parse_model(CheckoutUpdateRequest, parse_json(ctx.body), what="update_checkout request")
         if request.id is not None and request.id != checkout_id:
             raise _invalid("the body names another checkout than the path", "/id")
-        self._apply_inputs(state, request, ctx.negotiation)
+        inputs.apply(state, request, self._catalog, self._extensions(ctx.negotiation))
         state.status = self._render(state).status
         self._save(row, state, now)
-        log.info("checkout.updated", checkout_id=state.id, status=state.status.value)
+        log.debug("checkout.updated", checkout_id=state.id, status=state.status.value)
         return 200, self._checkout_document(state, ctx.negotiation)
 
     # ------------------------------------------------------------------
@@ -471,9 +358,9 @@ class MerchantService:
         outcome = payments.charge(request.payment)
         if outcome.decision is payments.Decision.REFUSED:
             assert outcome.message is not None
-            log.info("checkout.payment_refused", checkout_id=state.id, code=outcome.message["code"])
+            log.debug("checkout.payment_refused", checkout_id=state.id, code=outcome.message["code"])
             return 200, self._checkout_document(state, ctx.negotiation, [outcome.message])
-        state.payment_instruments = self._public_payment(request.payment)
+        state.payment_instruments = inputs.public_payment(request.payment)
         state.webhook_url = self._webhook_url(ctx)
         state.order_capability_version = ctx.negotiation.version_of(ORDER)
         state.extensions = sorted(self._extensions(ctx.negotiation))
@@ -486,7 +373,7 @@ class MerchantService:
         else:
             await self._place_order(session, state, now)
         self._save(row, state, now)
-        log.info("checkout.complete", checkout_id=state.id, status=state.status.value)
+        log.debug("checkout.complete", checkout_id=state.id, status=state.status.value)
         return 200, self._checkout_document(state, ctx.negotiation)
 
     def _webhook_url(self, ctx: RequestContext) -> str | None:
@@ -509,7 +396,7 @@ class MerchantService:
         state.status = CheckoutStatus.CANCELED
         state.cancel_reason = "buyer"
         self._save(row, state, now)
-        log.info("checkout.canceled", checkout_id=state.id)
+        log.debug("checkout.canceled", checkout_id=state.id)
         return 200, self._checkout_document(state, ctx.negotiation)
 
     # ------------------------------------------------------------------
@@ -548,11 +435,12 @@ class MerchantService:
         state.completes_at = None
         state.pending_escalation = None
         self._notify(session, order, "order_created")
-        log.info("order.placed", order_id=order_id, checkout_id=state.id)
+        log.debug("order.placed", order_id=order_id, checkout_id=state.id)
 
     def _notify(self, session: AsyncSession, order: OrderState, event_type: str) -> None:
         if order.webhook_url is None:
             return
+        self._webhooks_queued = True
         version = order.order_capability_version or self._config.protocol_version
         self._webhooks.enqueue(
             session,
@@ -572,7 +460,7 @@ class MerchantService:
                     raise KeyError(order_id)
                 changed = await self._progress(session, row, step, now)
                 await session.commit()
-        self.on_change()
+        self._announce()
         return changed
 
     async def _progress(self, session: AsyncSession, row: OrderRow, step: str, now: dt.datetime) -> bool:
@@ -592,7 +480,7 @@ class MerchantService:
             row.state = order.model_dump(mode="json")
             row.updated_at = epoch(now)
             self._notify(session, order, f"order_{step}")
-            log.info("order.progressed", order_id=order.id, step=step)
+            log.debug("order.progressed", order_id=order.id, step=step)
         return changed
 
     # ------------------------------------------------------------------
@@ -612,7 +500,7 @@ class MerchantService:
                     state.status = self._render(state).status
                     self._save(row, state, now)
                 await session.commit()
-        self.on_change()
+        self._announce()
         return state.status
 
     async def expire_checkout(self, checkout_id: str) -> CheckoutStatus:
@@ -663,5 +551,8 @@ class MerchantService:
                 for step, column in (("shipped", OrderRow.ship_at), ("delivered", OrderRow.deliver_at)):
                     for order_row in list(await session.scalars(select(OrderRow).where(column <= epoch(now)))):
                         await self._progress(session, order_row, step, now)
-                await self._ledger.purge(session, now)
+                if self._last_purge is None or now - self._last_purge >= PURGE_EVERY:
+                    await self._ledger.purge(session, now)
+                    self._last_purge = now
                 await session.commit()
+        self._announce()

@@ -166,7 +166,7 @@ class WebhookDispatcher:
                 delay = min(self._policy.retry_max_seconds, self._policy.retry_base_seconds * 2 ** (attempts - 1))
                 stored.next_attempt_at = epoch(now + dt.timedelta(seconds=delay))
             await session.commit()
-        log.info(
+        (log.debug if problem is None else log.info)(
             "webhook.attempt",
             webhook_id=row.id,
             order_id=row.order_id,

@@ -200,3 +200,26 @@ async def test_fuzzed_bodies_never_cause_a_500(fuzz_shop: MerchantUnderTest, ope
         shop.client.validate_schemas = True
         shop.client.validate("checkout", document)
         shop.client.validate_schemas = False
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    checkout_id=st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="/?#"), min_size=1, max_size=300
+    )
+)
+async def test_fuzzed_ids_never_cause_a_500(fuzz_shop: MerchantUnderTest, checkout_id: str) -> None:
+    """Any percent-encoded id in the path is a signed answer: not_found for reads, an error for writes."""
+    from urllib.parse import quote
+
+    encoded = quote(checkout_id, safe="")
+    read = await fuzz_shop.client.send("GET", f"/checkout-sessions/{encoded}")
+    assert read.status == 200 and read.code == "not_found"
+    order = await fuzz_shop.client.send("GET", f"/orders/{encoded}")
+    assert order.status == 200 and order.code == "not_found"
+    write = await fuzz_shop.client.send("POST", f"/checkout-sessions/{encoded}/cancel", raw=b"{}")
+    assert write.status < 500 and write.code in FROZEN

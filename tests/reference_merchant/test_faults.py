@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from contracts import SignatureError
-from reference_merchant import Operation
-from tests.reference_merchant.conftest import MerchantUnderTest
+from reference_merchant import FaultPlan, Operation
+from tests.reference_merchant.conftest import MerchantUnderTest, StartMerchant
 from tests.reference_merchant.harness import payment_body, ready_body
 
 
@@ -129,3 +129,16 @@ async def test_key_rotation_publishes_signs_and_retires(shop: MerchantUnderTest)
     assert keys.find(old_kid) is None
     with pytest.raises(SignatureError):
         await shop.client.verify(before)
+
+
+async def test_faults_come_from_the_configuration_per_instance(start_merchant: StartMerchant) -> None:
+    """A config file's faults apply to that instance only, and reset() switches everything off."""
+    shop = await start_merchant(faults={"unavailable_count": 1, "operations": ["create_checkout"]})
+    other = await start_merchant()
+    assert (await other.client.create(ready_body())).status == 201
+    assert (await shop.client.create(ready_body())).status == 503
+    shop.merchant.faults.unavailable_count = 3
+    shop.merchant.faults.bad_signature = True
+    shop.merchant.faults.reset()
+    assert shop.merchant.faults == FaultPlan()
+    assert (await shop.client.create(ready_body())).status == 201

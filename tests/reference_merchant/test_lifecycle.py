@@ -265,3 +265,25 @@ async def test_unknown_sessions_are_not_found(shop: MerchantUnderTest) -> None:
     ]
     assert (await shop.client.update("chk_nope", ready_body())).code == "not_found"
     assert (await shop.client.get_order("ord_nope")).code == "not_found"
+
+
+async def test_a_request_that_fails_does_not_undo_a_due_settlement(shop: MerchantUnderTest) -> None:
+    """Time-driven transitions stand on their own: an update refused (409) after the async completion came due
+    still leaves the session completed with one order, and the order id never changes afterwards."""
+    checkout = (await shop.client.create(ready_body())).json
+    await shop.client.complete(checkout["id"], payment_body("async_tok"))
+    shop.clock.advance(seconds=shop.config.async_completion_seconds)
+    refused = await shop.client.update(checkout["id"], ready_body())
+    assert refused.status == 409 and refused.json["detail"]["status"] == S.COMPLETED
+    first = (await shop.client.get(checkout["id"])).json
+    second = (await shop.client.get(checkout["id"])).json
+    assert first["order"] == second["order"] and await shop.merchant.count_orders() == 1
+
+
+async def test_terminal_sessions_carry_no_progress_errors(shop: MerchantUnderTest) -> None:
+    """A canceled session does not ask for a buyer email any more (messages describe what is needed to progress)."""
+    checkout = (await shop.client.create({"line_items": [{"item": {"id": "nut_butter"}, "quantity": 1}]})).json
+    assert "missing" in _errors(checkout)
+    canceled = (await shop.client.cancel(checkout["id"])).json
+    assert _errors(canceled) == {}
+    assert [m["code"] for m in canceled["messages"]] == ["allergens"]  # the disclosure still applies
