@@ -115,6 +115,8 @@ class ErrorCode(StrEnum):
     SERVICE_UNAVAILABLE = "service_unavailable"
     # --- Audit store (DESIGN invariant 7) ---
     AUDIT_CONFLICT = "audit_conflict"
+    # --- Lifecycle: the API's bounded wait ---
+    OPERATION_PENDING = "operation_pending"
 
     @property
     def spec(self) -> ErrorSpec:
@@ -253,6 +255,9 @@ _SPECS: Final[dict[ErrorCode, ErrorSpec]] = {
         _F.INTERNAL,
         "connector",
         "A different audit event was sent for an existing (session, seq); nothing was overwritten.",
+    ),
+    ErrorCode.OPERATION_PENDING: _S(
+        202, _F.LIFECYCLE, "connector", "Still running; replay the same request (same Idempotency-Key) for its result."
     ),
 }
 

@@ -108,6 +108,8 @@ class SessionRow(Base):
     __table_args__ = (
         Index(None, "platform_id", "created_at", "session_id"),
         Index(None, "platform_id", "status", "created_at", "session_id"),
+        Index(None, "merchant_id", "merchant_checkout_id"),
+        Index(None, "merchant_id", "order_id"),
         CheckConstraint("version >= 0", name="version_non_negative"),
     )
 
@@ -115,6 +117,7 @@ class SessionRow(Base):
     platform_id: Mapped[str] = mapped_column(String(64))
     merchant_id: Mapped[str] = mapped_column(String(64))
     merchant_checkout_id: Mapped[str | None] = mapped_column(String(255))
+    order_id: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

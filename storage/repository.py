@@ -222,6 +222,7 @@ class Repository:
                 platform_id=change.platform_id,
                 merchant_id=change.merchant_id,
                 merchant_checkout_id=change.merchant_checkout_id,
+                order_id=change.order_id,
                 status=change.status,
                 created_at=change.occurred_at,
                 updated_at=change.occurred_at,
@@ -242,6 +243,7 @@ class Repository:
                         .values(
                             status=change.status,
                             merchant_checkout_id=change.merchant_checkout_id or row.merchant_checkout_id,
+                            order_id=change.order_id or row.order_id,
                             updated_at=max(change.occurred_at, row.updated_at),
                             version=change.version,
                         )
@@ -256,6 +258,22 @@ class Repository:
             async with self._engine.connect() as connection:
                 row = (await connection.execute(query)).first()
         return None if row is None else SessionRecord.model_validate(row, from_attributes=True)
+
+    async def find_session_by_merchant_ids(
+        self, merchant_id: str, *, merchant_checkout_id: str | None = None, order_id: str | None = None
+    ) -> SessionRecord | None:
+        """The session a merchant's checkout or order id belongs to, scoped to that merchant (ORD-21)."""
+        if (merchant_checkout_id is None) == (order_id is None):
+            raise ValueError("give exactly one of merchant_checkout_id or order_id")
+        column = sessions.c.merchant_checkout_id if merchant_checkout_id is not None else sessions.c.order_id
+        query = select(sessions).where(
+            sessions.c.merchant_id == merchant_id, column == (merchant_checkout_id or order_id)
+        )
+        with translate_errors("session read"):
+            async with self._engine.connect() as connection:
+                rows = (await connection.execute(query.limit(2))).all()
+        # Ids are unique per merchant; two rows would mean a merchant reused an id: refuse to guess.
+        return SessionRecord.model_validate(rows[0], from_attributes=True) if len(rows) == 1 else None
 
     async def list_sessions(
         self,

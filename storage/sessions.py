@@ -40,6 +40,7 @@ class SessionUpsert(BaseModel):
     merchant_id: str = Field(pattern=ID_PATTERN)
     status: CheckoutStatus
     merchant_checkout_id: str | None = Field(default=None, max_length=255)
+    order_id: str | None = Field(default=None, max_length=255)
     occurred_at: dt.datetime
     version: int = Field(ge=0, le=2**62)
 
@@ -58,6 +59,7 @@ class SessionRecord(BaseModel):
     platform_id: str
     merchant_id: str
     merchant_checkout_id: str | None
+    order_id: str | None = None
     status: str
     created_at: dt.datetime
     updated_at: dt.datetime

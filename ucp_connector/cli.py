@@ -10,12 +10,16 @@ from __future__ import annotations
 import sys
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from contracts import UcpError
 from ucp_connector.commands import audit, keys
+from ucp_connector.commands.api import api
 from ucp_connector.commands.dev import dev
+from ucp_connector.commands.merchant import merchant
 from ucp_connector.commands.migrate import migrate
+from ucp_connector.commands.worker import worker
 from ucp_connector.keyfiles import KeyFileError
 from ucp_connector.processes import StackError
 from ucp_connector.temporal_binaries import TemporalBinaryMissingError
@@ -30,14 +34,28 @@ app.command(help="Start the whole stack embedded; Ctrl-C stops it.")(dev)
 app.add_typer(keys.app, name="keys")
 app.command(help="Apply the storage migrations (run as the schema owner).")(migrate)
 app.add_typer(audit.app, name="audit")
+app.command(help="Run the Temporal worker (checkout workflows and their activities).")(worker)
+app.command(help="Serve the signed platform API.")(api)
+app.command(help="Run the reference merchant (a UCP business server for tests and demos).")(merchant)
 
-USER_ERRORS = (KeyFileError, StackError, TemporalBinaryMissingError, UcpError)
+USER_ERRORS = (KeyFileError, StackError, TemporalBinaryMissingError, UcpError, ValidationError, ConnectionError)
+
+
+def describe(error: Exception) -> str:
+    """One readable message for a user mistake; configuration errors name every offending field."""
+    if isinstance(error, UcpError):
+        return error.content
+    if isinstance(error, ValidationError):
+        problems = [
+            f"{'.'.join(str(part) for part in item['loc']) or '(root)'}: {item['msg']}" for item in error.errors()
+        ]
+        return "invalid configuration:\n  " + "\n  ".join(problems)
+    return str(error)
 
 
 def main() -> None:
     try:
         app()
     except USER_ERRORS as exc:
-        message = exc.content if isinstance(exc, UcpError) else str(exc)
-        Console(stderr=True).print(f"[bold red]error:[/] {message}")
+        Console(stderr=True).print(f"[bold red]error:[/] {describe(exc)}", highlight=False)
         sys.exit(2)

@@ -109,3 +109,34 @@ def retire_signing_key(path: Path, kid: str) -> KeyStore:
     document["previous"] = [item for item in document.get("previous", []) if item.get("kid") != kid]
     write_secret_json(path, document)
     return retired
+
+
+class ReloadingKeyring:
+    """The signing keyring, re-read when its file changes, so ``keys rotate`` needs no restart.
+
+    Checks the file's modification time at most once a second; a file that
+    became unreadable keeps the last good keys (and is logged by the caller's
+    next failure), so a botched edit never takes signing down.
+    """
+
+    def __init__(self, path: Path, *, check_every: float = 1.0) -> None:
+        import time
+
+        self._path = path
+        self._check_every = check_every
+        self._clock = time.monotonic
+        self._keys = load_signing_keyring(path)
+        self._mtime = path.stat().st_mtime_ns
+        self._checked = self._clock()
+
+    def __call__(self) -> KeyStore:
+        now = self._clock()
+        if now - self._checked >= self._check_every:
+            self._checked = now
+            try:
+                mtime = self._path.stat().st_mtime_ns
+                if mtime != self._mtime:
+                    self._keys, self._mtime = load_signing_keyring(self._path), mtime
+            except (OSError, KeyFileError):
+                pass
+        return self._keys

@@ -43,6 +43,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from contracts import JwkSet, UcpError, validate_profile_url
 from contracts.idempotency import PLATFORM_ID_PATTERN
+from storage.config import StorageSettings
 
 PlatformId = Annotated[str, StringConstraints(pattern=f"^{PLATFORM_ID_PATTERN.pattern}$")]
 MerchantId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
@@ -166,11 +167,19 @@ class Settings(BaseSettings):
 
     state_dir: Path = Field(default=Path(".ucp"), description="Local state: keys, SQLite, Temporal DB, logs.")
     keys_dir: Path | None = Field(default=None, description="0600 key files; default <state_dir>/keys.")
-    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in state_dir.")
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="The connector API's external base URL (signature authority)."
     )
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
+    storage: StorageSettings = Field(
+        default_factory=StorageSettings, description="Audit store and session index (see storage/README.md)."
+    )
+    merchant_call_timeout_seconds: int = Field(
+        default=30, ge=1, le=300, description="Time limit of one merchant call attempt before Temporal retries it."
+    )
+    api_wait_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="How long the API waits for an operation before a retry hint."
+    )
     platforms: dict[PlatformId, PlatformSettings] = Field(default_factory=dict)
     merchants: dict[MerchantId, MerchantSettings] = Field(default_factory=dict)
 
@@ -197,7 +206,3 @@ class Settings(BaseSettings):
     @property
     def resolved_keys_dir(self) -> Path:
         return self.keys_dir or self.state_dir / "keys"
-
-    @property
-    def resolved_database_url(self) -> str:
-        return self.database_url or f"sqlite+aiosqlite:///{(self.state_dir / 'connector.db').resolve()}"

@@ -27,12 +27,13 @@ def load_payload_keyring(keys_dir: Path, *, create: bool = False) -> PayloadKeyr
     return PayloadKeyring.load_or_create(path) if create else PayloadKeyring.load(path)
 
 
-async def connect(temporal: TemporalSettings, keyring: PayloadKeyring) -> Client:
+async def connect(temporal: TemporalSettings, keyring: PayloadKeyring, *, lazy: bool = False) -> Client:
+    """Connect with the shared converter; ``lazy`` lets the API start (and answer 503) while Temporal is down."""
     tls: TLSConfig | bool = temporal.tls
     if temporal.tls and temporal.tls_client_cert and temporal.tls_client_key:
         tls = TLSConfig(
             client_cert=temporal.tls_client_cert.read_bytes(), client_private_key=temporal.tls_client_key.read_bytes()
         )
     return await Client.connect(
-        temporal.address, namespace=temporal.namespace, tls=tls, data_converter=data_converter(keyring)
+        temporal.address, namespace=temporal.namespace, tls=tls, data_converter=data_converter(keyring), lazy=lazy
     )

@@ -11,6 +11,8 @@ from storage import migrate
 from tests.storage.backends import Backend
 from ucp_connector.cli import app
 
+LATEST_REVISION = "0002"
+
 
 async def _tables(backend: Backend) -> set[str]:
     engine = backend.owner_engine()
@@ -45,7 +47,7 @@ async def test_upgrade_from_empty_then_downgrade_cleanly_twice(empty_backend: Ba
     try:
         for _ in range(2):
             await migrate.upgrade(engine, service_role=empty_backend.service_role)
-            assert await migrate.current_revision(engine) == "0001"
+            assert await migrate.current_revision(engine) == LATEST_REVISION
             assert {"audit_events", "sessions"} <= await _tables(empty_backend)
             assert await _triggers(empty_backend) == 2
             assert await migrate.schema_drift(engine) == []
@@ -93,7 +95,7 @@ async def test_migrate_command_upgrades_and_downgrades(empty_backend: Backend) -
     args = [*empty_backend.cli_args(), "--service-role", empty_backend.service_role]
     runner = CliRunner()
     result = await asyncio.to_thread(runner.invoke, app, ["migrate", *args])
-    assert result.exit_code == 0 and "revision 0001" in result.output, result.output
+    assert result.exit_code == 0 and f"revision {LATEST_REVISION}" in result.output, result.output
     result = await asyncio.to_thread(runner.invoke, app, ["migrate", "--check", *args])
     assert result.exit_code == 0 and "match" in result.output
     result = await asyncio.to_thread(runner.invoke, app, ["migrate", "base", "--downgrade", *args])

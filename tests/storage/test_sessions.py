@@ -138,3 +138,19 @@ async def test_limit_out_of_range_is_validation_failed(repo: Repository) -> None
         with pytest.raises(UcpError) as caught:
             await repo.list_sessions("platform-a", limit=limit)
         assert caught.value.code is ErrorCode.VALIDATION_FAILED
+
+
+async def test_sessions_are_found_by_merchant_ids_only_within_that_merchant(repo: Repository) -> None:
+    """ORD-21: a merchant's webhook or order id resolves only to that merchant's session."""
+    session = new_session_id()
+    checkout_id, order_id = f"chk_{uuid.uuid4().hex}", f"ord_{uuid.uuid4().hex}"
+    await repo.upsert_session(change(session, merchant_checkout_id=checkout_id))
+    assert (await repo.find_session_by_merchant_ids("merchant-1", order_id=order_id)) is None
+    await repo.upsert_session(change(session, status="completed", order_id=order_id, version=2))
+    by_checkout = await repo.find_session_by_merchant_ids("merchant-1", merchant_checkout_id=checkout_id)
+    by_order = await repo.find_session_by_merchant_ids("merchant-1", order_id=order_id)
+    assert by_checkout is not None and by_order is not None
+    assert by_checkout.session_id == by_order.session_id == session and by_order.order_id == order_id
+    assert await repo.find_session_by_merchant_ids("merchant-2", order_id=order_id) is None
+    with pytest.raises(ValueError, match="exactly one"):
+        await repo.find_session_by_merchant_ids("merchant-1")

@@ -22,10 +22,9 @@ from ucp_connector.commands.keys import SIGNING_FILE
 from ucp_connector.keyfiles import create_signing_keyring, ensure_private_dir, load_signing_keyring
 from ucp_connector.processes import Child, Stack, require_free_ports, tcp_answers
 from ucp_connector.temporal_binaries import temporal_cli
+from worker import search_attributes
 
 console = Console()
-
-SEARCH_ATTRIBUTES = {"UcpPlatform": "Keyword", "UcpMerchant": "Keyword", "UcpStatus": "Keyword"}
 
 
 def dev(
@@ -69,8 +68,7 @@ def dev(
             "--log-level",
             "warn",
         ]
-        for name, kind in SEARCH_ATTRIBUTES.items():
-            argv += ["--search-attribute", f"{name}={kind}"]
+        argv += search_attributes.dev_server_flags()
         with console.status("starting Temporal dev server ..."):
             stack.start(
                 Child(

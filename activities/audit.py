@@ -1,0 +1,64 @@
+"""Storage activities: append audit events and keep the session index current.
+
+The workflow decides *what* happened and in which order (it numbers the
+events); these activities make it durable. Both writes are idempotent, so a
+retry after a crash is harmless; a storage outage surfaces as a retryable
+error and Temporal keeps trying with backoff — nothing accepted is lost
+(DESIGN.md invariant 7, audit issue).
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.errors import application_error
+from activities.types import AuditRecord, SessionIndexRecord
+from contracts import ErrorCode
+from storage.audit import AuditOutcome, NewAuditEvent
+from storage.errors import StorageError, StorageUnavailableError
+from storage.repository import Repository
+from storage.sessions import SessionUpsert
+
+
+class StorageActivities:
+    def __init__(self, repository: Repository) -> None:
+        self._repository = repository
+
+    @activity.defn
+    async def append_audit_event(self, record: AuditRecord) -> None:
+        event = NewAuditEvent(
+            platform_id=record.platform_id,
+            session_id=record.session_id,
+            seq=record.seq,
+            occurred_at=record.occurred_at,
+            actor=record.actor,
+            action=record.action,
+            outcome=AuditOutcome(record.outcome),
+            error_code=ErrorCode(record.error_code) if record.error_code else None,
+            request_digest=record.request_digest,
+            response_digest=record.response_digest,
+            payload=record.payload,
+        )
+        try:
+            await self._repository.append_audit_event(event)
+        except StorageError as error:
+            # Unavailable (incl. a sequence gap while an earlier write is retried) is worth retrying;
+            # a conflict is not: it is already logged and alerted by the repository.
+            raise application_error(error, retryable=isinstance(error, StorageUnavailableError)) from error
+
+    @activity.defn
+    async def index_session(self, record: SessionIndexRecord) -> None:
+        change = SessionUpsert(
+            session_id=record.session_id,
+            platform_id=record.platform_id,
+            merchant_id=record.merchant_id,
+            status=record.status,
+            merchant_checkout_id=record.merchant_checkout_id,
+            order_id=record.order_id,
+            occurred_at=record.updated_at,
+            version=record.version,
+        )
+        try:
+            await self._repository.upsert_session(change)
+        except StorageError as error:
+            raise application_error(error, retryable=isinstance(error, StorageUnavailableError)) from error

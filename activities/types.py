@@ -1,0 +1,117 @@
+"""Inputs and outputs of the activities: the only data that crosses from workflow code into I/O.
+
+One pydantic model per activity argument and result, so signatures can grow
+without breaking histories (Temporal samples' convention). Everything here is
+encrypted at rest by the payload codec; still, nothing here is a private key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MerchantOperation(StrEnum):
+    """The UCP REST operations the connector performs at a merchant (checkout-rest.md, order-rest.md)."""
+
+    CREATE = "create_checkout"
+    GET = "get_checkout"
+    UPDATE = "update_checkout"
+    COMPLETE = "complete_checkout"
+    CANCEL = "cancel_checkout"
+    GET_ORDER = "get_order"
+
+    @property
+    def method(self) -> str:
+        return {
+            MerchantOperation.CREATE: "POST",
+            MerchantOperation.UPDATE: "PUT",
+            MerchantOperation.COMPLETE: "POST",
+            MerchantOperation.CANCEL: "POST",
+        }.get(self, "GET")
+
+    def path(self, resource_id: str | None) -> str:
+        if self is MerchantOperation.CREATE:
+            return "/checkout-sessions"
+        if self is MerchantOperation.GET_ORDER:
+            return f"/orders/{resource_id}"
+        suffix = {MerchantOperation.COMPLETE: "/complete", MerchantOperation.CANCEL: "/cancel"}.get(self, "")
+        return f"/checkout-sessions/{resource_id}{suffix}"
+
+
+class DiscoverMerchantInput(_Model):
+    merchant_id: str
+
+
+class MerchantProfileSummary(_Model):
+    """What the workflow needs to remember from discovery (the keys stay in the worker's cache)."""
+
+    merchant_id: str
+    profile_url: str
+    endpoint: str
+    version: str
+    capabilities: dict[str, str] = Field(description="Negotiated capability name -> version.")
+
+
+class CallMerchantInput(_Model):
+    merchant_id: str
+    operation: MerchantOperation
+    resource_id: str | None = None
+    body: dict[str, Any] | None = None
+    idempotency_key: str | None = Field(default=None, description="Deterministic outbound key (invariant 4).")
+
+
+class MerchantReply(_Model):
+    status_code: int
+    body: dict[str, Any]
+    response_digest: str = Field(description="Content-Digest (sha-256) of the raw response bytes.")
+    signed_by: str | None = Field(default=None, description="kid that signed the response, if signed.")
+
+
+class AuditRecord(_Model):
+    """One audit event as the workflow decides it; storage adds the chain hashes."""
+
+    platform_id: str
+    session_id: str
+    seq: int = Field(ge=1)
+    occurred_at: dt.datetime
+    actor: str
+    action: str
+    outcome: str = Field(description="accepted | rejected (platform requests), succeeded | failed (our calls).")
+    error_code: str | None = None
+    request_digest: str | None = None
+    response_digest: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class SessionIndexRecord(_Model):
+    """The listing projection of a session (storage `sessions` table)."""
+
+    platform_id: str
+    session_id: str
+    merchant_id: str
+    merchant_checkout_id: str | None
+    order_id: str | None = None
+    status: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int = Field(ge=0, description="Monotonic per session; a stale index write is ignored.")
+
+
+class PlatformNotification(_Model):
+    """A signed webhook to the platform about something it did not cause synchronously."""
+
+    event_id: str = Field(description="Stable id for platform-side dedup (Webhook-Id).")
+    platform_id: str
+    webhook_url: str
+    allow_insecure_loopback: bool = False
+    event_type: str
+    occurred_at: dt.datetime
+    payload: dict[str, Any]

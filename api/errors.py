@@ -1,0 +1,81 @@
+"""Every failure leaves the API as a UCP-shaped error body with a frozen code — never a bare 500.
+
+* ``UcpError`` (anything from ``contracts`` or our own code) → its status and body,
+  plus ``Retry-After`` when it carries one (429, 503; TRN-10);
+* request validation → ``400 validation_failed`` with an RFC 6901 JSON pointer to
+  the first offending field (DESIGN.md invariant 8);
+* unknown route → ``404 not_found``; wrong method → ``405 method_not_allowed``;
+* anything else is a bug: logged with its traceback server-side, answered with
+  ``500 internal_error`` and no detail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from contracts import ErrorCode, UcpError
+
+log = structlog.get_logger(__name__)
+
+
+def error_response(error: UcpError, headers: dict[str, str] | None = None) -> JSONResponse:
+    extra = dict(headers or {})
+    if error.retry_after is not None:
+        extra["Retry-After"] = str(error.retry_after)
+    return JSONResponse(error.to_json_dict(), status_code=error.http_status, headers=extra)
+
+
+def json_pointer(location: Sequence[Any]) -> str:
+    """RFC 6901 pointer from a pydantic error location (the leading "body" is the document root)."""
+    parts = list(location)
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+async def _ucp_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, UcpError)
+    return error_response(exc)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    pointer = json_pointer(first.get("loc", ()))
+    return error_response(
+        UcpError(
+            f"{first.get('msg', 'invalid value')} at {pointer or '/'}",
+            code=ErrorCode.VALIDATION_FAILED,
+            pointer=pointer,
+            detail={"reason": str(first.get("type", "invalid")), "errors": len(errors)},
+        )
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        return error_response(UcpError("method not allowed on this route", code=ErrorCode.METHOD_NOT_ALLOWED))
+    if exc.status_code == 404:
+        return error_response(UcpError("no such resource", code=ErrorCode.NOT_FOUND))
+    return error_response(UcpError("request could not be handled", code=ErrorCode.VALIDATION_FAILED))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error", path=request.url.path, method=request.method, exc_info=exc)
+    return error_response(UcpError("internal error; nothing was committed", code=ErrorCode.INTERNAL_ERROR))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(UcpError, _ucp_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,261 @@
+"""The API's only way to reach checkout state: start, update, query and signal workflows.
+
+* **create** is one Update-With-Start (``USE_EXISTING``; a closed workflow id is
+  never reused, so an expired key cannot silently start a second session):
+  same platform + same ``Idempotency-Key`` land on the same workflow and the
+  same update (DESIGN.md invariant 3);
+* **update/complete/cancel** are Workflow Updates with id ``{operation}:{key}``;
+* after every update the API compares the result's request digest with its
+  own: Temporal dedups by update id, so a *different* body under the same key
+  receives the first body's result — which we turn into ``409
+  idempotency_key_reused`` (invariant 2);
+* the API waits for a result only up to ``wait_bound``; then a ``complete``
+  answers with the session's state as ``complete_in_progress`` and other
+  operations with ``202 operation_pending`` — replaying the same request (same
+  key) attaches to the same running update and returns its result;
+* Temporal unreachable → ``503 service_unavailable`` with ``Retry-After``: fail
+  closed, nothing half-created.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateHandle,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from contracts import ErrorCode, UcpError, checkout_session_id, checkout_workflow_id, update_id
+from worker import search_attributes
+from workflows.checkout import CheckoutSessionWorkflow
+from workflows.lifecycle import COMPLETE_IN_PROGRESS
+from workflows.types import (
+    Operation,
+    OperationRequest,
+    OperationResult,
+    OrderEvent,
+    PolicySnapshot,
+    SessionStart,
+    SessionView,
+)
+
+RETRY_AFTER_SECONDS: Final = 2
+
+_UPDATES = {
+    Operation.UPDATE: CheckoutSessionWorkflow.update,
+    Operation.COMPLETE: CheckoutSessionWorkflow.complete,
+    Operation.CANCEL: CheckoutSessionWorkflow.cancel,
+    Operation.REFRESH: CheckoutSessionWorkflow.refresh,
+}
+
+
+@dataclass(frozen=True)
+class SessionContext:
+    """What the gateway needs to know about the caller for a new session."""
+
+    platform_id: str
+    merchant_id: str
+    policy: PolicySnapshot
+    webhook_url: str | None
+    webhook_allow_insecure_loopback: bool
+    history_limit: int | None = None  # continue-as-new bound; tests lower it
+    merchant_call_timeout_seconds: int = 30
+
+
+def _unavailable(reason: str) -> UcpError:
+    return UcpError(
+        "the workflow engine is unavailable; nothing was executed, retry later",
+        code=ErrorCode.SERVICE_UNAVAILABLE,
+        retry_after=RETRY_AFTER_SECONDS,
+        detail={"reason": reason},
+    )
+
+
+def _not_found() -> UcpError:
+    return UcpError("no such checkout session", code=ErrorCode.NOT_FOUND)
+
+
+def _from_update_failure(error: WorkflowUpdateFailedError) -> UcpError:
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.type is not None and cause.type in ErrorCode._value2member_map_:
+        body = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+        detail = body.get("detail") if isinstance(body.get("detail"), dict) else None
+        return UcpError(cause.message, code=ErrorCode(cause.type), detail=detail, retry_after=body.get("retry_after"))
+    return UcpError("the operation failed", code=ErrorCode.INTERNAL_ERROR)
+
+
+@contextlib.contextmanager
+def _temporal_errors() -> Iterator[None]:
+    """Map every way a Temporal call can fail to a frozen code; nothing escapes as a 500."""
+    try:
+        yield
+    except WorkflowUpdateFailedError as exc:
+        raise _from_update_failure(exc) from exc
+    except RPCError as exc:
+        raise _from_rpc(exc) from exc
+    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+        raise _unavailable("timeout") from exc
+    except RuntimeError as exc:  # the lazy client could not connect at all
+        if "connect" not in str(exc).lower():
+            raise
+        raise _unavailable("unreachable") from exc
+
+
+def _from_rpc(error: RPCError) -> UcpError:
+    if error.status == RPCStatusCode.NOT_FOUND:
+        return _not_found()
+    if error.status == RPCStatusCode.FAILED_PRECONDITION or "already completed" in error.message:
+        return UcpError(
+            "the session is closed; its idempotency window has passed",
+            code=ErrorCode.TRANSITION_INVALID,
+            detail={"reason": "session_closed"},
+        )
+    return _unavailable(error.status.name.lower() if error.status else "rpc_error")
+
+
+class CheckoutGateway:
+    def __init__(self, client: Client, *, task_queue: str, wait_bound: dt.timedelta, ui_url: str | None = None) -> None:
+        self._client = client
+        self._task_queue = task_queue
+        self._wait_bound = wait_bound
+        self._ui_url = ui_url
+
+    def _handle(self, platform_id: str, session_id: str) -> WorkflowHandle[Any, Any]:
+        return self._client.get_workflow_handle(checkout_workflow_id(platform_id, session_id))
+
+    async def create(self, context: SessionContext, request: OperationRequest) -> tuple[str, OperationResult]:
+        session_id = checkout_session_id(context.platform_id, request.idempotency_key)
+        workflow_id = checkout_workflow_id(context.platform_id, session_id)
+        start = WithStartWorkflowOperation(
+            CheckoutSessionWorkflow.run,
+            SessionStart(
+                platform_id=context.platform_id,
+                session_id=session_id,
+                merchant_id=context.merchant_id,
+                policy=context.policy,
+                platform_webhook_url=context.webhook_url,
+                platform_webhook_allow_insecure_loopback=context.webhook_allow_insecure_loopback,
+                merchant_call_timeout_seconds=context.merchant_call_timeout_seconds,
+                **({"continue_as_new_after_events": context.history_limit} if context.history_limit else {}),
+            ),
+            id=workflow_id,
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(search_attributes.PLATFORM, context.platform_id),
+                    SearchAttributePair(search_attributes.MERCHANT, context.merchant_id),
+                    SearchAttributePair(search_attributes.STATUS, "creating"),
+                ]
+            ),
+            static_summary=f"Checkout {session_id} at {context.merchant_id} for {context.platform_id}",
+            static_details=(
+                f"platform: {context.platform_id}\nmerchant: {context.merchant_id}\nsession: {session_id}\n"
+                "Query `view` for the checkout, order, status history and pending actions."
+            ),
+        )
+        try:
+            with _temporal_errors():
+                handle = await self._client.start_update_with_start_workflow(
+                    CheckoutSessionWorkflow.create,
+                    request,
+                    id=update_id(Operation.CREATE.value, request.idempotency_key),
+                    start_workflow_operation=start,
+                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                )
+        except WorkflowAlreadyStartedError as exc:
+            raise UcpError(
+                "this Idempotency-Key belongs to a closed session and cannot create another",
+                code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                detail={"reason": "session_closed"},
+            ) from exc
+        return session_id, await self._bounded(handle, request, Operation.CREATE, context.platform_id, session_id)
+
+    async def operate(
+        self, platform_id: str, session_id: str, operation: Operation, request: OperationRequest
+    ) -> OperationResult:
+        handle = self._handle(platform_id, session_id)
+        with _temporal_errors():
+            update = await handle.start_update(
+                _UPDATES[operation],
+                request,
+                id=update_id(operation.value, request.idempotency_key),
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            )
+        return await self._bounded(update, request, operation, platform_id, session_id)
+
+    async def _bounded(
+        self,
+        update: WorkflowUpdateHandle[Any],
+        request: OperationRequest,
+        operation: Operation,
+        platform_id: str,
+        session_id: str,
+    ) -> OperationResult:
+        try:
+            with _temporal_errors():
+                result: OperationResult = await asyncio.wait_for(
+                    update.result(), timeout=self._wait_bound.total_seconds()
+                )
+        except TimeoutError:
+            return await self._still_running(operation, request, platform_id, session_id)
+        if result.request_digest != request.body_digest:
+            raise UcpError(
+                "this Idempotency-Key was already used with a different request body",
+                code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                detail={"operation": result.operation.value},
+            )
+        return result
+
+    async def _still_running(
+        self, operation: Operation, request: OperationRequest, platform_id: str, session_id: str
+    ) -> OperationResult:
+        if operation is Operation.COMPLETE:
+            view = await self.view(platform_id, session_id)
+            if view.checkout is not None:
+                body = {**view.checkout, "status": COMPLETE_IN_PROGRESS}
+                return OperationResult(
+                    operation=operation, http_status=200, body=body, request_digest=request.body_digest
+                )
+        raise UcpError(
+            "the operation is still running; replay the same request with the same Idempotency-Key for its result",
+            code=ErrorCode.OPERATION_PENDING,
+            retry_after=RETRY_AFTER_SECONDS,
+        )
+
+    async def view(self, platform_id: str, session_id: str) -> SessionView:
+        with _temporal_errors():
+            view: SessionView = await self._handle(platform_id, session_id).query(CheckoutSessionWorkflow.view)
+        return view
+
+    async def order_event(self, platform_id: str, session_id: str, event: OrderEvent) -> None:
+        with _temporal_errors():
+            await self._handle(platform_id, session_id).signal(CheckoutSessionWorkflow.order_event, event)
+
+    def ui_link(self, platform_id: str, session_id: str, namespace: str = "default") -> str | None:
+        if self._ui_url is None:
+            return None
+        from urllib.parse import quote
+
+        workflow_id = quote(checkout_workflow_id(platform_id, session_id), safe="")
+        return f"{self._ui_url.rstrip('/')}/namespaces/{namespace}/workflows/{workflow_id}"

@@ -1,0 +1,52 @@
+"""Build the API application from settings: the production wiring of ``api.app.create_app``.
+
+The Temporal client is connected inside the server's event loop (in the
+lifespan), lazily, so the API starts — and answers ``503`` with
+``Retry-After`` — while Temporal is down, and recovers when it comes back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from api.app import create_app
+from api.gateway import CheckoutGateway
+from storage.repository import Repository
+from ucp_connector.keyfiles import ReloadingKeyring
+from ucp_connector.merchant_profiles import ProfileCache
+from ucp_connector.outbound_http import new_http_client
+from ucp_connector.settings import Settings
+from worker.client import connect, load_payload_keyring
+from worker.main import SIGNING_KEY_FILE
+
+
+def build_app(settings: Settings) -> FastAPI:
+    keys = ReloadingKeyring(settings.resolved_keys_dir / SIGNING_KEY_FILE)
+    payload_keyring = load_payload_keyring(settings.resolved_keys_dir)
+    repository = Repository.from_settings(settings.storage)
+    http = new_http_client()
+    app = create_app(
+        settings, gateway=None, repository=repository, keys=keys, profiles=ProfileCache(http, settings.merchants)
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        client = await connect(settings.temporal, payload_keyring, lazy=True)
+        app.state.gateway = CheckoutGateway(
+            client,
+            task_queue=settings.temporal.task_queue,
+            wait_bound=dt.timedelta(seconds=settings.api_wait_seconds),
+            ui_url=settings.temporal.ui_url,
+        )
+        try:
+            yield
+        finally:
+            await http.aclose()
+            await repository.close()
+
+    app.router.lifespan_context = lifespan
+    return app

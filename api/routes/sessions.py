@@ -1,0 +1,83 @@
+"""Connector extras for a platform's own bookkeeping: its sessions and each session's audit trail.
+
+Both list endpoints order by a total order — sessions by (created_at, id),
+events by seq — and page with opaque, tamper-evident cursors scoped to the
+platform and the listing (DESIGN.md invariant 9). Unknown query parameters
+are refused rather than ignored, so a typo in a filter cannot silently
+return everything.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from api.dependencies import Platform, signed_platform
+from api.openapi import documented
+from contracts import ErrorCode, UcpError
+from contracts.idempotency import is_session_id
+from storage.sessions import SessionFilters
+
+router = APIRouter(tags=["connector"], dependencies=[Depends(signed_platform)])
+
+StatusFilter = Literal[
+    "incomplete", "requires_escalation", "ready_for_complete", "complete_in_progress", "completed", "canceled"
+]
+
+
+def _only(request: Request, allowed: set[str]) -> None:
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise UcpError(
+            f"unknown query parameter {unknown[0]!r}",
+            code=ErrorCode.VALIDATION_FAILED,
+            pointer=f"?{unknown[0]}",
+            detail={"reason": "unknown_query_parameter"},
+        )
+
+
+@router.get("/checkout-sessions", **documented("List this platform's checkout sessions"))
+async def list_sessions(
+    request: Request,
+    platform: Platform,
+    status: StatusFilter | None = None,
+    merchant_id: str | None = Query(default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$"),
+    cursor: str | None = Query(default=None, max_length=1024),
+    limit: int = Query(default=50, ge=1, le=200),
+) -> dict[str, object]:
+    _only(request, {"status", "merchant_id", "cursor", "limit"})
+    page = await request.app.state.repository.list_sessions(
+        platform.platform_id, SessionFilters(status=status, merchant_id=merchant_id), cursor=cursor, limit=limit
+    )
+    return {
+        "sessions": [
+            {
+                "id": item.session_id,
+                "merchant_id": item.merchant_id,
+                "status": item.status,
+                "created_at": item.created_at.isoformat(),
+                "updated_at": item.updated_at.isoformat(),
+            }
+            for item in page.items
+        ],
+        "next_cursor": page.next_cursor,
+    }
+
+
+@router.get("/checkout-sessions/{session_id}/events", **documented("A session's audit trail"))
+async def list_events(
+    request: Request,
+    session_id: str,
+    platform: Platform,
+    cursor: str | None = Query(default=None, max_length=1024),
+    limit: int = Query(default=50, ge=1, le=200),
+) -> dict[str, object]:
+    _only(request, {"cursor", "limit"})
+    if not is_session_id(session_id):
+        raise UcpError("no such checkout session", code=ErrorCode.NOT_FOUND)
+    repository = request.app.state.repository
+    if await repository.get_session(session_id, platform.platform_id) is None:
+        raise UcpError("no such checkout session", code=ErrorCode.NOT_FOUND)
+    page = await repository.list_session_events(session_id, platform.platform_id, cursor=cursor, limit=limit)
+    return {"events": [event.to_api_dict() for event in page.items], "next_cursor": page.next_cursor}

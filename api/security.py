@@ -1,0 +1,176 @@
+"""``verify_platform_request``: the one gate every non-public route passes (DESIGN.md invariant 1).
+
+Order of checks, cheapest and least trusting first:
+
+1. **body size** — enforced while the body streams in (``BodyLimitMiddleware``),
+   before anything is parsed: ``413 payload_too_large``;
+2. **Content-Digest** over the raw bytes, before the body is parsed
+   (``digest_mismatch``, SIG-24);
+3. **RFC 9421** with the keys of the *platform registry* only — the registry
+   maps each ``kid`` to exactly one platform, so the verified key *is* the
+   platform identity; keys are never fetched from a URL a request names
+   (no SSRF). Unknown kid → ``401 key_not_found``, bad or missing signature →
+   ``401 signature_invalid``/``signature_missing``;
+4. **identity binding** — when the platform's profile URL is registered, a
+   ``UCP-Agent`` header must name exactly it (SIG-32).
+
+The URL that was signed is rebuilt from the connector's configured
+``public_base_url`` (scheme and authority) and the raw, still-encoded request
+path and query, so ``@authority`` can only verify for the host the platform
+really addressed — a request relayed to another host fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import urlsplit
+
+from fastapi import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import error_response
+from contracts import (
+    ErrorCode,
+    JwkSet,
+    PublicJwk,
+    UcpError,
+    VerificationPolicy,
+    parse_ucp_agent,
+    verify_request,
+)
+from ucp_connector.settings import PlatformSettings
+
+DEFAULT_MAX_BODY_BYTES: Final = 256 * 1024
+
+
+@dataclass(frozen=True)
+class VerifiedPlatform:
+    """Who sent the request, proven by the signature: everything downstream is scoped by it."""
+
+    platform_id: str
+    settings: PlatformSettings
+    kid: str
+    body: bytes
+
+
+class PlatformRegistry:
+    """The platform registry as the verifier sees it: kid -> (platform, key)."""
+
+    def __init__(self, platforms: Mapping[str, PlatformSettings]) -> None:
+        self._platforms = dict(platforms)
+        self._by_kid: dict[str, tuple[str, PublicJwk]] = {}
+        for platform_id, settings in self._platforms.items():
+            keys: JwkSet = settings.load_keys()
+            for key in keys.keys:
+                if key.kid in self._by_kid:
+                    raise ValueError(f"kid {key.kid!r} is registered for two platforms; kids must be unique")
+                if key.is_signature_key:
+                    self._by_kid[key.kid] = (platform_id, key)
+
+    def find(self, kid: str) -> PublicJwk | None:
+        entry = self._by_kid.get(kid)
+        return entry[1] if entry else None
+
+    def platform_of(self, kid: str) -> str:
+        return self._by_kid[kid][0]
+
+    def settings(self, platform_id: str) -> PlatformSettings:
+        return self._platforms[platform_id]
+
+    def __contains__(self, platform_id: object) -> bool:
+        return platform_id in self._platforms
+
+
+def signed_url(public_base_url: str, scope: Scope) -> str:
+    """The absolute URL the platform signed: our public origin + the raw path and query as sent."""
+    origin = urlsplit(public_base_url)
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    url = f"{origin.scheme}://{origin.netloc}{raw_path.decode('latin-1')}"
+    query = scope.get("query_string") or b""
+    return url + ("?" + query.decode("latin-1") if query else "")
+
+
+def verify_platform_request_bytes(
+    registry: PlatformRegistry,
+    *,
+    public_base_url: str,
+    scope: Scope,
+    method: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    policy: VerificationPolicy | None = None,
+) -> VerifiedPlatform:
+    verified = verify_request(
+        method=method,
+        url=signed_url(public_base_url, scope),
+        headers=headers,
+        body=body or None,
+        keys=registry,
+        policy=policy,
+    )
+    platform_id = registry.platform_of(verified.key.kid)
+    settings = registry.settings(platform_id)
+    agent = next((value for name, value in headers if name.lower() == "ucp-agent"), None)
+    if agent is not None:
+        claimed = parse_ucp_agent(agent, business=False, allow_insecure_loopback=settings.allow_insecure_loopback)
+        if settings.profile_url is not None and claimed != settings.profile_url:
+            raise UcpError(
+                "UCP-Agent names a profile that does not belong to the signing platform",
+                code=ErrorCode.SIGNATURE_INVALID,
+                detail={"reason": "identity_mismatch"},
+            )
+    return VerifiedPlatform(platform_id=platform_id, settings=settings, kid=verified.key.kid, body=body)
+
+
+async def verify_platform_request(request: Request) -> VerifiedPlatform:
+    """FastAPI dependency: verify the request and remember the platform on ``request.state``."""
+    state = request.app.state
+    body = await request.body()
+    headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.scope["headers"]]
+    verified = verify_platform_request_bytes(
+        state.platforms,
+        public_base_url=state.settings.public_base_url,
+        scope=request.scope,
+        method=request.method,
+        headers=headers,
+        body=body,
+    )
+    request.state.platform = verified
+    return verified
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over the limit while they stream in (declared or chunked), before any parsing."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            await error_response(too_large(self.max_body_bytes))(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise too_large(self.max_body_bytes)
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+def too_large(limit: int) -> UcpError:
+    return UcpError(
+        f"request body exceeds {limit} bytes", code=ErrorCode.PAYLOAD_TOO_LARGE, detail={"max_bytes": limit}
+    )

@@ -1,0 +1,647 @@
+"""UCP checkout wire objects (schemas/shopping/checkout.json and types/*, release 2026-04-08).
+
+Responses a merchant sends are :class:`~contracts.ucp._base.OpenModel`\\ s
+(unknown extension members are kept, OVR-51); request bodies are
+:class:`~contracts.ucp._base.StrictModel`\\ s with the members the operation's
+resolved schema allows (``ucp_request`` annotations: ``create``, ``update``,
+``complete``). The fulfillment and discount extensions are modelled inline
+(``fulfillment``, ``discounts``), because every merchant that matters to us
+negotiates them; other extensions travel as extra members of responses.
+
+Schema rules pydantic cannot express are checked here too, because a platform
+must not act on a merchant response that breaks them: the sign of each total
+type (total.json), exactly one ``subtotal`` and one ``total`` and a
+``display_text`` on unknown types (totals.json, CHK-41), sub-lines summing to
+their parent (CHK-42), and ``continue_url`` with at least one ``requires_*``
+error when ``status`` is ``requires_escalation`` (CHK-09, CHK-29).
+
+``ucp.status`` is the shape discriminator (CHK-07): use
+:func:`parse_checkout_response`, which returns either a :class:`Checkout` or an
+:class:`ErrorResponse` and never parses an error as a checkout.
+
+Assumption where the spec is silent: request bodies refuse the members the
+resolved request schema omits (``status``, ``totals``, ``item.title`` ...), as
+``ucp-schema --strict`` does; ``id`` in an update body is accepted because the
+REST examples still send it (deprecated, the path wins).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictInt,
+    Tag,
+    model_validator,
+)
+
+from contracts.error_codes import ErrorCode
+from contracts.errors import UcpError
+from contracts.ucp._base import (
+    MAX_LINE_ITEMS,
+    MAX_LIST_ITEMS,
+    MAX_QUANTITY,
+    Identifier,
+    OpenModel,
+    ReverseDomainName,
+    StrictModel,
+    Text,
+    Version,
+    parse_model,
+)
+from contracts.ucp.profile import Capability, PaymentHandler, Service
+
+# ---------------------------------------------------------------------------
+# enumerations
+
+
+class CheckoutStatus(StrEnum):
+    """The six checkout statuses (checkout.md "Status Values", CHK-01)."""
+
+    INCOMPLETE = "incomplete"
+    REQUIRES_ESCALATION = "requires_escalation"
+    READY_FOR_COMPLETE = "ready_for_complete"
+    COMPLETE_IN_PROGRESS = "complete_in_progress"
+    COMPLETED = "completed"
+    CANCELED = "canceled"
+
+    @property
+    def is_terminal(self) -> bool:
+        """``completed`` and ``canceled`` end a session; nothing may change it afterwards (CMP-11)."""
+        return self in (CheckoutStatus.COMPLETED, CheckoutStatus.CANCELED)
+
+
+class ResponseStatus(StrEnum):
+    """``ucp.status``: ``success`` carries the resource, ``error`` carries only messages (CHK-07)."""
+
+    SUCCESS = "success"
+    ERROR = "error"
+
+
+class MessageType(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Severity(StrEnum):
+    """What an error asks of the platform (checkout.md "Error Handling")."""
+
+    RECOVERABLE = "recoverable"
+    REQUIRES_BUYER_INPUT = "requires_buyer_input"
+    REQUIRES_BUYER_REVIEW = "requires_buyer_review"
+    UNRECOVERABLE = "unrecoverable"
+
+    @property
+    def requires_escalation(self) -> bool:
+        return self in (Severity.REQUIRES_BUYER_INPUT, Severity.REQUIRES_BUYER_REVIEW)
+
+
+class ContentType(StrEnum):
+    PLAIN = "plain"
+    MARKDOWN = "markdown"
+
+
+# ---------------------------------------------------------------------------
+# scalars
+
+Amount = Annotated[StrictInt, Field(ge=0)]
+"""Minor units, never negative (types/amount.json)."""
+SignedAmount = StrictInt
+"""Minor units; the sign is the direction (types/signed_amount.json)."""
+Quantity = Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY)]
+
+WELL_KNOWN_TOTAL_TYPES: Final = frozenset(
+    {"subtotal", "items_discount", "discount", "fulfillment", "tax", "fee", "total"}
+)
+SUBTRACTIVE_TOTAL_TYPES: Final = frozenset({"discount", "items_discount"})
+ADDITIVE_TOTAL_TYPES: Final = frozenset({"subtotal", "fulfillment", "tax", "fee"})
+
+
+# ---------------------------------------------------------------------------
+# totals (types/total.json, types/totals.json)
+
+
+class TotalLine(OpenModel):
+    """A sub-line of a totals entry (itemised breakdown)."""
+
+    display_text: str
+    amount: SignedAmount
+
+
+class Total(OpenModel):
+    """A cost entry: ``type`` is an open string; well-known types carry a fixed sign."""
+
+    type: str
+    amount: SignedAmount
+    display_text: str | None = None
+    lines: list[TotalLine] | None = None
+
+    @model_validator(mode="after")
+    def _sign_and_lines(self) -> Total:
+        if self.type in SUBTRACTIVE_TOTAL_TYPES and self.amount >= 0:
+            raise ValueError(f"a {self.type} total must be negative")
+        if self.type in ADDITIVE_TOTAL_TYPES and self.amount < 0:
+            raise ValueError(f"a {self.type} total must not be negative")
+        if self.lines is not None and sum(line.amount for line in self.lines) != self.amount:
+            raise ValueError("sub-lines must add up to their parent amount")
+        return self
+
+
+def _check_totals(totals: list[Total]) -> list[Total]:
+    for kind in ("subtotal", "total"):
+        count = sum(1 for entry in totals if entry.type == kind)
+        if count != 1:
+            raise ValueError(f"totals must contain exactly one {kind!r} entry, found {count}")
+    for entry in totals:
+        if entry.type not in WELL_KNOWN_TOTAL_TYPES and not entry.display_text:
+            raise ValueError(f"total type {entry.type!r} is not well known and needs display_text")
+    return totals
+
+
+Totals = Annotated[list[Total], AfterValidator(_check_totals)]
+
+
+def totals_add_up(totals: list[Total]) -> bool:
+    """Whether ``sum(non-total entries) == total`` (checkout.md "Verification"; CMP-06)."""
+    grand = next((entry.amount for entry in totals if entry.type == "total"), None)
+    return grand is not None and sum(entry.amount for entry in totals if entry.type != "total") == grand
+
+
+# ---------------------------------------------------------------------------
+# messages (types/message*.json)
+
+
+class MessageError(OpenModel):
+    type: Literal["error"]
+    code: str
+    content: str
+    severity: Severity
+    path: str | None = None
+    content_type: ContentType | None = None
+
+
+class MessageWarning(OpenModel):
+    type: Literal["warning"]
+    code: str
+    content: str
+    path: str | None = None
+    content_type: ContentType | None = None
+    presentation: str | None = None
+    image_url: str | None = None
+    url: str | None = None
+
+
+class MessageInfo(OpenModel):
+    type: Literal["info"]
+    content: str
+    code: str | None = None
+    path: str | None = None
+    content_type: ContentType | None = None
+
+
+Message = Annotated[MessageError | MessageWarning | MessageInfo, Field(discriminator="type")]
+
+
+# ---------------------------------------------------------------------------
+# shared entities
+
+
+class Link(OpenModel):
+    """A legal or policy link (types/link.json); ``type`` is open (well-known: terms_of_service ...)."""
+
+    type: str
+    url: str
+    title: str | None = None
+
+
+class Buyer(OpenModel):
+    """The buyer (types/buyer.json); open for extension members."""
+
+    first_name: Text | None = None
+    last_name: Text | None = None
+    email: Text | None = None
+    phone_number: Text | None = None
+
+
+class Context(OpenModel):
+    """Provisional buyer signals for localisation (types/context.json); never authoritative."""
+
+    address_country: Text | None = None
+    address_region: Text | None = None
+    postal_code: Text | None = None
+    intent: Text | None = None
+    language: Text | None = None
+    currency: Text | None = None
+    eligibility: list[ReverseDomainName] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
+
+    @model_validator(mode="after")
+    def _unique_claims(self) -> Context:
+        if self.eligibility is not None and len(set(self.eligibility)) != len(self.eligibility):
+            raise ValueError("eligibility claims must be unique")
+        return self
+
+
+Signals = dict[ReverseDomainName, Any]
+"""Observed environment data keyed by reverse-domain names (types/signals.json)."""
+Attribution = dict[str, str]
+"""Referral parameters, every value a string (types/attribution.json)."""
+
+
+class PostalAddress(OpenModel):
+    extended_address: Text | None = None
+    street_address: Text | None = None
+    address_locality: Text | None = None
+    address_region: Text | None = None
+    address_country: Text | None = None
+    postal_code: Text | None = None
+    first_name: Text | None = None
+    last_name: Text | None = None
+    phone_number: Text | None = None
+
+
+class OrderConfirmation(OpenModel):
+    """What a completed checkout says about its order (types/order_confirmation.json, CMP-02)."""
+
+    id: str
+    permalink_url: str
+    label: str | None = None
+
+
+# ---------------------------------------------------------------------------
+# items and line items (responses)
+
+
+class Item(OpenModel):
+    id: str
+    title: str
+    price: Amount
+    image_url: str | None = None
+
+
+class LineItem(OpenModel):
+    id: str
+    item: Item
+    quantity: Quantity
+    totals: list[Total]
+    parent_id: str | None = None
+
+
+# ---------------------------------------------------------------------------
+# fulfillment extension (fulfillment.json, types/fulfillment*.json)
+
+
+class ShippingDestination(PostalAddress):
+    id: str
+
+
+class RetailLocation(OpenModel):
+    id: str
+    name: str
+    address: PostalAddress | None = None
+
+
+def _destination_kind(value: Any) -> str:
+    # A retail location is the only destination with a name (types/retail_location.json).
+    has_name = "name" in value if isinstance(value, Mapping) else hasattr(value, "name")
+    return "retail" if has_name else "shipping"
+
+
+FulfillmentDestination = Annotated[
+    Annotated[ShippingDestination, Tag("shipping")] | Annotated[RetailLocation, Tag("retail")],
+    Discriminator(_destination_kind),
+]
+
+
+class FulfillmentOption(OpenModel):
+    id: str
+    title: str
+    totals: list[Total]
+    description: str | None = None
+    carrier: str | None = None
+    earliest_fulfillment_time: Annotated[AwareDatetime, Field(strict=False)] | None = None
+    latest_fulfillment_time: Annotated[AwareDatetime, Field(strict=False)] | None = None
+
+
+class FulfillmentGroup(OpenModel):
+    id: str
+    line_item_ids: list[str]
+    options: list[FulfillmentOption] | None = None
+    selected_option_id: str | None = None
+
+
+class FulfillmentMethod(OpenModel):
+    id: str
+    type: str  # shipping | pickup today; open so a new method type is not a parse failure (OVR-51)
+    line_item_ids: list[str]
+    destinations: list[FulfillmentDestination] | None = None
+    selected_destination_id: str | None = None
+    groups: list[FulfillmentGroup] | None = None
+
+
+class FulfillmentAvailableMethod(OpenModel):
+    type: str
+    line_item_ids: list[str]
+    fulfillable_on: str | None = None
+    description: str | None = None
+
+
+class Fulfillment(OpenModel):
+    methods: list[FulfillmentMethod] | None = None
+    available_methods: list[FulfillmentAvailableMethod] | None = None
+
+
+# ---------------------------------------------------------------------------
+# discount extension (discount.json)
+
+
+class Allocation(OpenModel):
+    path: str
+    amount: Amount
+
+
+class AppliedDiscount(OpenModel):
+    title: str
+    amount: Amount
+    code: str | None = None
+    automatic: StrictBool | None = None
+    method: Literal["each", "across"] | None = None
+    priority: Annotated[StrictInt, Field(ge=1)] | None = None
+    provisional: StrictBool | None = None
+    eligibility: ReverseDomainName | None = None
+    allocations: list[Allocation] | None = None
+
+    @model_validator(mode="after")
+    def _allocations_sum(self) -> AppliedDiscount:
+        if self.allocations and sum(item.amount for item in self.allocations) != self.amount:
+            raise ValueError("allocations must add up to the discount amount (DSC-12)")
+        return self
+
+
+class Discounts(OpenModel):
+    codes: list[str] | None = None
+    applied: list[AppliedDiscount] | None = None
+
+
+# ---------------------------------------------------------------------------
+# payment (payment.json, types/payment_instrument.json, types/payment_credential.json)
+
+
+class PaymentCredential(OpenModel):
+    """Handler-defined credential; only ``type`` is common (types/payment_credential.json)."""
+
+    type: str
+
+
+class PaymentInstrument(OpenModel):
+    """An instrument with its handler and selection state; handlers add members (open)."""
+
+    id: Identifier
+    handler_id: Identifier
+    type: Identifier
+    billing_address: PostalAddress | None = None
+    credential: PaymentCredential | None = None
+    display: dict[str, Any] | None = None
+    selected: StrictBool | None = None
+
+
+class Payment(OpenModel):
+    instruments: list[PaymentInstrument] | None = None
+
+
+# ---------------------------------------------------------------------------
+# the response envelope (ucp.json response_*_schema)
+
+
+class ResponseMetadata(OpenModel):
+    """The ``ucp`` object every response carries: negotiated version and active capabilities (OVR-26)."""
+
+    version: Version
+    status: ResponseStatus = ResponseStatus.SUCCESS
+    services: dict[str, list[Service]] | None = None
+    capabilities: dict[str, list[Capability]] | None = None
+    payment_handlers: dict[str, list[PaymentHandler]] | None = None
+
+
+class CheckoutMetadata(ResponseMetadata):
+    """Checkout responses must list their payment handlers (ucp.json ``response_checkout_schema``)."""
+
+    payment_handlers: dict[str, list[PaymentHandler]]
+
+
+class Checkout(OpenModel):
+    """A checkout session as the merchant reports it (checkout.json + fulfillment + discount)."""
+
+    ucp: CheckoutMetadata
+    id: str
+    status: CheckoutStatus
+    currency: str
+    line_items: list[LineItem]
+    totals: Totals
+    links: list[Link]
+    messages: list[Message] | None = None
+    buyer: Buyer | None = None
+    context: Context | None = None
+    signals: Signals | None = None
+    attribution: Attribution | None = None
+    expires_at: Annotated[AwareDatetime, Field(strict=False)] | None = None
+    continue_url: str | None = None
+    payment: Payment | None = None
+    order: OrderConfirmation | None = None
+    fulfillment: Fulfillment | None = None
+    discounts: Discounts | None = None
+
+    @model_validator(mode="after")
+    def _status_rules(self) -> Checkout:
+        if self.ucp.status is not ResponseStatus.SUCCESS:
+            raise ValueError("a checkout carries ucp.status 'success'; errors are ErrorResponse")
+        if self.status is CheckoutStatus.REQUIRES_ESCALATION:
+            if not self.continue_url:
+                raise ValueError("requires_escalation needs a continue_url (CHK-29)")
+            if not any(
+                isinstance(message, MessageError) and message.severity.requires_escalation
+                for message in self.messages or []
+            ):
+                raise ValueError("requires_escalation needs a requires_buyer_* error message (CHK-09)")
+        if self.status is CheckoutStatus.COMPLETED and self.order is None:
+            raise ValueError("a completed checkout carries its order (CMP-02)")
+        return self
+
+    @property
+    def error_messages(self) -> list[MessageError]:
+        return [message for message in self.messages or [] if isinstance(message, MessageError)]
+
+
+class ErrorResponse(BaseModel):
+    """No resource, only messages (types/error_response.json; ``additionalProperties: false``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ucp: ResponseMetadata
+    messages: Annotated[list[Message], Field(min_length=1)]
+    continue_url: str | None = None
+
+    @model_validator(mode="after")
+    def _is_error(self) -> ErrorResponse:
+        if self.ucp.status is not ResponseStatus.ERROR:
+            raise ValueError("an error response carries ucp.status 'error'")
+        return self
+
+
+def response_status(document: object) -> ResponseStatus:
+    """Read ``ucp.status`` (default ``success``) without trusting anything else in the document."""
+    ucp = document.get("ucp") if isinstance(document, Mapping) else None
+    raw = ucp.get("status", ResponseStatus.SUCCESS.value) if isinstance(ucp, Mapping) else None
+    if isinstance(raw, str) and raw in ResponseStatus.__members__.values():
+        return ResponseStatus(raw)
+    raise UcpError("response has no valid ucp.status", code=ErrorCode.MERCHANT_RESPONSE_INVALID, pointer="/ucp/status")
+
+
+def parse_checkout_response(
+    document: object, *, code: ErrorCode = ErrorCode.MERCHANT_RESPONSE_INVALID
+) -> Checkout | ErrorResponse:
+    """Branch on ``ucp.status`` first (CHK-07), then validate the matching shape."""
+    if response_status(document) is ResponseStatus.ERROR:
+        return parse_model(ErrorResponse, document, code=code, what="error response")
+    return parse_model(Checkout, document, code=code, what="checkout")
+
+
+# ---------------------------------------------------------------------------
+# requests (resolved request schemas; strict)
+
+
+class ItemReference(StrictModel):
+    """A request names an item only by ``id`` (item.json: title/price are ``ucp_request: omit``)."""
+
+    id: Identifier
+
+
+class LineItemCreate(StrictModel):
+    item: ItemReference
+    quantity: Quantity
+
+
+class LineItemUpdate(StrictModel):
+    id: Identifier | None = None
+    item: ItemReference
+    quantity: Quantity
+    parent_id: Identifier | None = None
+
+
+class PostalAddressInput(StrictModel):
+    extended_address: Text | None = None
+    street_address: Text | None = None
+    address_locality: Text | None = None
+    address_region: Text | None = None
+    address_country: Text | None = None
+    postal_code: Text | None = None
+    first_name: Text | None = None
+    last_name: Text | None = None
+    phone_number: Text | None = None
+
+
+class ShippingDestinationInput(PostalAddressInput):
+    id: Identifier | None = None
+
+
+class RetailLocationInput(StrictModel):
+    name: Text
+    address: PostalAddressInput | None = None
+
+
+DestinationInput = Annotated[
+    Annotated[ShippingDestinationInput, Tag("shipping")] | Annotated[RetailLocationInput, Tag("retail")],
+    Discriminator(_destination_kind),
+]
+
+
+class FulfillmentGroupInput(StrictModel):
+    id: Identifier | None = None
+    selected_option_id: Identifier | None = None
+
+
+class FulfillmentMethodInput(StrictModel):
+    id: Identifier | None = None
+    type: Literal["shipping", "pickup"] | None = None
+    line_item_ids: list[Identifier] | None = Field(default=None, max_length=MAX_LINE_ITEMS)
+    destinations: list[DestinationInput] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
+    selected_destination_id: Identifier | None = None
+    groups: list[FulfillmentGroupInput] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
+
+
+class FulfillmentInput(StrictModel):
+    methods: list[FulfillmentMethodInput] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
+
+
+class DiscountsInput(StrictModel):
+    """Replacement semantics: the codes sent replace earlier ones; ``[]`` clears them (DSC-03)."""
+
+    codes: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(max_length=MAX_LIST_ITEMS)
+
+
+class PaymentCredentialInput(OpenModel):
+    type: Identifier
+
+
+class PaymentInstrumentInput(OpenModel):
+    """Open: payment handlers define instrument members (types/payment_instrument.json)."""
+
+    id: Identifier
+    handler_id: Identifier
+    type: Identifier
+    billing_address: PostalAddressInput | None = None
+    credential: PaymentCredentialInput | None = None
+    display: dict[str, Any] | None = None
+    selected: StrictBool | None = None
+
+
+class PaymentInput(StrictModel):
+    instruments: list[PaymentInstrumentInput] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
+
+
+class BuyerInput(Buyer):
+    """Buyer is open in the schema too (``additionalProperties: true``)."""
+
+
+class _CheckoutInput(StrictModel):
+    buyer: BuyerInput | None = None
+    context: Context | None = None
+    signals: Signals | None = None
+    attribution: Attribution | None = None
+    payment: PaymentInput | None = None
+    fulfillment: FulfillmentInput | None = None
+    discounts: DiscountsInput | None = None
+
+
+class CheckoutCreateRequest(_CheckoutInput):
+    """Body of ``POST /checkout-sessions``."""
+
+    line_items: list[LineItemCreate] = Field(min_length=1, max_length=MAX_LINE_ITEMS)
+
+
+class CheckoutUpdateRequest(_CheckoutInput):
+    """Body of ``PUT /checkout-sessions/{id}``: a full replacement of the writable fields (CHK-15)."""
+
+    id: Identifier | None = None  # deprecated: the path names the session
+    line_items: list[LineItemUpdate] = Field(min_length=1, max_length=MAX_LINE_ITEMS)
+
+
+class CheckoutCompleteRequest(StrictModel):
+    """Body of ``POST /checkout-sessions/{id}/complete``: payment is required, the cart is not resent."""
+
+    payment: PaymentInput
+    signals: Signals | None = None
+    attribution: Attribution | None = None
+
+
+class CheckoutCancelRequest(StrictModel):
+    """Body of ``POST /checkout-sessions/{id}/cancel``: empty (``{}``) in the spec's example."""

@@ -1,0 +1,172 @@
+"""Authenticate every UCP request before the merchant looks at it (DESIGN.md invariant 1; SIG-23..25).
+
+Order of checks, each failing with the spec's code (from ``contracts.ErrorCode``):
+
+1. body size (``413 payload_too_large``) — read with a hard cap, before anything else;
+2. ``Signature``/``Signature-Input`` present (``401 signature_missing``);
+3. ``UCP-Agent`` is an RFC 8941 dictionary with a quoted https ``profile``
+   (``400 invalid_profile_url``; loopback http only with ``allow_insecure_loopback``);
+4. the profile is a trusted platform (``403 profile_not_trusted``) whose
+   profile/keys can be read (``424 profile_unreachable``, ``422 profile_malformed``);
+5. the RFC 9421 signature verifies over the exact bytes received, against the
+   URL the client targeted rebuilt from *our* configured origin and the raw
+   path (``400 digest_mismatch``, ``401 signature_invalid``/``key_not_found``,
+   ``400 algorithm_unsupported``); an unknown ``kid`` may trigger one profile
+   re-fetch (SIG-09);
+6. the platform's protocol version is ours (``422 version_unsupported``, OVR-45);
+7. the capability intersection contains the operation's root capability, else
+   the business outcome ``capabilities_incompatible`` (200, OVR-46);
+8. a body is ``application/json`` (``415 unsupported_media_type``);
+9. mutations carry a well-formed ``Idempotency-Key`` (``400
+   idempotency_key_missing``/``idempotency_key_invalid``); it is covered by
+   the signature already (SIG-18).
+
+Nothing about the request is trusted before step 5 succeeds; in particular the
+platform identity used for ownership checks is the verified profile URL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from contracts import (
+    ErrorCode,
+    SignatureError,
+    UcpError,
+    parse_ucp_agent,
+    validate_idempotency_key,
+    verify_request,
+)
+from contracts.ucp import CHECKOUT, ORDER, Capability, Negotiation, negotiate
+from reference_merchant.config import MerchantConfig
+from reference_merchant.faults import Operation
+from reference_merchant.platforms import KnownPlatform, PlatformDirectory
+
+ROOT_CAPABILITY = {
+    Operation.CREATE_CHECKOUT: CHECKOUT,
+    Operation.GET_CHECKOUT: CHECKOUT,
+    Operation.UPDATE_CHECKOUT: CHECKOUT,
+    Operation.COMPLETE_CHECKOUT: CHECKOUT,
+    Operation.CANCEL_CHECKOUT: CHECKOUT,
+    Operation.GET_ORDER: ORDER,
+}
+MUTATIONS = frozenset(
+    {
+        Operation.CREATE_CHECKOUT,
+        Operation.UPDATE_CHECKOUT,
+        Operation.COMPLETE_CHECKOUT,
+        Operation.CANCEL_CHECKOUT,
+    }
+)
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """A verified request: who sent it, what was negotiated, and the exact body bytes."""
+
+    operation: Operation
+    platform: KnownPlatform
+    negotiation: Negotiation
+    body: bytes
+    idempotency_key: str | None
+    method: str
+    path: str
+
+    @property
+    def platform_id(self) -> str:
+        return self.platform.profile_url
+
+
+class RequestAuthenticator:
+    def __init__(
+        self,
+        config: MerchantConfig,
+        directory: PlatformDirectory,
+        business_capabilities: dict[str, list[Capability]],
+    ) -> None:
+        self._config = config
+        self._directory = directory
+        self._capabilities = business_capabilities
+
+    async def authenticate(self, request: Request, operation: Operation) -> RequestContext:
+        body = await read_body(request, self._config.max_body_bytes)
+        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw]
+        if "signature" not in request.headers or "signature-input" not in request.headers:
+            raise SignatureError(
+                "the request is not signed",
+                code=ErrorCode.SIGNATURE_MISSING,
+                detail={"reason": "header_missing"},
+            )
+        profile_url = parse_ucp_agent(
+            request.headers.get("ucp-agent"),
+            business=False,
+            allow_insecure_loopback=self._config.allow_insecure_loopback,
+        )
+        platform = await self._directory.lookup(profile_url)
+        url = self._target_url(request)
+        try:
+            verify_request(method=request.method, url=url, headers=headers, body=body, keys=platform.keys)
+        except SignatureError as exc:
+            if exc.code is not ErrorCode.KEY_NOT_FOUND:
+                raise
+            refreshed = await self._directory.refresh_for_unknown_kid(profile_url)
+            if refreshed is None:
+                raise
+            platform = refreshed
+            verify_request(method=request.method, url=url, headers=headers, body=body, keys=platform.keys)
+
+        if platform.version != self._config.protocol_version:
+            raise UcpError(
+                f"protocol version {platform.version} is not supported; this business implements "
+                f"{self._config.protocol_version}",
+                code=ErrorCode.VERSION_UNSUPPORTED,
+                continue_url=self._config.base_url,
+            )
+        negotiation = negotiate(self._capabilities, platform.capabilities)
+        root = ROOT_CAPABILITY[operation]
+        if root not in negotiation:
+            raise UcpError(
+                f"no mutually supported version of {root}",
+                code=ErrorCode.CAPABILITIES_INCOMPATIBLE,
+                continue_url=self._config.base_url,
+            )
+        if body:
+            media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+            if media_type != "application/json":
+                raise UcpError("the body must be application/json", code=ErrorCode.UNSUPPORTED_MEDIA_TYPE)
+        key = validate_idempotency_key(request.headers.get("idempotency-key")) if operation in MUTATIONS else None
+        return RequestContext(
+            operation=operation,
+            platform=platform,
+            negotiation=negotiation,
+            body=body,
+            idempotency_key=key,
+            method=request.method,
+            path=request.url.path,
+        )
+
+    def _target_url(self, request: Request) -> str:
+        """The URL the client signed: our configured origin + the raw (still-encoded) path and query."""
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        url = self._config.base_url + raw_path.decode("latin-1")
+        query = request.scope.get("query_string", b"")
+        return f"{url}?{query.decode('latin-1')}" if query else url
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing more than ``limit`` bytes before reading them all (invariant 8)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise _too_large(limit)
+    return bytes(body)
+
+
+def _too_large(limit: int) -> UcpError:
+    return UcpError(f"the body exceeds {limit} bytes", code=ErrorCode.PAYLOAD_TOO_LARGE, detail={"limit": limit})

@@ -1,0 +1,90 @@
+"""What the merchant remembers about a checkout and an order (persisted as JSON in the database).
+
+The checkout *state* holds the platform's inputs and the lifecycle facts; the
+response body is *rendered* from it by :mod:`reference_merchant.pricing`, so
+pricing, messages and status are a pure, deterministic function of the state
+and the catalog (CHK-13).
+
+Signals are not persisted at all (CHK-49: a business should not keep them
+beyond the transaction), and payment credentials never are either: only the
+instrument's public members are kept, for echoing back (PAY-02).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.ucp import CheckoutStatus
+
+
+class _State(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LineState(_State):
+    id: str
+    item_id: str
+    quantity: int
+
+
+class DestinationState(_State):
+    id: str
+    address: dict[str, str]
+
+
+class FulfillmentState(_State):
+    destinations: list[DestinationState] = Field(default_factory=list)
+    selected_destination_id: str | None = None
+    selected_option_id: str | None = None
+
+
+class NoticeState(_State):
+    """A message about input the merchant had to change or refuse; shown until the next update."""
+
+    type: str
+    code: str
+    content: str
+    severity: str | None = None
+    path: str | None = None
+
+
+class CheckoutState(_State):
+    id: str
+    platform: str
+    status: CheckoutStatus
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    currency: str
+    lines: list[LineState] = Field(default_factory=list)
+    next_line: int = 1
+    notices: list[NoticeState] = Field(default_factory=list)
+    buyer: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    attribution: dict[str, str] | None = None
+    fulfillment: FulfillmentState = Field(default_factory=FulfillmentState)
+    discount_codes: list[str] | None = None
+    payment_instruments: list[dict[str, Any]] | None = None
+    cleared_escalations: list[str] = Field(default_factory=list)
+    pending_escalation: str | None = None
+    completes_at: dt.datetime | None = None
+    order_id: str | None = None
+    order_label: str | None = None
+    cancel_reason: str | None = None
+    webhook_url: str | None = None
+    order_capability_version: str | None = None
+    extensions: list[str] = Field(default_factory=list, description="Extensions active when last priced.")
+
+
+class OrderState(_State):
+    """The order snapshot (without its ``ucp`` envelope) plus delivery bookkeeping."""
+
+    id: str
+    checkout_id: str
+    platform: str
+    webhook_url: str | None
+    order_capability_version: str | None
+    document: dict[str, Any]
+    next_event: int = 1

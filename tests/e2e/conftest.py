@@ -1,0 +1,194 @@
+"""The whole connector over real HTTP: API + worker + Temporal dev server + reference merchant on loopback.
+
+Platforms are played by the test with an *independent* RFC 9421 signer; the
+merchant knows the connector only by its published profile URL and fetches
+the connector's keys over HTTP, exactly as a real merchant would; merchant
+order webhooks travel back to the API's webhook route; platform
+notifications go to a small receiver that verifies the connector's signature.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from api.gateway import CheckoutGateway
+from contracts import JwkSet, KeyStore, SigningKey, verify_request, verify_response
+from reference_merchant import MerchantConfig, ReferenceMerchant, TrustedPlatform
+from storage import migrate
+from storage.config import StorageSettings
+from storage.repository import Repository
+from tests.fixtures.http import bind_loopback, serve, url_of
+from tests.fixtures.independent_signer import IndependentSigner
+from ucp_connector.merchant_profiles import ProfileCache
+from ucp_connector.outbound_http import new_http_client
+from ucp_connector.platform_profile import profile_url
+from ucp_connector.settings import Settings
+from worker.main import build_worker
+
+MERCHANT = "shop"
+
+
+@dataclass
+class PlatformInbox:
+    """Where the connector delivers platform notifications; verifies every one against the connector's keys."""
+
+    keys: JwkSet | None = None
+    received: list[dict[str, Any]] = field(default_factory=list)
+    rejected: int = 0
+
+    def app(self) -> Starlette:
+        async def receive(request: Request) -> JSONResponse:
+            body = await request.body()
+            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+            try:
+                assert self.keys is not None
+                verify_request(method="POST", url=str(request.url), headers=headers, body=body, keys=self.keys)
+            except Exception:
+                self.rejected += 1
+                return JSONResponse({"code": "signature_invalid", "content": "bad signature"}, status_code=401)
+            self.received.append({"webhook_id": request.headers["webhook-id"], **json.loads(body)})
+            return JSONResponse({"status": "ok"})
+
+        return Starlette(routes=[Route("/inbox", receive, methods=["POST"])])
+
+
+@dataclass
+class Platform:
+    id: str
+    signer: IndependentSigner
+
+
+@dataclass
+class Connector:
+    url: str
+    http: httpx.AsyncClient
+    keys: KeyStore
+    merchant: ReferenceMerchant
+    repository: Repository
+    inbox: PlatformInbox
+    alpha: Platform
+    beta: Platform
+    env: WorkflowEnvironment
+    settings: Settings
+
+    async def call(
+        self,
+        platform: Platform,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        raw: bytes | None = None,
+    ) -> httpx.Response:
+        content = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        if key is None and method in ("POST", "PUT"):
+            key = str(uuid.uuid4())
+        url = self.url + path
+        headers = platform.signer.sign(method, url, body=content, idempotency_key=key)
+        response = await self.http.request(method, url, content=content, headers=headers)
+        verify_response(  # SIG-21: every answer carries the connector's signature
+            status=response.status_code,
+            headers=list(response.headers.multi_items()),
+            body=response.content or None,
+            keys=self.keys,
+        )
+        return response
+
+
+def _platform(name: str) -> tuple[Platform, dict[str, Any]]:
+    private = ec.generate_private_key(ec.SECP256R1())
+    kid = f"{name}-2026"
+    return (
+        Platform(name, IndependentSigner(private, kid, profile_url=f"https://{name}.example/.well-known/ucp")),
+        {"keys": [SigningKey(private, kid=kid).public_jwk.to_dict()]},
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_connector(
+    env: WorkflowEnvironment, tmp_path: Path, *, wait_seconds: float = 20.0
+) -> AsyncIterator[Connector]:
+    api_sock, merchant_sock, inbox_sock = bind_loopback(), bind_loopback(), bind_loopback()
+    api_url, merchant_url, inbox_url = url_of(api_sock), url_of(merchant_sock), url_of(inbox_sock)
+    alpha, alpha_jwks = _platform("alpha")
+    beta, beta_jwks = _platform("beta")
+    storage = StorageSettings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'connector.db'}",
+        redaction_salt_file=tmp_path / "keys" / "salt.json",
+        cursor_secret_file=tmp_path / "keys" / "cursor.json",
+    )
+    settings = Settings(
+        public_base_url=api_url,
+        storage=storage,
+        api_wait_seconds=wait_seconds,
+        temporal={"task_queue": f"e2e-{uuid.uuid4().hex[:8]}"},
+        merchants={MERCHANT: {"profile_url": f"{merchant_url}/.well-known/ucp", "allow_insecure_loopback": True}},
+        platforms={
+            "alpha": {
+                "jwks": alpha_jwks,
+                "profile_url": alpha.signer.profile_url,
+                "allowed_merchants": [MERCHANT],
+                "webhook_url": f"{inbox_url}/inbox",
+                "allow_insecure_loopback": True,
+                "rate_limit": {"requests_per_second": 200, "burst": 400, "max_concurrent": 32},
+            },
+            "beta": {"jwks": beta_jwks, "allowed_merchants": [MERCHANT]},
+        },
+    )
+    keys = KeyStore(SigningKey.generate())
+    merchant = ReferenceMerchant(
+        MerchantConfig(
+            base_url=merchant_url,
+            allow_insecure_loopback=True,
+            async_completion_seconds=0,
+            platforms=[TrustedPlatform(profile_url=profile_url(api_url, MERCHANT))],
+        )
+    )
+    inbox = PlatformInbox(keys=keys.jwks)
+    repository = Repository.from_settings(storage, create_secrets=True)
+    await migrate.upgrade(repository.engine)
+    outbound = new_http_client()
+    async with httpx.AsyncClient(timeout=60) as http:
+        gateway = CheckoutGateway(
+            env.client, task_queue=settings.temporal.task_queue, wait_bound=dt.timedelta(seconds=wait_seconds)
+        )
+        app = create_app(
+            settings,
+            gateway=gateway,
+            repository=repository,
+            keys=lambda: keys,
+            profiles=ProfileCache(outbound, settings.merchants),
+        )
+        async with (
+            serve(inbox.app(), inbox_sock),
+            serve(merchant.asgi, merchant_sock),
+            serve(app, api_sock),
+            build_worker(env.client, settings, keys=keys, repository=repository, http=outbound),
+        ):
+            yield Connector(api_url, http, keys, merchant, repository, inbox, alpha, beta, env, settings)
+    await outbound.aclose()
+    await repository.close()
+
+
+@pytest.fixture
+async def connector(dev_server_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Connector]:
+    async with running_connector(dev_server_env, tmp_path) as running:
+        yield running

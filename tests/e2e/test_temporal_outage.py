@@ -1,0 +1,81 @@
+"""Temporal down: the API fails closed (503 + Retry-After) and nothing is half-created (DESIGN invariant 2).
+
+A private dev server keeps its state in a file; the test stops it, sends a
+create, then starts it again on the same port and file: the session the
+create would have made does not exist, and replaying the same request now
+creates it — once.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+
+from contracts import checkout_session_id, checkout_workflow_id
+from tests.e2e.conftest import MERCHANT, running_connector
+from tests.fixtures.connector_stack import ready_body
+from ucp_connector.temporal_binaries import temporal_cli
+from worker import search_attributes
+from worker.client import data_converter
+from worker.codec import PayloadKeyring
+
+pytestmark = pytest.mark.e2e
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _start(db: Path, port: int, keyring: PayloadKeyring) -> WorkflowEnvironment:
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal_cli()),
+        data_converter=data_converter(keyring),
+        search_attributes=search_attributes.ALL,
+        port=port,
+        ui=False,
+        dev_server_log_level="error",
+        dev_server_extra_args=["--db-filename", str(db)],
+    )
+
+
+async def test_create_while_temporal_is_down_is_503_and_leaves_no_session(
+    payload_keyring: PayloadKeyring, tmp_path: Path
+) -> None:
+    db, port = tmp_path / "temporal.db", _free_port()
+    first = await _start(db, port, payload_keyring)
+    stopped = False
+    try:
+        async with running_connector(first, tmp_path, wait_seconds=30) as connector:
+            await first.shutdown()
+            stopped = True
+            key = str(uuid.uuid4())
+            path = f"/merchants/{MERCHANT}/checkout-sessions"
+            response = await connector.call(connector.alpha, "POST", path, ready_body(), key=key)
+            assert response.status_code == 503, response.text
+            assert response.json()["code"] == "service_unavailable" and int(response.headers["Retry-After"]) >= 1
+
+            second = await _start(db, port, payload_keyring)
+            try:
+                workflow_id = checkout_workflow_id("alpha", checkout_session_id("alpha", key))
+                with pytest.raises(RPCError) as missing:
+                    await second.client.get_workflow_handle(workflow_id).describe()
+                assert missing.value.status == RPCStatusCode.NOT_FOUND  # nothing half-created
+
+                replay = await connector.call(connector.alpha, "POST", path, ready_body(), key=key)
+                assert replay.status_code == 201, replay.text
+                described = await second.client.get_workflow_handle(workflow_id).describe()
+                assert described.status == WorkflowExecutionStatus.RUNNING
+                assert await connector.merchant.count_orders() == 0
+            finally:
+                await second.shutdown()
+    finally:
+        if not stopped:
+            await first.shutdown()

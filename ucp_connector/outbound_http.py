@@ -1,0 +1,62 @@
+"""Outbound HTTP rules shared by every activity: explicit timeouts, no redirects, bounded bodies.
+
+A merchant or platform endpoint is a counterparty we do not control: it may
+hang, redirect us somewhere else, or stream an endless body. Every request
+therefore has connect/read/write/pool timeouts, never follows redirects (UCP
+forbids them for profiles, OVR-38, and a redirected signed request would be
+a relay), and reads at most ``MAX_RESPONSE_BYTES``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import httpx
+
+MAX_RESPONSE_BYTES: Final = 1024 * 1024
+DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=20.0, write=10.0, pool=5.0)
+
+
+class ResponseTooLargeError(RuntimeError):
+    pass
+
+
+def new_http_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=timeout,
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        headers={"User-Agent": "ucp-connector/0.1"},
+        trust_env=False,
+    )
+
+
+async def send_bounded(
+    client: httpx.AsyncClient, method: str, url: str, *, headers: list[tuple[str, str]], content: bytes | None
+) -> tuple[httpx.Response, bytes]:
+    """Send a request and read at most ``MAX_RESPONSE_BYTES`` of the body (exact bytes, for digests)."""
+    request = client.build_request(method, url, headers=headers, content=content)
+    response = await client.send(request, stream=True)
+    try:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_raw():
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                raise ResponseTooLargeError(f"response from {url} exceeds {MAX_RESPONSE_BYTES} bytes")
+            chunks.append(chunk)
+    finally:
+        await response.aclose()
+    return response, b"".join(chunks)
+
+
+def retry_after_seconds(response: httpx.Response, *, cap: float = 300.0) -> float | None:
+    """``Retry-After`` as seconds (delta form only; HTTP-dates are treated as absent), capped."""
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return min(max(seconds, 0.0), cap)

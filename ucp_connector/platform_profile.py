@@ -1,0 +1,79 @@
+"""The connector's own UCP platform profile: its identity towards merchants.
+
+Merchants verify our request signatures with the ``signing_keys`` of the
+profile named in our ``UCP-Agent`` header, negotiate capabilities against it,
+and deliver order webhooks to the ``webhook_url`` of its
+``dev.ucp.shopping.order`` capability (overview.md "Platform Profile",
+order.md "Webhook URL Configuration").
+
+Assumption: the webhook route carries the merchant id
+(``/webhooks/merchants/{merchant_id}``), so the connector advertises a
+*per-merchant* profile URL, ``/.well-known/ucp?merchant={id}``, whose only
+difference is that URL. Platform profile URLs are not path-constrained
+(signatures.md "Parsing Rules"), and the document stays stable per merchant,
+as the caching rules expect.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from contracts import KeyStore
+from contracts.error_codes import UCP_VERSION
+
+SPEC = f"https://ucp.dev/{UCP_VERSION}/specification"
+SCHEMAS = f"https://ucp.dev/{UCP_VERSION}/schemas/shopping"
+
+# What the connector can drive end to end; negotiation intersects this with each merchant.
+SUPPORTED_CAPABILITIES: dict[str, dict[str, Any]] = {
+    "dev.ucp.shopping.checkout": {"spec": f"{SPEC}/checkout", "schema": f"{SCHEMAS}/checkout.json"},
+    "dev.ucp.shopping.fulfillment": {
+        "spec": f"{SPEC}/fulfillment",
+        "schema": f"{SCHEMAS}/fulfillment.json",
+        "extends": "dev.ucp.shopping.checkout",
+    },
+    "dev.ucp.shopping.discount": {
+        "spec": f"{SPEC}/discount",
+        "schema": f"{SCHEMAS}/discount.json",
+        "extends": "dev.ucp.shopping.checkout",
+    },
+    "dev.ucp.shopping.order": {"spec": f"{SPEC}/order", "schema": f"{SCHEMAS}/order.json"},
+}
+
+
+def profile_url(public_base_url: str, merchant_id: str | None = None) -> str:
+    base = public_base_url.rstrip("/") + "/.well-known/ucp"
+    return base if merchant_id is None else f"{base}?merchant={quote(merchant_id, safe='')}"
+
+
+def webhook_url(public_base_url: str, merchant_id: str) -> str:
+    return f"{public_base_url.rstrip('/')}/webhooks/merchants/{quote(merchant_id, safe='')}"
+
+
+def platform_profile(public_base_url: str, keys: KeyStore, merchant_id: str | None = None) -> dict[str, Any]:
+    capabilities: dict[str, list[dict[str, Any]]] = {}
+    for name, entry in SUPPORTED_CAPABILITIES.items():
+        capability: dict[str, Any] = {"version": UCP_VERSION, **entry}
+        if name == "dev.ucp.shopping.order" and merchant_id is not None:
+            capability["config"] = {"webhook_url": webhook_url(public_base_url, merchant_id)}
+        capabilities[name] = [capability]
+    return {
+        "ucp": {
+            "version": UCP_VERSION,
+            "services": {
+                "dev.ucp.shopping": [
+                    {
+                        "version": UCP_VERSION,
+                        "spec": f"{SPEC}/overview",
+                        "transport": "rest",
+                        "schema": f"https://ucp.dev/{UCP_VERSION}/services/shopping/rest.openapi.json",
+                    }
+                ]
+            },
+            "capabilities": capabilities,
+            # The connector holds no payment handler of its own: platforms bring their instruments.
+            "payment_handlers": {},
+        },
+        "signing_keys": keys.jwks.signing_keys(),
+    }

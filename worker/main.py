@@ -1,0 +1,101 @@
+"""The worker process: hosts ``CheckoutSessionWorkflow`` and its activities on one task queue.
+
+Dependencies (HTTP client, profile cache, signing keys, audit repository) are
+built once per process and shared by the activity instances; private keys are
+loaded here from 0600 files and never passed through workflow history
+(DESIGN.md invariant 6). Shutdown is graceful: on SIGINT/SIGTERM the worker
+stops polling, lets running activities finish for up to
+``graceful_shutdown_timeout``, then exits; anything unfinished is retried by
+Temporal on another worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.audit import StorageActivities
+from activities.discovery import DiscoveryActivities
+from activities.merchant import MerchantActivities
+from activities.notify import NotifyActivities
+from contracts import KeyStore
+from storage.repository import Repository
+from ucp_connector.keyfiles import load_signing_keyring
+from ucp_connector.merchant_profiles import ProfileCache
+from ucp_connector.outbound_http import new_http_client
+from ucp_connector.platform_profile import platform_profile
+from ucp_connector.settings import Settings
+from workflows.checkout import CheckoutSessionWorkflow
+
+SIGNING_KEY_FILE = "connector-signing.json"
+
+
+@dataclass
+class WorkerOptions:
+    max_concurrent_activities: int = 100
+    max_concurrent_workflow_tasks: int = 100
+    graceful_shutdown_timeout: dt.timedelta = dt.timedelta(seconds=20)
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    *,
+    keys: KeyStore,
+    repository: Repository,
+    http: httpx.AsyncClient,
+    options: WorkerOptions | None = None,
+) -> Worker:
+    options = options or WorkerOptions()
+    profiles = ProfileCache(http, settings.merchants)
+    base = settings.public_base_url
+    merchant = MerchantActivities(http, profiles, keys, base)
+    discovery = DiscoveryActivities(profiles, lambda merchant_id: platform_profile(base, keys, merchant_id))
+    storage = StorageActivities(repository)
+    notify = NotifyActivities(http, keys, base)
+    return Worker(
+        client,
+        task_queue=settings.temporal.task_queue,
+        workflows=[CheckoutSessionWorkflow],
+        activities=[
+            merchant.call_merchant,
+            discovery.discover_merchant,
+            storage.append_audit_event,
+            storage.index_session,
+            notify.notify_platform,
+        ],
+        max_concurrent_activities=options.max_concurrent_activities,
+        max_concurrent_workflow_tasks=options.max_concurrent_workflow_tasks,
+        graceful_shutdown_timeout=options.graceful_shutdown_timeout,
+    )
+
+
+def load_keys(settings: Settings) -> KeyStore:
+    return load_signing_keyring(settings.resolved_keys_dir / SIGNING_KEY_FILE)
+
+
+@contextlib.asynccontextmanager
+async def http_client() -> AsyncIterator[httpx.AsyncClient]:
+    client = new_http_client()
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def run_until_signalled(worker: Worker) -> None:
+    """Run the worker until SIGINT/SIGTERM, then shut down gracefully."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with worker:
+        await stop.wait()
