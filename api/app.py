@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from api.audit import RejectionAudit
 from api.errors import install_error_handlers
 from api.gateway import CheckoutGateway, SessionContext
 from api.limits import PlatformLimiter
@@ -56,6 +57,7 @@ def create_app(
     app.state.profiles = profiles
     app.state.platforms = PlatformRegistry(settings.platforms)
     app.state.limiter = PlatformLimiter()
+    app.state.rejections = RejectionAudit(repository) if repository is not None else None
     app.state.session_context = functools.partial(_session_context, settings)
     install_error_handlers(app)
     for router in (public.router, checkout.router, sessions.router, webhooks.router):

@@ -40,9 +40,16 @@ def json_pointer(location: Sequence[Any]) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
 
 
+async def _audited(request: Request, error: UcpError) -> JSONResponse:
+    audit = getattr(request.app.state, "rejections", None)
+    if audit is not None:
+        await audit.record(request, error)
+    return error_response(error)
+
+
 async def _ucp_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, UcpError)
-    return error_response(exc)
+    return await _audited(request, exc)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -50,13 +57,14 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors()
     first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
     pointer = json_pointer(first.get("loc", ()))
-    return error_response(
+    return await _audited(
+        request,
         UcpError(
             f"{first.get('msg', 'invalid value')} at {pointer or '/'}",
             code=ErrorCode.VALIDATION_FAILED,
             pointer=pointer,
             detail={"reason": str(first.get("type", "invalid")), "errors": len(errors)},
-        )
+        ),
     )
 
 

@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import Iterator
@@ -213,12 +212,13 @@ class CheckoutGateway:
         session_id: str,
     ) -> OperationResult:
         try:
-            with _temporal_errors():
-                result: OperationResult = await asyncio.wait_for(
-                    update.result(), timeout=self._wait_bound.total_seconds()
-                )
-        except TimeoutError:
+            result: OperationResult = await update.result(rpc_timeout=self._wait_bound)
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            # Our bounded wait ran out; the update itself keeps running in the workflow.
             return await self._still_running(operation, request, platform_id, session_id)
+        except Exception as exc:
+            with _temporal_errors():
+                raise exc from None
         if result.request_digest != request.body_digest:
             raise UcpError(
                 "this Idempotency-Key was already used with a different request body",

@@ -16,6 +16,7 @@ from rich.console import Console
 from contracts import UcpError
 from ucp_connector.commands import audit, keys
 from ucp_connector.commands.api import api
+from ucp_connector.commands.demo import DemoError, demo
 from ucp_connector.commands.dev import dev
 from ucp_connector.commands.merchant import merchant
 from ucp_connector.commands.migrate import migrate
@@ -36,9 +37,18 @@ app.command(help="Apply the storage migrations (run as the schema owner).")(migr
 app.add_typer(audit.app, name="audit")
 app.command(help="Run the Temporal worker (checkout workflows and their activities).")(worker)
 app.command(help="Serve the signed platform API.")(api)
+app.command(help="Play a platform against the running dev stack (a full checkout, or an escalation).")(demo)
 app.command(help="Run the reference merchant (a UCP business server for tests and demos).")(merchant)
 
-USER_ERRORS = (KeyFileError, StackError, TemporalBinaryMissingError, UcpError, ValidationError, ConnectionError)
+USER_ERRORS = (
+    KeyFileError,
+    StackError,
+    TemporalBinaryMissingError,
+    UcpError,
+    ValidationError,
+    ConnectionError,
+    DemoError,
+)
 
 
 def describe(error: Exception) -> str:
@@ -57,5 +67,5 @@ def main() -> None:
     try:
         app()
     except USER_ERRORS as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {describe(exc)}", highlight=False)
+        Console(stderr=True).print(f"[bold red]error:[/] {describe(exc)}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -335,3 +335,22 @@ def test_no_route_outside_the_document() -> None:
     assert set(api_routes()) == documented_routes
     error_codes = reference_document()["components"]["schemas"]["ErrorBody"]
     assert error_codes["required"] == ["code", "content"]
+
+
+async def test_rejected_requests_are_audited_per_platform(api: ApiUnderTest) -> None:
+    """DESIGN invariant 7: rejected requests write audit events too, in a per-platform chain."""
+    await api.send("GET", "/checkout-sessions")  # unsigned
+    await api.send(
+        "POST",
+        f"/merchants/{MERCHANT}/checkout-sessions",
+        signer=api.alpha,
+        body=json_bytes({"line_items": []}),
+        idempotency_key=new_key(),
+    )
+    anonymous = await api.repository.list_session_events("api:unauthenticated", "unauthenticated")
+    alpha = await api.repository.list_session_events("api:alpha", "alpha")
+    assert [event.error_code for event in anonymous.items] == ["signature_missing"]
+    assert [event.error_code for event in alpha.items] == ["validation_failed"]
+    assert alpha.items[0].payload["route"] == "/merchants/{merchant_id}/checkout-sessions"
+    assert alpha.items[0].request_digest is not None and alpha.items[0].outcome == "rejected"
+    assert (await api.repository.verify_chains()).ok

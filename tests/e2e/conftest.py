@@ -124,7 +124,11 @@ def _platform(name: str) -> tuple[Platform, dict[str, Any]]:
 
 @contextlib.asynccontextmanager
 async def running_connector(
-    env: WorkflowEnvironment, tmp_path: Path, *, wait_seconds: float = 20.0
+    env: WorkflowEnvironment,
+    tmp_path: Path,
+    *,
+    wait_seconds: float = 20.0,
+    alpha_rate_limit: dict[str, Any] | None = None,
 ) -> AsyncIterator[Connector]:
     api_sock, merchant_sock, inbox_sock = bind_loopback(), bind_loopback(), bind_loopback()
     api_url, merchant_url, inbox_url = url_of(api_sock), url_of(merchant_sock), url_of(inbox_sock)
@@ -148,7 +152,7 @@ async def running_connector(
                 "allowed_merchants": [MERCHANT],
                 "webhook_url": f"{inbox_url}/inbox",
                 "allow_insecure_loopback": True,
-                "rate_limit": {"requests_per_second": 200, "burst": 400, "max_concurrent": 32},
+                "rate_limit": alpha_rate_limit or {"requests_per_second": 200, "burst": 400, "max_concurrent": 32},
             },
             "beta": {"jwks": beta_jwks, "allowed_merchants": [MERCHANT]},
         },

@@ -234,6 +234,37 @@ async def test_merchant_503_burst_is_retried_to_success(stack: ConnectorStack) -
     assert (await stack.view(session_id)).status == "ready_for_complete"
 
 
+async def test_merchant_timeout_is_retried_with_the_same_key(stack: ConnectorStack) -> None:
+    """A hung merchant call times out (start_to_close) and is retried with the same outbound key."""
+    stack.merchant.faults.operations = {"create_checkout"}
+    stack.merchant.faults.hang_count, stack.merchant.faults.hang_seconds = 1, 30.0
+    _, result = await stack.create(ready_body(), merchant_call_timeout_seconds=2)
+    assert result.http_status == 201, result.body
+    keys = stack.requests.keys("POST", CHECKOUTS)
+    assert len(keys) == 2 and keys[0] == keys[1] and keys[0] is not None
+
+
+async def test_merchant_key_rotation_is_followed_with_one_profile_refresh(stack: ConnectorStack) -> None:
+    """SIG-09/SIG-11: a response signed by a new kid triggers one profile re-fetch, then verifies."""
+    session_id = await _ready(stack)
+    fetches = stack.requests.count("GET", "/.well-known/ucp")
+    stack.merchant.rotate_signing_key()
+    refreshed = await stack.operate(session_id, Operation.REFRESH)
+    assert refreshed.http_status == 200 and refreshed.body["status"] == "ready_for_complete"
+    assert stack.requests.count("GET", "/.well-known/ucp") == fetches + 1
+    again = await stack.operate(session_id, Operation.REFRESH)
+    assert again.http_status == 200
+    assert stack.requests.count("GET", "/.well-known/ucp") == fetches + 1  # cached now
+
+
+async def test_cancel_replay_returns_the_same_result(stack: ConnectorStack) -> None:
+    session_id = await _ready(stack)
+    key = str(uuid.uuid4())
+    first = await stack.operate(session_id, Operation.CANCEL, key=key)
+    assert await stack.operate(session_id, Operation.CANCEL, key=key) == first
+    assert stack.requests.count("POST", "/cancel") == 1
+
+
 async def test_merchant_4xx_fails_once_with_the_frozen_code(stack: ConnectorStack) -> None:
     """A merchant's 4xx is final: merchant_request_rejected, no retry storm."""
     session_id, result = await stack.create({"line_items": [{"item": {"id": "tshirt_red"}, "quantity": 1}], "bogus": 1})

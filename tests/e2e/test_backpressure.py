@@ -1,0 +1,66 @@
+"""A slow merchant never pins the API: bounded waits with retry hints, bounded concurrency per platform.
+
+Issue 6 "Backpressure"; TRN-10. The merchant is made slow with its latency fault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from tests.e2e.conftest import MERCHANT, Connector, running_connector
+from tests.fixtures.connector_stack import payment_body, ready_body
+
+pytestmark = pytest.mark.e2e
+BASE = f"/merchants/{MERCHANT}/checkout-sessions"
+
+
+@pytest.fixture
+async def impatient(dev_server_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Connector]:
+    """The API waits one second for an operation; alpha may have two requests in flight."""
+    limits = {"requests_per_second": 100, "burst": 100, "max_concurrent": 2}
+    async with running_connector(dev_server_env, tmp_path, wait_seconds=1, alpha_rate_limit=limits) as running:
+        yield running
+
+
+async def test_slow_create_answers_202_then_the_replay_gets_the_result(impatient: Connector) -> None:
+    impatient.merchant.faults.operations = {"create_checkout"}
+    impatient.merchant.faults.latency_seconds = 3
+    key = str(uuid.uuid4())
+    pending = await impatient.call(impatient.alpha, "POST", BASE, ready_body(), key=key)
+    assert pending.status_code == 202 and pending.json()["code"] == "operation_pending"
+    assert int(pending.headers["Retry-After"]) >= 1
+    await asyncio.sleep(3)
+    done = await impatient.call(impatient.alpha, "POST", BASE, ready_body(), key=key)
+    assert done.status_code == 201 and done.json()["status"] == "ready_for_complete"
+
+
+async def test_slow_complete_answers_complete_in_progress_and_settles(impatient: Connector) -> None:
+    created = await impatient.call(impatient.alpha, "POST", BASE, ready_body())
+    session_id = created.json()["id"]
+    impatient.merchant.faults.operations = {"complete_checkout"}
+    impatient.merchant.faults.latency_seconds = 3
+    key = str(uuid.uuid4())
+    first = await impatient.call(impatient.alpha, "POST", f"{BASE}/{session_id}/complete", payment_body(), key=key)
+    assert first.status_code == 200 and first.json()["status"] == "complete_in_progress", first.text
+    await asyncio.sleep(3)
+    final = await impatient.call(impatient.alpha, "POST", f"{BASE}/{session_id}/complete", payment_body(), key=key)
+    assert final.status_code == 200 and final.json()["status"] == "completed"
+    assert await impatient.merchant.count_orders() == 1
+
+
+async def test_concurrent_requests_per_platform_are_bounded(impatient: Connector) -> None:
+    impatient.merchant.faults.operations = {"create_checkout"}
+    impatient.merchant.faults.latency_seconds = 2
+    responses = await asyncio.gather(*(impatient.call(impatient.alpha, "POST", BASE, ready_body()) for _ in range(4)))
+    codes = sorted(response.status_code for response in responses)
+    limited = [response for response in responses if response.status_code == 429]
+    assert limited, codes
+    assert all(response.json()["detail"]["reason"] == "concurrency" for response in limited)
+    other = await impatient.call(impatient.beta, "GET", "/checkout-sessions")
+    assert other.status_code == 200  # another platform is not affected

@@ -1,0 +1,191 @@
+"""``ucp-connector dev`` and ``demo`` as a new user meets them (issue 7, "Done means").
+
+`dev` runs as a real subprocess with free ports and a private state directory:
+the demo completes a checkout through it, the workflow is visible through the
+Temporal API with its search attributes, the Temporal UI answers, SIGINT
+leaves no process behind, and a session started before a restart continues
+after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from ucp_connector.commands.demo import DemoPlatform
+from ucp_connector.dev_layout import DEMO_MERCHANT, DevLayout
+
+pytestmark = pytest.mark.e2e
+
+CLI = [sys.executable, "-c", "from ucp_connector.cli import main; main()"]
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+class DevStack:
+    def __init__(self, state_dir: Path, ports: list[int]) -> None:
+        self.state_dir = state_dir
+        self.temporal, self.ui, self.api, self.merchant = ports
+        self.output = state_dir.parent / f"dev-{time.monotonic_ns()}.out"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        args = [
+            *CLI,
+            "dev",
+            "--state-dir",
+            str(self.state_dir),
+            "--temporal-port",
+            str(self.temporal),
+            "--temporal-ui-port",
+            str(self.ui),
+            "--api-port",
+            str(self.api),
+            "--merchant-port",
+            str(self.merchant),
+        ]
+        with self.output.open("wb") as out:
+            self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 180
+        while "is ready" not in self.text():
+            assert self.process.poll() is None, f"dev exited:\n{self.text()}"
+            assert time.monotonic() < deadline, f"dev not ready:\n{self.text()}"
+            time.sleep(0.2)
+
+    def text(self) -> str:
+        return self.output.read_text(errors="replace")
+
+    def descendants(self) -> set[int]:
+        assert self.process is not None
+        found: set[int] = set()
+        frontier = {self.process.pid}
+        while frontier:
+            parent = frontier.pop()
+            for child in _children(parent):
+                if child not in found:
+                    found.add(child)
+                    frontier.add(child)
+        return found
+
+    def interrupt(self) -> set[int]:
+        """Ctrl-C; returns the processes that were running under dev just before."""
+        assert self.process is not None
+        before = self.descendants()
+        os.kill(self.process.pid, signal.SIGINT)
+        self.process.wait(timeout=90)
+        return before
+
+    def kill_all(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def _children(pid: int) -> set[int]:
+    children: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == pid:
+                children.add(int(entry.name))
+    return children
+
+
+@pytest.fixture
+def dev_stack(tmp_path: Path) -> Iterator[DevStack]:
+    stack = DevStack(tmp_path / "state", _free_ports(4))
+    try:
+        yield stack
+    finally:
+        stack.kill_all()
+
+
+def _demo(stack: DevStack, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, "demo", "--state-dir", str(stack.state_dir), *extra],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def test_dev_runs_the_demo_and_stops_cleanly(dev_stack: DevStack) -> None:
+    dev_stack.start()
+    for url in (f"http://127.0.0.1:{dev_stack.ui}/", f"http://127.0.0.1:{dev_stack.api}/healthz"):
+        assert httpx.get(url, timeout=10).status_code == 200, url
+    result = _demo(dev_stack)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "completed" in result.stdout and "shipped" in result.stdout and "Temporal UI: http" in result.stdout
+    workflow_id = result.stdout.split("done. workflow ")[1].split()[0]
+
+    async def visible() -> list[tuple[str, str, str]]:
+        client = await Client.connect(f"127.0.0.1:{dev_stack.temporal}")
+        found = []
+        async for execution in client.list_workflows(f'UcpPlatform = "demo" AND UcpMerchant = "{DEMO_MERCHANT}"'):
+            attributes = execution.search_attributes
+            found.append((execution.id, attributes["UcpStatus"][0], attributes["UcpMerchant"][0]))
+        return found
+
+    deadline = time.monotonic() + 30
+    while True:  # visibility is eventually consistent
+        rows = asyncio.run(visible())
+        if (workflow_id, "completed", DEMO_MERCHANT) in rows or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert (workflow_id, "completed", DEMO_MERCHANT) in rows, rows
+    escalation = _demo(dev_stack, "--scenario", "escalation")
+    assert escalation.returncode == 0 and "requires_escalation" in escalation.stdout, escalation.stdout
+
+    running = dev_stack.interrupt()
+    assert dev_stack.process is not None and dev_stack.process.returncode == 0, dev_stack.text()
+    assert len(running) >= 4, "temporal, merchant, worker and api were children of dev"
+    time.sleep(0.5)
+    assert [pid for pid in running if Path(f"/proc/{pid}").exists()] == [], "processes left behind after Ctrl-C"
+
+
+def test_a_session_continues_after_a_restart(dev_stack: DevStack) -> None:
+    dev_stack.start()
+    layout = DevLayout(dev_stack.state_dir)
+    platform = DemoPlatform(f"http://127.0.0.1:{dev_stack.api}", layout.demo_platform_key(), DEMO_MERCHANT)
+    base = f"/merchants/{DEMO_MERCHANT}/checkout-sessions"
+    status, created = platform.call("POST", base, {"line_items": [{"item": {"id": "mug_ceramic"}, "quantity": 2}]})
+    assert status == 201 and created["status"] == "incomplete", created
+    session = created["id"]
+    dev_stack.interrupt()
+
+    dev_stack.start()
+    platform = DemoPlatform(f"http://127.0.0.1:{dev_stack.api}", layout.demo_platform_key(), DEMO_MERCHANT)
+    status, again = platform.call("GET", f"{base}/{session}")
+    assert status == 200 and again["status"] == "incomplete" and again["line_items"] == created["line_items"]
+    status, canceled = platform.call("POST", f"{base}/{session}/cancel", {})
+    assert status == 200 and canceled["status"] == "canceled"
+    status, events = platform.call("GET", f"/checkout-sessions/{session}/events")
+    assert [event["action"] for event in events["events"]][-1] in {
+        "cancel",
+        "status_changed",
+        "merchant.cancel_checkout",
+    }

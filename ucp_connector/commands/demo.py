@@ -1,0 +1,230 @@
+"""``ucp-connector demo``: play a platform against the running dev stack and narrate every step.
+
+The demo platform signs every request with its own key (from the dev state
+directory) and verifies every response signature with the keys the
+connector publishes at ``/.well-known/ucp``, exactly as a real platform would.
+
+* ``--scenario checkout`` (default): create -> add buyer and shipping ->
+  complete -> wait for the merchant's signed order webhook (the reference
+  merchant ships a few seconds after the order) -> show the audit trail and
+  the Temporal UI link of the session's workflow.
+* ``--scenario escalation``: an item whose engraving must be chosen on the
+  merchant's site: the session answers ``requires_escalation`` with a
+  ``continue_url``; the demo shows the hand-off and cancels.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import httpx
+import typer
+from rich.console import Console
+
+from contracts import (
+    JwkSet,
+    SigningKey,
+    checkout_workflow_id,
+    format_ucp_agent,
+    sign_request,
+    verify_response,
+)
+from ucp_connector.dev_layout import DEMO_MERCHANT, DEMO_PLATFORM, DevLayout
+
+console = Console(highlight=False)
+
+ADDRESS = {
+    "street_address": "123 Main St",
+    "address_locality": "Springfield",
+    "address_region": "IL",
+    "postal_code": "62701",
+    "address_country": "US",
+}
+
+
+class Scenario(StrEnum):
+    CHECKOUT = "checkout"
+    ESCALATION = "escalation"
+
+
+class DemoError(RuntimeError):
+    """The demo cannot go on (stack not running, unexpected answer); the message says what to do."""
+
+
+class DemoPlatform:
+    """A minimal UCP platform client: signs requests, verifies responses."""
+
+    def __init__(self, api_url: str, key: SigningKey, merchant: str) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.key = key
+        self.merchant = merchant
+        self.http = httpx.Client(timeout=60)
+        try:
+            profile = self.http.get(f"{self.api_url}/.well-known/ucp")
+        except httpx.HTTPError as exc:
+            raise DemoError(f"cannot reach the connector at {self.api_url}; is `ucp-connector dev` running?") from exc
+        self.connector_keys = JwkSet.from_list(profile.json()["signing_keys"])
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+        url = f"{self.api_url}{path}"
+        raw = None if body is None else json.dumps(body).encode()
+        headers = [("UCP-Agent", format_ucp_agent(f"https://{DEMO_PLATFORM}.example/.well-known/ucp"))]
+        if raw is not None:
+            headers.append(("Content-Type", "application/json"))
+        if method in ("POST", "PUT"):
+            headers.append(("Idempotency-Key", str(uuid.uuid4())))
+        headers += list(sign_request(method=method, url=url, headers=headers, body=raw, key=self.key).items())
+        response = self.http.request(method, url, content=raw, headers=headers)
+        verify_response(
+            status=response.status_code,
+            headers=list(response.headers.multi_items()),
+            body=response.content or None,
+            keys=self.connector_keys,
+        )
+        return response.status_code, dict(response.json())
+
+
+def _say(step: int, text: str) -> None:
+    console.print(f"[bold cyan]{step}.[/] {text}")
+
+
+def _show(status: int, document: dict[str, Any]) -> None:
+    summary: dict[str, Any] = {
+        key: document[key] for key in ("id", "status", "continue_url", "code", "content") if key in document
+    }
+    totals = {entry["type"]: entry["amount"] for entry in document.get("totals", []) if "type" in entry}
+    if totals:
+        summary["totals"] = totals
+    if document.get("messages"):
+        summary["messages"] = [f"{m.get('type')}: {m.get('code')} - {m.get('content')}" for m in document["messages"]]
+    console.print(f"   HTTP {status}  {json.dumps(summary)}  [dim](response signature verified)[/]")
+
+
+def _expect(status: int, document: dict[str, Any], wanted: str) -> None:
+    _show(status, document)
+    if document.get("status") != wanted:
+        raise DemoError(f"expected status {wanted!r}, got HTTP {status}: {json.dumps(document)[:300]}")
+
+
+def run_checkout(platform: DemoPlatform, ui_url: str) -> None:
+    base = f"/merchants/{platform.merchant}/checkout-sessions"
+    _say(1, "create a checkout session (one red T-shirt)")
+    status, checkout = platform.call("POST", base, {"line_items": [{"item": {"id": "tshirt_red"}, "quantity": 1}]})
+    _expect(status, checkout, "incomplete")
+    session = checkout["id"]
+    _say(2, "add the buyer and choose standard shipping")
+    update = {
+        "line_items": [
+            {"id": line["id"], "item": {"id": line["item"]["id"]}, "quantity": line["quantity"]}
+            for line in checkout["line_items"]
+        ],
+        "buyer": {"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe"},
+        "fulfillment": {
+            "methods": [
+                {
+                    "type": "shipping",
+                    "destinations": [{"id": "home", **ADDRESS}],
+                    "selected_destination_id": "home",
+                    "groups": [{"selected_option_id": "standard"}],
+                }
+            ]
+        },
+    }
+    _expect(*platform.call("PUT", f"{base}/{session}", update), "ready_for_complete")
+    _say(3, "complete the checkout (the buyer confirmed; a tokenized card)")
+    payment = {
+        "payment": {
+            "instruments": [
+                {
+                    "id": "pi_1",
+                    "handler_id": "ref_tokenizer",
+                    "type": "card",
+                    "selected": True,
+                    "credential": {"type": "token", "token": "tok_demo"},
+                }
+            ]
+        }
+    }
+    status, completed = platform.call("POST", f"{base}/{session}/complete", payment)
+    _expect(status, completed, "completed")
+    order_id = completed["order"]["id"]
+    _say(4, f"wait for the merchant's signed order webhook (order {order_id} ships in a few seconds)")
+    order = _wait_for_shipment(platform, order_id)
+    events = [event.get("type") for event in order.get("fulfillment", {}).get("events", [])]
+    console.print(f"   order {order_id}: fulfillment events {events}")
+    _say(5, "the session's audit trail (hash-chained, append-only)")
+    _, trail = platform.call("GET", f"/checkout-sessions/{session}/events?limit=200")
+    for event in trail["events"]:
+        console.print(f"   #{event['seq']:<3} {event['actor']:<28} {event['action']:<28} {event['outcome']}")
+    _workflow_link(ui_url, session)
+
+
+def _wait_for_shipment(platform: DemoPlatform, order_id: str, seconds: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status, order = platform.call("GET", f"/merchants/{platform.merchant}/orders/{order_id}")
+        if status == 200 and any(e.get("type") == "shipped" for e in order.get("fulfillment", {}).get("events", [])):
+            return order
+        time.sleep(0.5)
+    raise DemoError("no shipment event arrived; see .ucp/logs/merchant.log and api.log")
+
+
+def run_escalation(platform: DemoPlatform, ui_url: str) -> None:
+    base = f"/merchants/{platform.merchant}/checkout-sessions"
+    _say(1, "create a checkout for an engraved watch (the engraving is chosen on the merchant's site)")
+    body = {
+        "line_items": [{"item": {"id": "watch_engraved"}, "quantity": 1}],
+        "buyer": {"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe"},
+        "fulfillment": {
+            "methods": [
+                {
+                    "type": "shipping",
+                    "destinations": [{"id": "home", **ADDRESS}],
+                    "selected_destination_id": "home",
+                    "groups": [{"selected_option_id": "standard"}],
+                }
+            ]
+        },
+    }
+    status, checkout = platform.call("POST", base, body)
+    _expect(status, checkout, "requires_escalation")
+    session = checkout["id"]
+    _say(2, f"hand the buyer over to the merchant: {checkout.get('continue_url')}")
+    _say(3, "the buyer walks away; the platform cancels the session")
+    _expect(*platform.call("POST", f"{base}/{session}/cancel", {}), "canceled")
+    _workflow_link(ui_url, session)
+
+
+def _workflow_link(ui_url: str, session_id: str) -> None:
+    workflow_id = checkout_workflow_id(DEMO_PLATFORM, session_id)
+    link = f"{ui_url.rstrip('/')}/namespaces/default/workflows/{quote(workflow_id, safe='')}"
+    console.print(f"[bold green]done.[/] workflow {workflow_id}\n   Temporal UI: {link}", soft_wrap=True)
+
+
+def demo(
+    state_dir: Annotated[Path, typer.Option(envvar="UCP_STATE_DIR", help="The dev stack's state directory.")] = Path(
+        ".ucp"
+    ),
+    api_url: Annotated[
+        str | None, typer.Option(help="The connector API (default: what `dev` recorded in the state dir).")
+    ] = None,
+    temporal_ui_url: Annotated[str | None, typer.Option(help="Temporal Web UI, for the workflow link.")] = None,
+    scenario: Annotated[Scenario, typer.Option(help="What to show.")] = Scenario.CHECKOUT,
+    merchant: Annotated[str, typer.Option(help="Merchant id in the connector's registry.")] = DEMO_MERCHANT,
+) -> None:
+    """Drive a checkout through the running dev stack as the demo platform, step by step."""
+    layout = DevLayout(state_dir)
+    if not layout.demo_platform_key_file.exists():
+        raise DemoError(f"no demo platform key in {layout.keys_dir}; start `ucp-connector dev` first")
+    recorded = layout.read_stack()
+    api_url = api_url or recorded.get("api_url", "http://127.0.0.1:8000")
+    temporal_ui_url = temporal_ui_url or recorded.get("temporal_ui_url", "http://127.0.0.1:8233")
+    platform = DemoPlatform(api_url, layout.demo_platform_key(), merchant)
+    console.print(f"[bold]demo platform '{DEMO_PLATFORM}' -> {api_url} (merchant '{merchant}')[/]")
+    (run_checkout if scenario is Scenario.CHECKOUT else run_escalation)(platform, temporal_ui_url)

@@ -1,0 +1,196 @@
+"""The files of the embedded dev stack, and how ``dev`` prepares them before anything starts.
+
+Everything lives under one state directory (default ``.ucp``), so a restart
+finds the same keys, the same Temporal history and the same databases, and
+sessions continue where they were:
+
+=============================  ==============================================================
+``keys/``  (0700)              connector signing key, payload-codec key, redaction salt, cursor
+                               secret, the demo platform's key; all 0600, generated when absent
+``merchant-keys/`` (0700)      the reference merchant's signing key
+``dev/ucp-connector.toml``     the connector configuration ``dev`` writes for its children
+``dev/merchant.toml``          the reference merchant's configuration
+``temporal.db``                the Temporal dev server's state
+``connector.db``               audit log and session index (SQLite, migrated at start)
+``merchant.db``                the reference merchant's state
+``logs/``                      one log file per child process
+=============================  ==============================================================
+
+No key is ever printed or placed in the configuration: the configuration
+names key *files*. The demo platform is registered with its public key only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from contracts import JwkSet, SigningKey
+from storage import migrate
+from storage.config import StorageSettings, load_secret
+from storage.database import make_engine
+from ucp_connector.keyfiles import (
+    create_signing_keyring,
+    ensure_private_dir,
+    load_signing_keyring,
+    read_secret_json,
+    write_secret_json,
+)
+from ucp_connector.platform_profile import profile_url
+from worker.codec import KEY_FILE_NAME as PAYLOAD_KEY_FILE
+from worker.codec import PayloadKeyring
+from worker.main import SIGNING_KEY_FILE
+
+DEMO_PLATFORM = "demo"
+DEMO_MERCHANT = "reference"
+
+
+@dataclass(frozen=True)
+class DevPorts:
+    host: str = "127.0.0.1"
+    temporal: int = 7233
+    temporal_ui: int = 8233
+    api: int = 8000
+    merchant: int = 8181
+
+
+@dataclass(frozen=True)
+class DevLayout:
+    state_dir: Path
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.state_dir / "keys"
+
+    @property
+    def merchant_keys_dir(self) -> Path:
+        return self.state_dir / "merchant-keys"
+
+    @property
+    def config_file(self) -> Path:
+        return self.state_dir / "dev" / "ucp-connector.toml"
+
+    @property
+    def merchant_config_file(self) -> Path:
+        return self.state_dir / "dev" / "merchant.toml"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def stack_file(self) -> Path:
+        """Where ``dev`` records the URLs it serves, so ``demo`` finds them without options."""
+        return self.state_dir / "dev" / "stack.json"
+
+    def write_stack(self, ports: DevPorts) -> None:
+        urls = {"api_url": api_url(ports), "temporal_ui_url": f"http://{ports.host}:{ports.temporal_ui}"}
+        self.stack_file.write_text(json.dumps(urls, indent=2) + "\n", encoding="utf-8")
+
+    def read_stack(self) -> dict[str, str]:
+        try:
+            document = json.loads(self.stack_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(key): str(value) for key, value in document.items()} if isinstance(document, dict) else {}
+
+    @property
+    def demo_platform_key_file(self) -> Path:
+        return self.keys_dir / "demo-platform.json"
+
+    @property
+    def demo_platform_jwks_file(self) -> Path:
+        return self.state_dir / "dev" / "demo-platform.jwks.json"
+
+    def storage(self) -> StorageSettings:
+        return StorageSettings(
+            database_url=f"sqlite+aiosqlite:///{(self.state_dir / 'connector.db').resolve()}",
+            redaction_salt_file=self.keys_dir / "redaction-salt.json",
+            cursor_secret_file=self.keys_dir / "cursor-secret.json",
+        )
+
+    def demo_platform_key(self) -> SigningKey:
+        return SigningKey.from_private_jwk(read_secret_json(self.demo_platform_key_file))
+
+
+def prepare(layout: DevLayout, ports: DevPorts) -> str:
+    """Create missing keys, write the children's configuration, migrate the database; return the signing kid."""
+    ensure_private_dir(layout.keys_dir)
+    ensure_private_dir(layout.merchant_keys_dir)
+    (layout.state_dir / "dev").mkdir(parents=True, exist_ok=True)
+    signing_file = layout.keys_dir / SIGNING_KEY_FILE
+    keys = load_signing_keyring(signing_file) if signing_file.exists() else create_signing_keyring(signing_file)
+    PayloadKeyring.load_or_create(layout.keys_dir / PAYLOAD_KEY_FILE)
+    storage = layout.storage()
+    load_secret(storage.redaction_salt_file, create=True)
+    load_secret(storage.cursor_secret_file, create=True)
+    if not layout.demo_platform_key_file.exists():
+        write_secret_json(layout.demo_platform_key_file, SigningKey.generate(kid="demo-platform-1").to_private_jwk())
+    demo_public = JwkSet((layout.demo_platform_key().public_jwk,)).to_dict()
+    layout.demo_platform_jwks_file.write_text(json.dumps(demo_public, indent=2) + "\n", encoding="utf-8")
+    _write_connector_config(layout, ports)
+    _write_merchant_config(layout)
+    layout.write_stack(ports)
+    asyncio.run(_migrate(storage))
+    return keys.active.kid
+
+
+def api_url(ports: DevPorts) -> str:
+    return f"http://{ports.host}:{ports.api}"
+
+
+def merchant_url(ports: DevPorts) -> str:
+    return f"http://{ports.host}:{ports.merchant}"
+
+
+def _write_connector_config(layout: DevLayout, ports: DevPorts) -> None:
+    storage = layout.storage()
+    text = f"""# Written by `ucp-connector dev` at every start; edit the options of `dev`, not this file.
+state_dir = {json.dumps(str(layout.state_dir.resolve()))}
+public_base_url = "{api_url(ports)}"
+
+[temporal]
+address = "{ports.host}:{ports.temporal}"
+ui_url = "http://{ports.host}:{ports.temporal_ui}"
+
+[storage]
+database_url = {json.dumps(storage.database_url)}
+redaction_salt_file = {json.dumps(str(storage.redaction_salt_file.resolve()))}
+cursor_secret_file = {json.dumps(str(storage.cursor_secret_file.resolve()))}
+
+[merchants.{DEMO_MERCHANT}]
+profile_url = "{merchant_url(ports)}/.well-known/ucp"
+allow_insecure_loopback = true
+
+[platforms.{DEMO_PLATFORM}]
+jwks_file = {json.dumps(str(layout.demo_platform_jwks_file.resolve()))}
+allowed_merchants = ["{DEMO_MERCHANT}"]
+allow_insecure_loopback = true
+
+[platforms.{DEMO_PLATFORM}.policy]
+allowed_currencies = ["USD"]
+max_total = 100000
+"""
+    layout.config_file.write_text(text, encoding="utf-8")
+
+
+def _write_merchant_config(layout: DevLayout) -> None:
+    # The demo shows order webhooks: the merchant ships a few seconds after the order and delivers next.
+    layout.merchant_config_file.write_text(
+        "# Written by `ucp-connector dev`.\nauto_ship_after_seconds = 3\nauto_deliver_after_seconds = 6\n",
+        encoding="utf-8",
+    )
+
+
+def connector_profile_for_merchant(ports: DevPorts) -> str:
+    return profile_url(api_url(ports), DEMO_MERCHANT)
+
+
+async def _migrate(storage: StorageSettings) -> None:
+    engine = make_engine(storage.database_url)
+    try:
+        await migrate.upgrade(engine)
+    finally:
+        await engine.dispose()
