@@ -216,9 +216,9 @@ class CheckoutGateway:
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             # Our bounded wait ran out; the update itself keeps running in the workflow.
             return await self._still_running(operation, request, platform_id, session_id)
-        except Exception as exc:
+        except Exception:  # mapped to a frozen code, or re-raised untouched (the SDK keeps its cause there)
             with _temporal_errors():
-                raise exc from None
+                raise
         if result.request_digest != request.body_digest:
             raise UcpError(
                 "this Idempotency-Key was already used with a different request body",
