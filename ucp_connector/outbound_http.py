@@ -4,7 +4,9 @@ A merchant or platform endpoint is a counterparty we do not control: it may
 hang, redirect us somewhere else, or stream an endless body. Every request
 therefore has connect/read/write/pool timeouts, never follows redirects (UCP
 forbids them for profiles, OVR-38, and a redirected signed request would be
-a relay), and reads at most ``MAX_RESPONSE_BYTES``.
+a relay), and reads at most ``MAX_RESPONSE_BYTES``. When tracing is on, every
+client is instrumented here (``traceparent`` to the counterparty; no body or
+covered header is touched, so signatures still verify).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 from typing import Final
 
 import httpx
+
+from ucp_connector.telemetry import instrument_http_client
 
 MAX_RESPONSE_BYTES: Final = 1024 * 1024
 DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=20.0, write=10.0, pool=5.0)
@@ -22,13 +26,14 @@ class ResponseTooLargeError(RuntimeError):
 
 
 def new_http_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         timeout=timeout,
         follow_redirects=False,
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         headers={"User-Agent": "ucp-connector/0.1"},
         trust_env=False,
     )
+    return instrument_http_client(client)
 
 
 async def send_bounded(

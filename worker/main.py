@@ -33,6 +33,8 @@ from ucp_connector.merchant_profiles import ProfileCache
 from ucp_connector.outbound_http import new_http_client
 from ucp_connector.platform_profile import platform_profile
 from ucp_connector.settings import Settings
+from ucp_connector.telemetry import worker_interceptors
+from worker.log_context import ActivityLogContextInterceptor
 from workflows.checkout import CheckoutSessionWorkflow
 
 SIGNING_KEY_FILE = "connector-signing.json"
@@ -75,6 +77,8 @@ def build_worker(
         max_concurrent_activities=options.max_concurrent_activities,
         max_concurrent_workflow_tasks=options.max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=options.graceful_shutdown_timeout,
+        # Tracing comes with the client when it was connected with it (worker/client.py); otherwise it is added here.
+        interceptors=[ActivityLogContextInterceptor(), *worker_interceptors(client)],
     )
 
 
