@@ -4,7 +4,9 @@ Outermost of our middleware (inside the tracing middleware, so the line
 carries the trace id), it
 
 * binds ``request_id`` (the caller's ``Request-Id`` when it is a sane token,
-  else a fresh UUID), ``method`` and ``path`` for the request's task; the
+  else a fresh ``req_`` + 26 base32 characters -- not a UUID, whose hex digits
+  and hyphens can line up into a PAN-like run that the redactor would mask),
+  ``method`` and ``path`` for the request's task; the
   signed routes add ``platform_id`` once the signature verified, and
   ``session_id`` once the session is known (``api.security``,
   ``api.gateway``);
@@ -19,9 +21,10 @@ another request; they are cleared at the start anyway.
 
 from __future__ import annotations
 
+import base64
 import re
+import secrets
 import time
-import uuid
 from typing import Any, Final
 
 import structlog
@@ -42,7 +45,7 @@ def request_id_of(scope: Scope) -> str:
             if _SANE_REQUEST_ID.fullmatch(text):
                 return text
             break
-    return str(uuid.uuid4())
+    return "req_" + base64.b32encode(secrets.token_bytes(16)).decode("ascii").lower()[:26]
 
 
 def route_template(scope: Scope) -> str:
