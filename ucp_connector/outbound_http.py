@@ -11,8 +11,11 @@ covered header is touched, so signatures still verify).
 
 from __future__ import annotations
 
+import ssl
+from pathlib import Path
 from typing import Final
 
+import certifi
 import httpx
 
 from ucp_connector.telemetry import instrument_http_client
@@ -25,9 +28,15 @@ class ResponseTooLargeError(RuntimeError):
     pass
 
 
-def new_http_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
+def new_http_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT, *, ca_file: Path | None = None) -> httpx.AsyncClient:
+    """The client every activity and the API use; ``ca_file`` adds a private CA to the public roots."""
+    verify: ssl.SSLContext | bool = True
+    if ca_file is not None:
+        verify = ssl.create_default_context(cafile=certifi.where())
+        verify.load_verify_locations(cafile=str(ca_file))
     client = httpx.AsyncClient(
         timeout=timeout,
+        verify=verify,
         follow_redirects=False,
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         headers={"User-Agent": "ucp-connector/0.1"},

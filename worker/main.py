@@ -17,6 +17,7 @@ import datetime as dt
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from temporalio.client import Client
@@ -87,8 +88,8 @@ def load_keys(settings: Settings) -> KeyStore:
 
 
 @contextlib.asynccontextmanager
-async def http_client() -> AsyncIterator[httpx.AsyncClient]:
-    client = new_http_client()
+async def http_client(ca_file: Path | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    client = new_http_client(ca_file=ca_file)
     try:
         yield client
     finally:

@@ -61,7 +61,7 @@ async def _run(settings: Settings, options: WorkerOptions, *, metrics_host: str,
     client = await connect(settings.temporal, load_payload_keyring(settings.resolved_keys_dir), runtime=runtime)
     repository = Repository.from_settings(settings.storage)
     try:
-        async with http_client() as http:
+        async with http_client(settings.outbound_ca_file) as http:
             built = build_worker(client, settings, keys=keys, repository=repository, http=http, options=options)
             if metrics_port is not None:
                 console.print(f"metrics on http://{metrics_address(metrics_host, metrics_port)}/metrics")
