@@ -77,6 +77,11 @@ def _service(service: str) -> Processor:
     return add_service
 
 
+def _drop_color_message(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    event_dict.pop("color_message", None)  # uvicorn's ANSI-coloured duplicate of the message
+    return event_dict
+
+
 def add_trace_context(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
     """Correlate a line with its trace: the ids of the current span, when tracing is on."""
     context = trace.get_current_span().get_span_context()
@@ -133,6 +138,7 @@ def configure_logging(
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
+        _drop_color_message,
         timestamper,
     ]
     renderer: Processor = (

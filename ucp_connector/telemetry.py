@@ -22,14 +22,17 @@ Signatures are unaffected: instrumentation only *adds* ``traceparent``/
 ``tracestate`` (never covered components, signatures.md) and never touches
 the body or a covered header -- tests/observability checks that a traced
 merchant call still verifies at the merchant. Span attributes carry method,
-route template, status and host; no header values and no bodies.
+route template, status and host; no header values, no bodies, and no query
+strings (hooks cut them from the recorded URLs, as the access log does: a
+platform's query string, or a webhook URL's, is input we do not vouch for).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 import httpx
 import temporalio.client
@@ -46,6 +49,7 @@ from opentelemetry.sdk.trace.export import (
     SimpleSpanProcessor,
     SpanExporter,
 )
+from opentelemetry.trace import Span
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
 EXPORTER_ENV: Final = "UCP_OTEL_EXPORTER"
@@ -140,11 +144,33 @@ def with_tracing(client: temporalio.client.Client) -> temporalio.client.Client:
     return temporalio.client.Client(**config)
 
 
+def _scrub_query(span: Span) -> None:
+    attributes: Mapping[str, Any] = getattr(span, "attributes", None) or {}
+    for key in ("http.url", "url.full"):
+        value = attributes.get(key)
+        if isinstance(value, str) and "?" in value:
+            span.set_attribute(key, value.split("?", 1)[0])
+    if "url.query" in attributes:
+        span.set_attribute("url.query", "")
+
+
+def _server_hook(span: Span, scope: dict[str, Any]) -> None:
+    _scrub_query(span)
+
+
+async def _client_hook(span: Span, request: Any) -> None:
+    _scrub_query(span)  # a platform's webhook_url may carry a token in its query
+
+
 def instrument_app(app: FastAPI) -> FastAPI:
     """Server spans named by route template (``POST /merchants/{merchant_id}/checkout-sessions``)."""
     if _provider is not None:
         FastAPIInstrumentor.instrument_app(
-            app, tracer_provider=_provider, excluded_urls=EXCLUDED_URLS, exclude_spans=["receive", "send"]
+            app,
+            tracer_provider=_provider,
+            excluded_urls=EXCLUDED_URLS,
+            exclude_spans=["receive", "send"],
+            server_request_hook=_server_hook,
         )
     return app
 
@@ -152,5 +178,5 @@ def instrument_app(app: FastAPI) -> FastAPI:
 def instrument_http_client(client: httpx.AsyncClient) -> httpx.AsyncClient:
     """Client spans for outbound calls, and ``traceparent`` on every request (propagation to the merchant)."""
     if _provider is not None:
-        HTTPXClientInstrumentor.instrument_client(client, tracer_provider=_provider)
+        HTTPXClientInstrumentor.instrument_client(client, tracer_provider=_provider, request_hook=_client_hook)
     return client

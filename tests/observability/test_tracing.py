@@ -22,16 +22,23 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.testing import WorkflowEnvironment
 
 from tests.e2e.conftest import MERCHANT, running_connector
 from tests.fixtures.connector_stack import payment_body, ready_body
+from tests.fixtures.http import bind_loopback, serve
+from ucp_connector.outbound_http import new_http_client
 from ucp_connector.telemetry import tracer_provider, with_tracing
 
 pytestmark = pytest.mark.e2e
 
 BASE = f"/merchants/{MERCHANT}/checkout-sessions"
+QUERY_SECRET = "4111111111111111"
 TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
 
 
@@ -91,6 +98,8 @@ async def test_a_checkout_is_one_trace_from_api_request_to_merchant_http(
         session_id = created.json()["id"]
         completed = await stack.call(stack.alpha, "POST", f"{BASE}/{session_id}/complete", payment_body())
         assert completed.status_code == 200 and completed.json()["status"] == "completed", completed.text
+        listed = await stack.call(stack.alpha, "GET", f"/checkout-sessions?merchant={QUERY_SECRET}")
+        assert listed.status_code in (200, 400), listed.text
     provider = tracer_provider()
     assert provider is not None
     provider.force_flush()
@@ -131,6 +140,11 @@ async def test_a_checkout_is_one_trace_from_api_request_to_merchant_http(
         assert _traceparent(received) == (create_api.context.trace_id, http_span.context.span_id)
         assert "traceparent" not in received["signature-input"]  # added, never covered (SIG-17)
 
+    # Query strings are input we do not vouch for: no span records them (cf. the access log).
+    listing = server_span("GET /checkout-sessions")
+    assert all(QUERY_SECRET not in str(value) for span in finished for value in (span.attributes or {}).values())
+    assert all("?" not in str(value) for value in (listing.attributes or {}).values())
+
     # The complete request is its own short trace: API span -> StartWorkflowUpdate, linked from HandleUpdate.
     (update_client,) = [
         span
@@ -154,3 +168,24 @@ async def test_tracing_off_adds_no_header_and_no_interceptor(
         created = await stack.call(stack.alpha, "POST", BASE, ready_body())
         assert created.status_code == 201, created.text
     assert merchant_log.seen and not any("traceparent" in headers for _, _, headers in merchant_log.seen)
+
+
+async def test_outbound_spans_do_not_record_query_strings(spans: InMemorySpanExporter) -> None:
+    """A webhook URL may carry a token in its query; the client span keeps scheme, host and path only."""
+
+    async def hook(request: Request) -> Response:
+        return Response(status_code=204)
+
+    hello = Starlette(routes=[Route("/hook", hook)])
+    sock = bind_loopback()
+    client = new_http_client()
+    try:
+        async with serve(hello, sock) as url:
+            response = await client.get(f"{url}/hook?token={QUERY_SECRET}")
+            assert response.status_code == 204
+    finally:
+        await client.aclose()
+    (span,) = [span for span in spans.get_finished_spans() if span.kind is SpanKind.CLIENT]
+    recorded = {key: str(value) for key, value in (span.attributes or {}).items()}
+    assert recorded.get("http.url", recorded.get("url.full", "")).endswith("/hook"), recorded
+    assert all(QUERY_SECRET not in value for value in recorded.values()), recorded
