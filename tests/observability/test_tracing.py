@@ -5,9 +5,9 @@ server, reference merchant, all over loopback HTTP) with tracing switched on;
 the only test double is the in-memory span exporter. The merchant sits behind
 an observer that records the headers it receives, so the test sees the W3C
 ``traceparent`` that crossed the wire -- and the checkout only succeeds if the
-merchant verified the connector's signature on the traced request (SIG-01,
-SIG-17: instrumentation adds a header but must not touch a covered one or the
-body).
+merchant verified the connector's signature on the traced request
+(SIG-15, SIG-16, SIG-18, SIG-19: instrumentation adds a header but must not
+touch a covered one or re-serialise the body).
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ async def test_a_checkout_is_one_trace_from_api_request_to_merchant_http(
             if method == "POST" and path.endswith(merchant_suffix) and "traceparent" in headers
         ]
         assert _traceparent(received) == (create_api.context.trace_id, http_span.context.span_id)
-        assert "traceparent" not in received["signature-input"]  # added, never covered (SIG-17)
+        assert "traceparent" not in received["signature-input"]  # added, never covered (SIG-16..19)
 
     # Query strings are input we do not vouch for: no span records them (cf. the access log).
     listing = server_span("GET /checkout-sessions")

@@ -2,7 +2,7 @@
 
 A server certificate issued by the private CA is served by uvicorn on
 loopback; the connector's outbound client trusts it only when the CA is
-configured, so HTTPS stays mandatory (DESIGN.md "Merchants", OVR-38) without a
+configured, so HTTPS stays mandatory (DESIGN.md "Merchants", OVR-37) without a
 public CA. Private keys are 0600 files (invariant 6) and re-running the
 command keeps them.
 """
