@@ -20,10 +20,12 @@ Per call (checkout-rest.md, signatures.md):
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
 import httpx
+import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -45,6 +47,9 @@ from contracts.ucp import parse_checkout_response, parse_order_response
 from ucp_connector.merchant_profiles import CachedProfile, ProfileCache
 from ucp_connector.outbound_http import ResponseTooLargeError, retry_after_seconds, send_bounded
 from ucp_connector.platform_profile import profile_url
+
+# Lines carry workflow_id/session_id/attempt from worker.log_context; never headers or bodies.
+log = structlog.get_logger("ucp_connector.activities.merchant")
 
 
 def _failure(
@@ -70,7 +75,8 @@ class MerchantActivities:
         url = profile.endpoint + operation.path(request.resource_id)
         body = self._body_bytes(request)
         agent = format_ucp_agent(profile_url(self._public_base_url, request.merchant_id))
-        headers = [("UCP-Agent", agent), ("Request-Id", str(uuid.uuid4())), ("Accept", "application/json")]
+        request_id = str(uuid.uuid4())
+        headers = [("UCP-Agent", agent), ("Request-Id", request_id), ("Accept", "application/json")]
         if body is not None:
             headers.append(("Content-Type", "application/json"))
         if request.idempotency_key is not None:
@@ -78,22 +84,27 @@ class MerchantActivities:
         headers.extend(
             sign_request(method=operation.method, url=url, headers=headers, body=body, key=self._keys.active).items()
         )
-        activity.logger.info(
-            "merchant call", extra={"operation": operation.value, "merchant": request.merchant_id, "url": url}
+        call = log.bind(
+            operation=operation.value, merchant_id=request.merchant_id, url=url, merchant_request_id=request_id
         )
+        started = time.perf_counter()
         try:
             response, raw = await send_bounded(self._http, operation.method, url, headers=headers, content=body)
-        except httpx.TimeoutException as exc:
-            raise _failure(
-                ErrorCode.MERCHANT_TIMEOUT, f"merchant timed out ({type(exc).__name__})", retryable=True
-            ) from exc
-        except httpx.TransportError as exc:
-            raise _failure(
-                ErrorCode.MERCHANT_UNAVAILABLE, f"merchant connection failed ({type(exc).__name__})", retryable=True
-            ) from exc
-        except ResponseTooLargeError as exc:
-            raise _failure(ErrorCode.MERCHANT_RESPONSE_INVALID, str(exc), retryable=False) from exc
+        except (httpx.TransportError, ResponseTooLargeError) as exc:  # TimeoutException is a TransportError
+            call.warning("merchant.call_failed", error=type(exc).__name__, duration_ms=_since(started))
+            raise self._transport_failure(exc) from exc
+        call.info("merchant.call", status=response.status_code, duration_ms=_since(started))
         return await self._classify(request, profile, response, raw)
+
+    @staticmethod
+    def _transport_failure(exc: Exception) -> ApplicationError:
+        if isinstance(exc, httpx.TimeoutException):
+            return _failure(ErrorCode.MERCHANT_TIMEOUT, f"merchant timed out ({type(exc).__name__})", retryable=True)
+        if isinstance(exc, ResponseTooLargeError):
+            return _failure(ErrorCode.MERCHANT_RESPONSE_INVALID, str(exc), retryable=False)
+        return _failure(
+            ErrorCode.MERCHANT_UNAVAILABLE, f"merchant connection failed ({type(exc).__name__})", retryable=True
+        )
 
     @staticmethod
     def _body_bytes(request: CallMerchantInput) -> bytes | None:
@@ -187,6 +198,10 @@ class MerchantActivities:
                 retryable=False,
             ) from error
         return dict(body)
+
+
+def _since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
 
 
 def _safe_json(raw: bytes) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """The FastAPI application: public profiles, the signed checkout API, merchant webhooks.
 
-Middleware, outermost first: response signing (every response, errors
-included), then the body-size limit; inside, the routers — each signed
+Middleware, outermost first: tracing (when on, ``ucp_connector.telemetry``),
+the request log (``api.request_log``: bound request id, one access line per
+request), response signing (every response, errors included), then the
+body-size limit; inside, the routers — each signed
 router carries ``signed_platform`` as a router-level dependency, so no route
 can skip verification. ``tests/api`` asserts that the only routes without it
 are the three public ones.
@@ -21,6 +23,7 @@ from api.errors import install_error_handlers
 from api.gateway import CheckoutGateway, SessionContext
 from api.limits import PlatformLimiter
 from api.openapi import build_openapi
+from api.request_log import RequestLogMiddleware
 from api.routes import checkout, public, sessions, webhooks
 from api.security import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware, PlatformRegistry, VerifiedPlatform
 from api.signing import ResponseSigningMiddleware
@@ -28,6 +31,7 @@ from contracts import KeyStore
 from storage.repository import Repository
 from ucp_connector.merchant_profiles import ProfileCache
 from ucp_connector.settings import Settings
+from ucp_connector.telemetry import instrument_app
 from workflows.types import PolicySnapshot
 
 PUBLIC_PATHS = frozenset({"/healthz", "/.well-known/ucp", "/merchants/{merchant_id}/.well-known/ucp"})
@@ -64,8 +68,10 @@ def create_app(
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
     app.add_middleware(ResponseSigningMiddleware, keys=keys)
+    app.add_middleware(RequestLogMiddleware)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
-    return app
+    # Here rather than in api.main.build_app: every API app (production, tests) gets the same wiring.
+    return instrument_app(app)
 
 
 def _session_context(

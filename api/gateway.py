@@ -44,6 +44,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import ErrorCode, UcpError, checkout_session_id, checkout_workflow_id, update_id
+from ucp_connector.logging import bind
 from worker import search_attributes
 from workflows.checkout import CheckoutSessionWorkflow
 from workflows.lifecycle import COMPLETE_IN_PROGRESS
@@ -144,6 +145,7 @@ class CheckoutGateway:
     async def create(self, context: SessionContext, request: OperationRequest) -> tuple[str, OperationResult]:
         session_id = checkout_session_id(context.platform_id, request.idempotency_key)
         workflow_id = checkout_workflow_id(context.platform_id, session_id)
+        bind(session_id=session_id)
         start = WithStartWorkflowOperation(
             CheckoutSessionWorkflow.run,
             SessionStart(

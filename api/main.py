@@ -28,7 +28,7 @@ def build_app(settings: Settings) -> FastAPI:
     keys = ReloadingKeyring(settings.resolved_keys_dir / SIGNING_KEY_FILE)
     payload_keyring = load_payload_keyring(settings.resolved_keys_dir)
     repository = Repository.from_settings(settings.storage)
-    http = new_http_client()
+    http = new_http_client(ca_file=settings.outbound_ca_file)
     app = create_app(
         settings, gateway=None, repository=repository, keys=keys, profiles=ProfileCache(http, settings.merchants)
     )

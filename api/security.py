@@ -40,6 +40,8 @@ from contracts import (
     parse_ucp_agent,
     verify_request,
 )
+from contracts.idempotency import is_session_id
+from ucp_connector.logging import bind
 from ucp_connector.settings import PlatformSettings
 
 DEFAULT_MAX_BODY_BYTES: Final = 256 * 1024
@@ -138,6 +140,12 @@ async def verify_platform_request(request: Request) -> VerifiedPlatform:
         body=body,
     )
     request.state.platform = verified
+    session_id = request.path_params.get("session_id")
+    bind(
+        platform_id=verified.platform_id,
+        merchant_id=request.path_params.get("merchant_id"),
+        session_id=session_id if isinstance(session_id, str) and is_session_id(session_id) else None,
+    )
     return verified
 
 

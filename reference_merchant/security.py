@@ -27,8 +27,10 @@ platform identity used for ownership checks is the verified profile URL.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+import structlog
 from starlette.requests import Request
 
 from contracts import (
@@ -52,6 +54,7 @@ ROOT_CAPABILITY = {
     Operation.CANCEL_CHECKOUT: CHECKOUT,
     Operation.GET_ORDER: ORDER,
 }
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 MUTATIONS = frozenset(
     {
         Operation.CREATE_CHECKOUT,
@@ -91,6 +94,7 @@ class RequestAuthenticator:
         self._capabilities = business_capabilities
 
     async def authenticate(self, request: Request, operation: Operation) -> RequestContext:
+        bind_request(request, operation)
         body = await read_body(request, self._config.max_body_bytes)
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw]
         if "signature" not in request.headers or "signature-input" not in request.headers:
@@ -137,6 +141,7 @@ class RequestAuthenticator:
             if media_type != "application/json":
                 raise UcpError("the body must be application/json", code=ErrorCode.UNSUPPORTED_MEDIA_TYPE)
         key = validate_idempotency_key(request.headers.get("idempotency-key")) if operation in MUTATIONS else None
+        structlog.contextvars.bind_contextvars(platform=platform.profile_url)
         return RequestContext(
             operation=operation,
             platform=platform,
@@ -153,6 +158,23 @@ class RequestAuthenticator:
         url = self._config.base_url + raw_path.decode("latin-1")
         query = request.scope.get("query_string", b"")
         return f"{url}?{query.decode('latin-1')}" if query else url
+
+
+def bind_request(request: Request, operation: Operation) -> None:
+    """The merchant's own log fields for this request: operation, resource ids, and the caller's Request-Id.
+
+    The connector sends a fresh ``Request-Id`` per call and logs it as ``merchant_request_id``, so one grep
+    joins the two sides. Requests run one per task under uvicorn, so the binding ends with the request.
+    """
+    fields: dict[str, str] = {"operation": operation.value}
+    request_id = request.headers.get("request-id", "")
+    if _REQUEST_ID.fullmatch(request_id):
+        fields["request_id"] = request_id
+    for name in ("checkout_id", "order_id"):
+        value = request.path_params.get(name)
+        if isinstance(value, str) and _REQUEST_ID.fullmatch(value):
+            fields[name] = value
+    structlog.contextvars.bind_contextvars(**fields)
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import structlog
 import uvicorn
+from fastapi import FastAPI
+from uvicorn.config import LOGGING_CONFIG
 
 from contracts import KeyStore
 from reference_merchant.app import ReferenceMerchant
@@ -69,16 +72,28 @@ def serve(
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
     log_level: str = "info",
+    own_logging: bool = True,
+    instrument: Callable[[FastAPI], Any] | None = None,
 ) -> None:
-    """Serve until interrupted (Ctrl-C / SIGTERM); the merchant starts and stops with the server."""
-    level = logging.getLevelName(log_level.upper())
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level if isinstance(level, int) else 20))
+    """Serve until interrupted (Ctrl-C / SIGTERM); the merchant starts and stops with the server.
+
+    ``own_logging=False`` leaves structlog and uvicorn's loggers to the caller (``ucp-connector merchant``
+    routes them through its JSON pipeline); ``instrument`` may wrap the FastAPI app (tracing) before serving.
+    """
+    if own_logging:
+        level = logging.getLevelName(log_level.upper())
+        structlog.configure(
+            wrapper_class=structlog.make_filtering_bound_logger(level if isinstance(level, int) else 20)
+        )
     merchant = ReferenceMerchant(config, keys=keys)
+    if instrument is not None:
+        instrument(merchant.app)
     server = uvicorn.Server(
         uvicorn.Config(
             merchant.asgi,
             lifespan="on",
-            log_level=log_level,
+            log_level=log_level if own_logging else None,
+            log_config=LOGGING_CONFIG if own_logging else None,
             ssl_certfile=ssl_certfile,
             ssl_keyfile=ssl_keyfile,
             timeout_graceful_shutdown=5,

@@ -4,14 +4,21 @@ A merchant or platform endpoint is a counterparty we do not control: it may
 hang, redirect us somewhere else, or stream an endless body. Every request
 therefore has connect/read/write/pool timeouts, never follows redirects (UCP
 forbids them for profiles, OVR-38, and a redirected signed request would be
-a relay), and reads at most ``MAX_RESPONSE_BYTES``.
+a relay), and reads at most ``MAX_RESPONSE_BYTES``. When tracing is on, every
+client is instrumented here (``traceparent`` to the counterparty; no body or
+covered header is touched, so signatures still verify).
 """
 
 from __future__ import annotations
 
+import ssl
+from pathlib import Path
 from typing import Final
 
+import certifi
 import httpx
+
+from ucp_connector.telemetry import instrument_http_client
 
 MAX_RESPONSE_BYTES: Final = 1024 * 1024
 DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=20.0, write=10.0, pool=5.0)
@@ -21,14 +28,21 @@ class ResponseTooLargeError(RuntimeError):
     pass
 
 
-def new_http_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
+def new_http_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT, *, ca_file: Path | None = None) -> httpx.AsyncClient:
+    """The client every activity and the API use; ``ca_file`` adds a private CA to the public roots."""
+    verify: ssl.SSLContext | bool = True
+    if ca_file is not None:
+        verify = ssl.create_default_context(cafile=certifi.where())
+        verify.load_verify_locations(cafile=str(ca_file))
+    client = httpx.AsyncClient(
         timeout=timeout,
+        verify=verify,
         follow_redirects=False,
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         headers={"User-Agent": "ucp-connector/0.1"},
         trust_env=False,
     )
+    return instrument_http_client(client)
 
 
 async def send_bounded(

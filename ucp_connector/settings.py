@@ -180,6 +180,11 @@ class Settings(BaseSettings):
     api_wait_seconds: float = Field(
         default=10.0, gt=0, le=60, description="How long the API waits for an operation before a retry hint."
     )
+    outbound_ca_file: Path | None = Field(
+        default=None,
+        description="Extra CA certificates (PEM) trusted for outbound HTTPS besides the public roots, for a "
+        "private PKI such as the docker-compose stack's (`ucp-connector keys tls`).",
+    )
     platforms: dict[PlatformId, PlatformSettings] = Field(default_factory=dict)
     merchants: dict[MerchantId, MerchantSettings] = Field(default_factory=dict)
 

@@ -13,8 +13,10 @@ from pathlib import Path
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 
 from ucp_connector.settings import TemporalSettings
+from ucp_connector.telemetry import client_interceptors
 from worker.codec import KEY_FILE_NAME, EncryptionCodec, PayloadKeyring
 
 
@@ -27,13 +29,26 @@ def load_payload_keyring(keys_dir: Path, *, create: bool = False) -> PayloadKeyr
     return PayloadKeyring.load_or_create(path) if create else PayloadKeyring.load(path)
 
 
-async def connect(temporal: TemporalSettings, keyring: PayloadKeyring, *, lazy: bool = False) -> Client:
-    """Connect with the shared converter; ``lazy`` lets the API start (and answer 503) while Temporal is down."""
+async def connect(
+    temporal: TemporalSettings, keyring: PayloadKeyring, *, lazy: bool = False, runtime: Runtime | None = None
+) -> Client:
+    """Connect with the shared converter; ``lazy`` lets the API start (and answer 503) while Temporal is down.
+
+    The tracing interceptor (when tracing is on, ``ucp_connector.telemetry``) rides on the client, so the
+    API's client spans and a worker built from this client share one configuration; ``runtime`` carries the
+    worker's metrics endpoint (``ucp-connector worker --metrics-port``).
+    """
     tls: TLSConfig | bool = temporal.tls
     if temporal.tls and temporal.tls_client_cert and temporal.tls_client_key:
         tls = TLSConfig(
             client_cert=temporal.tls_client_cert.read_bytes(), client_private_key=temporal.tls_client_key.read_bytes()
         )
     return await Client.connect(
-        temporal.address, namespace=temporal.namespace, tls=tls, data_converter=data_converter(keyring), lazy=lazy
+        temporal.address,
+        namespace=temporal.namespace,
+        tls=tls,
+        data_converter=data_converter(keyring),
+        lazy=lazy,
+        interceptors=client_interceptors(),
+        runtime=runtime,
     )

@@ -17,6 +17,7 @@ import datetime as dt
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from temporalio.client import Client
@@ -33,6 +34,8 @@ from ucp_connector.merchant_profiles import ProfileCache
 from ucp_connector.outbound_http import new_http_client
 from ucp_connector.platform_profile import platform_profile
 from ucp_connector.settings import Settings
+from ucp_connector.telemetry import worker_interceptors
+from worker.log_context import ActivityLogContextInterceptor
 from workflows.checkout import CheckoutSessionWorkflow
 
 SIGNING_KEY_FILE = "connector-signing.json"
@@ -75,6 +78,8 @@ def build_worker(
         max_concurrent_activities=options.max_concurrent_activities,
         max_concurrent_workflow_tasks=options.max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=options.graceful_shutdown_timeout,
+        # Tracing comes with the client when it was connected with it (worker/client.py); otherwise it is added here.
+        interceptors=[ActivityLogContextInterceptor(), *worker_interceptors(client)],
     )
 
 
@@ -83,8 +88,8 @@ def load_keys(settings: Settings) -> KeyStore:
 
 
 @contextlib.asynccontextmanager
-async def http_client() -> AsyncIterator[httpx.AsyncClient]:
-    client = new_http_client()
+async def http_client(ca_file: Path | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    client = new_http_client(ca_file=ca_file)
     try:
         yield client
     finally:

@@ -31,6 +31,7 @@ from contracts import (
     verify_request,
 )
 from contracts.ucp import WEBHOOK_ID_HEADER, dump, parse_order_event
+from ucp_connector.logging import bind
 from workflows.types import OrderEvent
 
 router = APIRouter(tags=["webhooks"])
@@ -72,6 +73,7 @@ async def merchant_order_webhook(request: Request, merchant_id: str) -> JSONResp
     record = await state.repository.find_session_by_merchant_ids(merchant_id, merchant_checkout_id=order.checkout_id)
     if record is None:
         raise UcpError("no session of this merchant has that checkout", code=ErrorCode.NOT_FOUND)
+    bind(platform_id=record.platform_id, session_id=record.session_id, merchant_id=merchant_id)
     event = OrderEvent(webhook_id=webhook_id, received_at=dt.datetime.now(dt.UTC), order=dump(order))
     await state.gateway.order_event(record.platform_id, record.session_id, event)
     return JSONResponse({"status": "accepted"})

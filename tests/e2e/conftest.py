@@ -13,7 +13,7 @@ import contextlib
 import datetime as dt
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -129,7 +131,12 @@ async def running_connector(
     *,
     wait_seconds: float = 20.0,
     alpha_rate_limit: dict[str, Any] | None = None,
+    client: Client | None = None,
+    merchant_front: Callable[[ASGIApp], ASGIApp] | None = None,
 ) -> AsyncIterator[Connector]:
+    """``client`` replaces the environment's client (e.g. one with tracing); ``merchant_front`` wraps the
+    merchant's ASGI app (an observer of what reaches the merchant)."""
+    client = client or env.client
     api_sock, merchant_sock, inbox_sock = bind_loopback(), bind_loopback(), bind_loopback()
     api_url, merchant_url, inbox_url = url_of(api_sock), url_of(merchant_sock), url_of(inbox_sock)
     alpha, alpha_jwks = _platform("alpha")
@@ -172,7 +179,7 @@ async def running_connector(
     outbound = new_http_client()
     async with httpx.AsyncClient(timeout=60) as http:
         gateway = CheckoutGateway(
-            env.client, task_queue=settings.temporal.task_queue, wait_bound=dt.timedelta(seconds=wait_seconds)
+            client, task_queue=settings.temporal.task_queue, wait_bound=dt.timedelta(seconds=wait_seconds)
         )
         app = create_app(
             settings,
@@ -183,9 +190,9 @@ async def running_connector(
         )
         async with (
             serve(inbox.app(), inbox_sock),
-            serve(merchant.asgi, merchant_sock),
+            serve(merchant_front(merchant.asgi) if merchant_front else merchant.asgi, merchant_sock),
             serve(app, api_sock),
-            build_worker(env.client, settings, keys=keys, repository=repository, http=outbound),
+            build_worker(client, settings, keys=keys, repository=repository, http=outbound),
         ):
             yield Connector(api_url, http, keys, merchant, repository, inbox, alpha, beta, env, settings)
     await outbound.aclose()

@@ -4,7 +4,10 @@ Same server as ``python -m reference_merchant``, plus what the connector's CLI
 owns: the merchant's signing key is kept in a 0600 key file
 (``--keys-dir``/merchant-signing.json, created on first run), so a restarted
 merchant keeps its identity; ``ucp-connector keys``-style rotation applies to
-that file.
+that file. Logs are the connector's JSON lines (``ucp_connector.logging``, with a
+per-process redaction salt: the merchant has no connector key files), and
+tracing follows ``UCP_OTEL_EXPORTER`` (server spans continue the connector's
+trace from its ``traceparent``).
 """
 
 from __future__ import annotations
@@ -17,8 +20,11 @@ from pydantic import ValidationError
 
 from reference_merchant.server import build_config, serve
 from ucp_connector.keyfiles import create_signing_keyring, ensure_private_dir, load_signing_keyring
+from ucp_connector.logging import configure_logging
+from ucp_connector.telemetry import configure_tracing, instrument_app, shutdown_tracing
 
 MERCHANT_KEY_FILE = "merchant-signing.json"
+SERVICE_NAME = "reference-merchant"
 
 
 def merchant(
@@ -40,6 +46,7 @@ def merchant(
     ssl_keyfile: Annotated[str | None, typer.Option(help="TLS private key (PEM).")] = None,
 ) -> None:
     """Run the reference merchant until Ctrl-C."""
+    configure_logging(SERVICE_NAME)
     try:
         settings = build_config(
             host=host,
@@ -59,4 +66,17 @@ def merchant(
     key_file = ensure_private_dir(keys_dir) / MERCHANT_KEY_FILE
     keys = load_signing_keyring(key_file) if key_file.exists() else create_signing_keyring(key_file)
     typer.echo(f"reference merchant at {settings.base_url} (profile {settings.profile_url}, kid {keys.active.kid})")
-    serve(settings, host=host, port=port, keys=keys, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+    configure_tracing(SERVICE_NAME)
+    try:
+        serve(
+            settings,
+            host=host,
+            port=port,
+            keys=keys,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+            own_logging=False,
+            instrument=instrument_app,
+        )
+    finally:
+        shutdown_tracing()

@@ -1,4 +1,9 @@
-"""``ucp-connector worker``: run the Temporal worker that hosts the checkout workflow and its activities."""
+"""``ucp-connector worker``: run the Temporal worker that hosts the checkout workflow and its activities.
+
+Logs are JSON lines on stderr (``ucp_connector.logging``), tracing follows
+``UCP_OTEL_EXPORTER`` (``ucp_connector.telemetry``), and ``--metrics-port``
+serves the Temporal SDK's Prometheus metrics (``worker.runtime``).
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,16 @@ import typer
 from rich.console import Console
 
 from storage.repository import Repository
+from ucp_connector.logging import configure_logging, salt_from_settings
 from ucp_connector.process_exit import exit_now
 from ucp_connector.settings import Settings
+from ucp_connector.telemetry import configure_tracing, shutdown_tracing
 from worker.client import connect, load_payload_keyring
 from worker.main import WorkerOptions, build_worker, http_client, load_keys, run_until_signalled
+from worker.runtime import metrics_address, worker_runtime
 
 console = Console(stderr=True)
+SERVICE_NAME = "ucp-connector-worker"
 
 
 def worker(
@@ -24,25 +33,38 @@ def worker(
     graceful_shutdown_seconds: Annotated[
         float, typer.Option(min=0, help="On SIGTERM, how long running activities may finish.")
     ] = 20.0,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Serve the Temporal SDK's Prometheus metrics on this port (default: off)."),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Interface of the metrics endpoint.")] = "127.0.0.1",
 ) -> None:
     """Run the worker until SIGINT/SIGTERM (graceful shutdown). Configuration: env UCP_* and UCP_CONFIG."""
     settings = Settings()
+    configure_logging(SERVICE_NAME, salt=salt_from_settings(settings.storage))
+    configure_tracing(SERVICE_NAME)
     options = WorkerOptions(
         max_concurrent_activities=max_concurrent_activities,
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=dt.timedelta(seconds=graceful_shutdown_seconds),
     )
-    asyncio.run(_run(settings, options))
+    try:
+        asyncio.run(_run(settings, options, metrics_host=metrics_host, metrics_port=metrics_port))
+    finally:
+        shutdown_tracing()
     exit_now(0)
 
 
-async def _run(settings: Settings, options: WorkerOptions) -> None:
+async def _run(settings: Settings, options: WorkerOptions, *, metrics_host: str, metrics_port: int | None) -> None:
     keys = load_keys(settings)
-    client = await connect(settings.temporal, load_payload_keyring(settings.resolved_keys_dir))
+    runtime = worker_runtime(metrics_host=metrics_host, metrics_port=metrics_port)
+    client = await connect(settings.temporal, load_payload_keyring(settings.resolved_keys_dir), runtime=runtime)
     repository = Repository.from_settings(settings.storage)
     try:
-        async with http_client() as http:
+        async with http_client(settings.outbound_ca_file) as http:
             built = build_worker(client, settings, keys=keys, repository=repository, http=http, options=options)
+            if metrics_port is not None:
+                console.print(f"metrics on http://{metrics_address(metrics_host, metrics_port)}/metrics")
             console.print(
                 f"worker polling task queue [bold]{settings.temporal.task_queue}[/] on {settings.temporal.address}"
             )
