@@ -16,16 +16,16 @@ from fastapi import FastAPI
 from api.app import create_app
 from api.gateway import CheckoutGateway
 from storage.repository import Repository
+from ucp_connector.connector_keys import SIGNING_FILE
 from ucp_connector.keyfiles import ReloadingKeyring
 from ucp_connector.merchant_profiles import ProfileCache
 from ucp_connector.outbound_http import new_http_client
 from ucp_connector.settings import Settings
 from worker.client import connect, load_payload_keyring
-from worker.main import SIGNING_KEY_FILE
 
 
 def build_app(settings: Settings) -> FastAPI:
-    keys = ReloadingKeyring(settings.resolved_keys_dir / SIGNING_KEY_FILE)
+    keys = ReloadingKeyring(settings.resolved_keys_dir / SIGNING_FILE)
     payload_keyring = load_payload_keyring(settings.resolved_keys_dir)
     repository = Repository.from_settings(settings.storage)
     http = new_http_client(ca_file=settings.outbound_ca_file)

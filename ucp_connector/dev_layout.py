@@ -29,19 +29,11 @@ from pathlib import Path
 
 from contracts import JwkSet, SigningKey
 from storage import migrate
-from storage.config import StorageSettings, load_secret
+from storage.config import StorageSettings
 from storage.database import make_engine
-from ucp_connector.keyfiles import (
-    create_signing_keyring,
-    ensure_private_dir,
-    load_signing_keyring,
-    read_secret_json,
-    write_secret_json,
-)
+from ucp_connector.connector_keys import CURSOR_SECRET_FILE, REDACTION_SALT_FILE, SIGNING_FILE, ensure_connector_keys
+from ucp_connector.keyfiles import ensure_private_dir, load_signing_keyring, read_secret_json, write_secret_json
 from ucp_connector.platform_profile import profile_url
-from worker.codec import KEY_FILE_NAME as PAYLOAD_KEY_FILE
-from worker.codec import PayloadKeyring
-from worker.main import SIGNING_KEY_FILE
 
 DEMO_PLATFORM = "demo"
 DEMO_MERCHANT = "reference"
@@ -107,8 +99,8 @@ class DevLayout:
     def storage(self) -> StorageSettings:
         return StorageSettings(
             database_url=f"sqlite+aiosqlite:///{(self.state_dir / 'connector.db').resolve()}",
-            redaction_salt_file=self.keys_dir / "redaction-salt.json",
-            cursor_secret_file=self.keys_dir / "cursor-secret.json",
+            redaction_salt_file=self.keys_dir / REDACTION_SALT_FILE,
+            cursor_secret_file=self.keys_dir / CURSOR_SECRET_FILE,
         )
 
     def demo_platform_key(self) -> SigningKey:
@@ -120,12 +112,9 @@ def prepare(layout: DevLayout, ports: DevPorts) -> str:
     ensure_private_dir(layout.keys_dir)
     ensure_private_dir(layout.merchant_keys_dir)
     (layout.state_dir / "dev").mkdir(parents=True, exist_ok=True)
-    signing_file = layout.keys_dir / SIGNING_KEY_FILE
-    keys = load_signing_keyring(signing_file) if signing_file.exists() else create_signing_keyring(signing_file)
-    PayloadKeyring.load_or_create(layout.keys_dir / PAYLOAD_KEY_FILE)
+    ensure_connector_keys(layout.keys_dir)
+    keys = load_signing_keyring(layout.keys_dir / SIGNING_FILE)
     storage = layout.storage()
-    load_secret(storage.redaction_salt_file, create=True)
-    load_secret(storage.cursor_secret_file, create=True)
     if not layout.demo_platform_key_file.exists():
         write_secret_json(layout.demo_platform_key_file, SigningKey.generate(kid="demo-platform-1").to_private_jwk())
     demo_public = JwkSet((layout.demo_platform_key().public_jwk,)).to_dict()

@@ -29,6 +29,7 @@ from activities.merchant import MerchantActivities
 from activities.notify import NotifyActivities
 from contracts import KeyStore
 from storage.repository import Repository
+from ucp_connector.connector_keys import SIGNING_FILE
 from ucp_connector.keyfiles import load_signing_keyring
 from ucp_connector.merchant_profiles import ProfileCache
 from ucp_connector.outbound_http import new_http_client
@@ -37,8 +38,6 @@ from ucp_connector.settings import Settings
 from ucp_connector.telemetry import worker_interceptors
 from worker.log_context import ActivityLogContextInterceptor
 from workflows.checkout import CheckoutSessionWorkflow
-
-SIGNING_KEY_FILE = "connector-signing.json"
 
 
 @dataclass
@@ -84,7 +83,7 @@ def build_worker(
 
 
 def load_keys(settings: Settings) -> KeyStore:
-    return load_signing_keyring(settings.resolved_keys_dir / SIGNING_KEY_FILE)
+    return load_signing_keyring(settings.resolved_keys_dir / SIGNING_FILE)
 
 
 @contextlib.asynccontextmanager

@@ -29,7 +29,7 @@ from storage.config import StorageSettings
 from ucp_connector import logging as ucp_logging
 from ucp_connector import telemetry
 from ucp_connector.cli import app
-from ucp_connector.commands.keys import CURSOR_SECRET_FILE, REDACTION_SALT_FILE, SIGNING_FILE
+from ucp_connector.connector_keys import CURSOR_SECRET_FILE, REDACTION_SALT_FILE, SIGNING_FILE
 from ucp_connector.platform_profile import profile_url
 from ucp_connector.settings import Settings
 from worker import search_attributes

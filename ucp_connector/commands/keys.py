@@ -17,46 +17,24 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from storage.config import load_secret
-from ucp_connector.keyfiles import (
-    create_signing_keyring,
-    load_signing_keyring,
-    retire_signing_key,
-    rotate_signing_keyring,
-)
+from ucp_connector.connector_keys import SIGNING_FILE, ensure_connector_keys
+from ucp_connector.keyfiles import load_signing_keyring, retire_signing_key, rotate_signing_keyring
 from ucp_connector.tls import issue_server_certificates
-from worker.codec import KEY_FILE_NAME as PAYLOAD_KEY_FILE
-from worker.codec import PayloadKeyring
 
 app = typer.Typer(help="Manage the connector's ES256 signing keys (private keys stay in 0600 files).")
 console = Console()
 
 KeysDir = Annotated[Path, typer.Option("--keys-dir", envvar="UCP_KEYS_DIR", help="Directory of the 0600 key files.")]
 DEFAULT_KEYS_DIR = Path(".ucp/keys")
-SIGNING_FILE = "connector-signing.json"
-REDACTION_SALT_FILE = "redaction-salt.json"
-CURSOR_SECRET_FILE = "cursor-secret.json"  # noqa: S105 -- a file name, not a secret
 
 
 @app.command()
 def generate(keys_dir: KeysDir = DEFAULT_KEYS_DIR) -> None:
     """Create every missing key file (signing key, payload-codec key, redaction salt, cursor secret); idempotent."""
-    path = keys_dir / SIGNING_FILE
-    if path.exists():
-        store = load_signing_keyring(path)
-        console.print(f"signing key already present: kid [bold]{store.active.kid}[/] ({path})")
-    else:
-        store = create_signing_keyring(path)
-        console.print(f"created signing key kid [bold]{store.active.kid}[/] in {path} (mode 0600)")
-    payload = keys_dir / PAYLOAD_KEY_FILE
-    existed = payload.exists()
-    keyring = PayloadKeyring.load_or_create(payload)
-    console.print(f"payload-codec key {'already present' if existed else 'created'}: {keyring.active} ({payload})")
-    for name, what in ((REDACTION_SALT_FILE, "redaction salt"), (CURSOR_SECRET_FILE, "cursor secret")):
-        secret = keys_dir / name
-        existed = secret.exists()
-        load_secret(secret, create=True)
-        console.print(f"{what} {'already present' if existed else 'created'} ({secret})")
+    for status in ensure_connector_keys(keys_dir):
+        state = "created" if status.created else "already present"
+        note = f" {status.note}" if status.note else ""
+        console.print(f"{status.what} {state}{note} ({status.path}, mode 0600)", highlight=False)
 
 
 @app.command()
