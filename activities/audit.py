@@ -9,6 +9,8 @@ error and Temporal keeps trying with backoff — nothing accepted is lost
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from temporalio import activity
 
 from activities.errors import application_error
@@ -39,12 +41,7 @@ class StorageActivities:
             response_digest=record.response_digest,
             payload=record.payload,
         )
-        try:
-            await self._repository.append_audit_event(event)
-        except StorageError as error:
-            # Unavailable (incl. a sequence gap while an earlier write is retried) is worth retrying;
-            # a conflict is not: it is already logged and alerted by the repository.
-            raise application_error(error, retryable=isinstance(error, StorageUnavailableError)) from error
+        await _written(self._repository.append_audit_event(event))
 
     @activity.defn
     async def index_session(self, record: SessionIndexRecord) -> None:
@@ -58,7 +55,13 @@ class StorageActivities:
             occurred_at=record.updated_at,
             version=record.version,
         )
-        try:
-            await self._repository.upsert_session(change)
-        except StorageError as error:
-            raise application_error(error, retryable=isinstance(error, StorageUnavailableError)) from error
+        await _written(self._repository.upsert_session(change))
+
+
+async def _written(write: Awaitable[object]) -> None:
+    """Await a storage write; an outage (incl. a sequence gap while an earlier write is retried) is
+    retryable, a conflict is not (the repository has already logged and alerted it)."""
+    try:
+        await write
+    except StorageError as error:
+        raise application_error(error, retryable=isinstance(error, StorageUnavailableError)) from error

@@ -21,11 +21,10 @@ from temporalio.client import Client
 from api.app import create_app
 from api.gateway import CheckoutGateway
 from contracts import KeyStore, SigningKey
-from storage import migrate
-from storage.config import StorageSettings
 from storage.repository import Repository
 from tests.fixtures.http import bind_loopback, serve, url_of
 from tests.fixtures.independent_signer import IndependentSigner
+from tests.fixtures.storage import migrated_repository, tmp_storage
 from ucp_connector.merchant_profiles import ProfileCache
 from ucp_connector.settings import Settings
 from worker.client import data_converter
@@ -71,11 +70,7 @@ async def api(tmp_path: Path) -> AsyncIterator[ApiUnderTest]:
     base = url_of(sock)
     alpha, alpha_jwks = _signer("alpha")
     beta, beta_jwks = _signer("beta")
-    storage = StorageSettings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'connector.db'}",
-        redaction_salt_file=tmp_path / "keys" / "salt.json",
-        cursor_secret_file=tmp_path / "keys" / "cursor.json",
-    )
+    storage = tmp_storage(tmp_path)
     settings = Settings(
         public_base_url=base,
         storage=storage,
@@ -86,8 +81,7 @@ async def api(tmp_path: Path) -> AsyncIterator[ApiUnderTest]:
             "beta": {"jwks": beta_jwks, "allowed_merchants": [MERCHANT]},
         },
     )
-    repository = Repository.from_settings(storage, create_secrets=True)
-    await migrate.upgrade(repository.engine)
+    repository = await migrated_repository(storage)
     keys = KeyStore(SigningKey.generate())
     dead_temporal = await Client.connect(
         "127.0.0.1:9", lazy=True, data_converter=data_converter(PayloadKeyring.generate())

@@ -33,11 +33,10 @@ from api.app import create_app
 from api.gateway import CheckoutGateway
 from contracts import JwkSet, KeyStore, SigningKey, verify_request, verify_response
 from reference_merchant import MerchantConfig, ReferenceMerchant, TrustedPlatform
-from storage import migrate
-from storage.config import StorageSettings
 from storage.repository import Repository
 from tests.fixtures.http import bind_loopback, serve, url_of
 from tests.fixtures.independent_signer import IndependentSigner
+from tests.fixtures.storage import migrated_repository, tmp_storage
 from ucp_connector.merchant_profiles import ProfileCache
 from ucp_connector.outbound_http import new_http_client
 from ucp_connector.platform_profile import profile_url
@@ -141,11 +140,7 @@ async def running_connector(
     api_url, merchant_url, inbox_url = url_of(api_sock), url_of(merchant_sock), url_of(inbox_sock)
     alpha, alpha_jwks = _platform("alpha")
     beta, beta_jwks = _platform("beta")
-    storage = StorageSettings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'connector.db'}",
-        redaction_salt_file=tmp_path / "keys" / "salt.json",
-        cursor_secret_file=tmp_path / "keys" / "cursor.json",
-    )
+    storage = tmp_storage(tmp_path)
     settings = Settings(
         public_base_url=api_url,
         storage=storage,
@@ -174,8 +169,7 @@ async def running_connector(
         )
     )
     inbox = PlatformInbox(keys=keys.jwks)
-    repository = Repository.from_settings(storage, create_secrets=True)
-    await migrate.upgrade(repository.engine)
+    repository = await migrated_repository(storage)
     outbound = new_http_client()
     async with httpx.AsyncClient(timeout=60) as http:
         gateway = CheckoutGateway(

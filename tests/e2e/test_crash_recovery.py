@@ -21,9 +21,8 @@ import asyncio
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -35,6 +34,7 @@ from storage.config import StorageSettings
 from storage.repository import Repository
 from tests.fixtures.connector_stack import MERCHANT, PLATFORM, RequestLog, payment_body, ready_body, request
 from tests.fixtures.http import bind_loopback, serve, url_of
+from tests.fixtures.waiting import eventually
 from tests.fixtures.worker_process import WorkerProcess, save_payload_keyring, write_config
 from ucp_connector.keyfiles import create_signing_keyring
 from ucp_connector.platform_profile import platform_profile, profile_url
@@ -45,16 +45,6 @@ pytestmark = pytest.mark.e2e
 
 CONNECTOR_BASE = "http://127.0.0.1:1"
 CALL_TIMEOUT_SECONDS = 4  # a killed attempt is retried after this (start_to_close)
-
-
-async def _until(probe: Callable[[], Awaitable[Any]], accept: Callable[[Any], bool], seconds: float = 60) -> Any:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        value = await probe()
-        if accept(value):
-            return value
-        assert asyncio.get_running_loop().time() < deadline, f"never accepted: {value!r}"
-        await asyncio.sleep(0.05)
 
 
 @dataclasses.dataclass
@@ -151,9 +141,9 @@ async def test_killing_the_worker_during_complete_places_exactly_one_order(rig: 
         completion = asyncio.create_task(
             rig.gateway.operate(PLATFORM, session_id, Operation.COMPLETE, request(payment_body()))
         )
-        await _until(lambda: _count(rig), lambda seen: seen >= 1)  # the complete reached the merchant
+        await eventually(lambda: _count(rig), lambda seen: seen >= 1)  # the complete reached the merchant
         if crash_point == "after_merchant_commit":
-            await _until(rig.merchant.count_orders, lambda orders: orders == 1)
+            await eventually(rig.merchant.count_orders, lambda orders: orders == 1)
         else:
             assert await rig.merchant.count_orders() == 0
         first.kill()

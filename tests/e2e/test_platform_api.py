@@ -8,31 +8,18 @@ ORD-18, ORD-20, ORD-21, ORD-22, TRN-05.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import MERCHANT, Connector
 from tests.fixtures.connector_stack import payment_body, ready_body
+from tests.fixtures.waiting import eventually
 
-T = TypeVar("T")
 BASE = f"/merchants/{MERCHANT}/checkout-sessions"
-
-
-async def eventually(probe: Callable[[], Awaitable[T]], accept: Callable[[T], bool], seconds: float = 30) -> T:
-    """Re-run ``probe`` until ``accept`` holds (a bounded wait, not a timing assertion)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        value = await probe()
-        if accept(value):
-            return value
-        assert asyncio.get_running_loop().time() < deadline, f"never accepted: {value!r}"
-        await asyncio.sleep(0.1)
 
 
 async def test_full_checkout_through_the_api(connector: Connector) -> None:

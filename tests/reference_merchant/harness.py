@@ -1,8 +1,7 @@
 """Test harness: real HTTP on loopback, a test platform with its own key, and a signing UCP client.
 
-* :func:`serve` runs any ASGI app under uvicorn in the test's event loop on a
-  socket bound beforehand (so the port is known before the app is built and
-  no other process can take it).
+* :func:`serve`/:func:`bind_loopback` (from tests/fixtures/http.py) run any
+  ASGI app under uvicorn in the test's event loop on a socket bound beforehand.
 * :class:`PlatformSite` is the platform's side of the wire: it serves platform
   profiles (one per name, editable by tests) and receives order webhooks,
   verifying each with ``contracts.verify_request`` against the keys in the
@@ -14,17 +13,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -44,40 +39,12 @@ from contracts import (
     verify_response,
 )
 from tests import spec_schemas
+from tests.fixtures.bodies import ADDRESS, payment_body, ready_body
+from tests.fixtures.http import bind_loopback, serve
 
 VERSION = "2026-04-08"
 UCP = "https://ucp.dev/2026-04-08"
 FROZEN_CODES = frozenset(code.value for code in ErrorCode)
-
-
-def bind_loopback() -> socket.socket:
-    """A listening loopback socket; TCP_NODELAY is set here because accepted sockets inherit it
-    (asyncio only sets it itself when the socket's proto is IPPROTO_TCP; without it every keep-alive
-    response waits ~40 ms for a delayed ACK)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
-
-
-@contextlib.asynccontextmanager
-async def serve(app: Any, sock: socket.socket) -> AsyncIterator[str]:
-    """Serve ``app`` on ``sock`` until the block ends; yields ``http://127.0.0.1:port``."""
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False, timeout_graceful_shutdown=2)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.005)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 def platform_profile(
@@ -366,50 +333,4 @@ class UcpClient:
 
 # -- request bodies used across tests -----------------------------------------------------------
 
-ADDRESS = {
-    "street_address": "123 Main St",
-    "address_locality": "Springfield",
-    "address_region": "IL",
-    "postal_code": "62701",
-    "address_country": "US",
-}
-
-
-def ready_body(items: list[tuple[str, int]] | None = None, **extra: Any) -> dict[str, Any]:
-    """A create/update body with everything a ready_for_complete checkout needs."""
-    body: dict[str, Any] = {
-        "line_items": [
-            {"item": {"id": item}, "quantity": quantity} for item, quantity in (items or [("tshirt_red", 2)])
-        ],
-        "buyer": {"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe"},
-        "fulfillment": {
-            "methods": [
-                {
-                    "type": "shipping",
-                    "destinations": [{"id": "dest_home", **ADDRESS}],
-                    "selected_destination_id": "dest_home",
-                    "groups": [{"selected_option_id": "standard"}],
-                }
-            ]
-        },
-    }
-    body.update(extra)
-    return body
-
-
-def payment_body(token: str = "tok_visa_ok", handler_id: str = "ref_tokenizer") -> dict[str, Any]:
-    return {
-        "payment": {
-            "instruments": [
-                {
-                    "id": "pi_1",
-                    "handler_id": handler_id,
-                    "type": "card",
-                    "selected": True,
-                    "display": {"brand": "visa", "last_digits": "4242"},
-                    "credential": {"type": "token", "token": token},
-                }
-            ]
-        },
-        "signals": {"dev.ucp.buyer_ip": "203.0.113.42"},
-    }
+__all__ = ["ADDRESS", "bind_loopback", "payment_body", "ready_body", "serve"]

@@ -6,7 +6,6 @@ IDM-05, IDM-07, IDM-12, ORD-18, ORD-24, TRN-15.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import uuid
@@ -30,6 +29,7 @@ from tests.fixtures.connector_stack import (
     request,
 )
 from tests.fixtures.temporal import advance
+from tests.fixtures.waiting import eventually
 from worker.client import data_converter
 from workflows.checkout import CheckoutSessionWorkflow
 from workflows.types import Operation, OrderEvent, PolicySnapshot, SessionView
@@ -336,7 +336,7 @@ async def test_continue_as_new_keeps_state_and_idempotency(stack: ConnectorStack
             PLATFORM, session_id, OrderEvent(webhook_id=f"wh-{index}", received_at=dt.datetime.now(dt.UTC), order=order)
         )
     view = await stack.wait_for(session_id, lambda v: (v.order or {}).get("n") == 39)
-    await _eventually(lambda: _run_id(handle), lambda run_id: run_id != first_run)
+    await eventually(lambda: _run_id(handle), lambda run_id: run_id != first_run)
     assert view.status == "completed"
     again_id, again = await stack.create(ready_body(), key=key)
     assert (again_id, again) == (session_id, created)
@@ -345,17 +345,6 @@ async def test_continue_as_new_keeps_state_and_idempotency(stack: ConnectorStack
 
 async def _run_id(handle: Any) -> str:
     return str((await handle.describe()).run_id)
-
-
-async def _eventually(probe: Any, accept: Any, seconds: float = 30.0) -> Any:
-    """Re-run ``probe`` until ``accept`` holds (a bounded wait, not a timing assertion)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        value = await probe()
-        if accept(value):
-            return value
-        assert asyncio.get_running_loop().time() < deadline, f"never accepted: {value!r}"
-        await asyncio.sleep(0.05)
 
 
 async def test_another_platform_cannot_see_the_session(stack: ConnectorStack) -> None:

@@ -46,6 +46,17 @@ ADDRESS = {
     "postal_code": "62701",
     "address_country": "US",
 }
+BUYER = {"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe"}
+STANDARD_SHIPPING = {
+    "methods": [
+        {
+            "type": "shipping",
+            "destinations": [{"id": "home", **ADDRESS}],
+            "selected_destination_id": "home",
+            "groups": [{"selected_option_id": "standard"}],
+        }
+    ]
+}
 
 
 class Scenario(StrEnum):
@@ -124,17 +135,8 @@ def run_checkout(platform: DemoPlatform, ui_url: str) -> None:
             {"id": line["id"], "item": {"id": line["item"]["id"]}, "quantity": line["quantity"]}
             for line in checkout["line_items"]
         ],
-        "buyer": {"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe"},
-        "fulfillment": {
-            "methods": [
-                {
-                    "type": "shipping",
-                    "destinations": [{"id": "home", **ADDRESS}],
-                    "selected_destination_id": "home",
-                    "groups": [{"selected_option_id": "standard"}],
-                }
-            ]
-        },
+        "buyer": BUYER,
+        "fulfillment": STANDARD_SHIPPING,
     }
     _expect(*platform.call("PUT", f"{base}/{session}", update), "ready_for_complete")
     _say(3, "complete the checkout (the buyer confirmed; a tokenized card)")
@@ -180,17 +182,8 @@ def run_escalation(platform: DemoPlatform, ui_url: str) -> None:
     _say(1, "create a checkout for an engraved watch (the engraving is chosen on the merchant's site)")
     body = {
         "line_items": [{"item": {"id": "watch_engraved"}, "quantity": 1}],
-        "buyer": {"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe"},
-        "fulfillment": {
-            "methods": [
-                {
-                    "type": "shipping",
-                    "destinations": [{"id": "home", **ADDRESS}],
-                    "selected_destination_id": "home",
-                    "groups": [{"selected_option_id": "standard"}],
-                }
-            ]
-        },
+        "buyer": BUYER,
+        "fulfillment": STANDARD_SHIPPING,
     }
     status, checkout = platform.call("POST", base, body)
     _expect(status, checkout, "requires_escalation")
