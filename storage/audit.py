@@ -45,9 +45,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from enum import StrEnum
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from contracts import ErrorCode, canonical_json
 
@@ -71,6 +71,16 @@ def format_timestamp(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("must be timezone-aware")
+    return value.astimezone(dt.UTC)
+
+
+UtcInstant = Annotated[dt.datetime, AfterValidator(_utc)]
+"""A timezone-aware instant, normalised to UTC (naive datetimes are refused: their zone is a guess)."""
+
+
 class NewAuditEvent(BaseModel):
     """What a writer offers. ``payload`` is raw here; the repository redacts it before hashing and storing.
 
@@ -85,7 +95,7 @@ class NewAuditEvent(BaseModel):
     platform_id: str = Field(pattern=ID_PATTERN)
     session_id: str = Field(pattern=ID_PATTERN)
     seq: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    occurred_at: dt.datetime
+    occurred_at: UtcInstant
     actor: str = Field(min_length=1, max_length=128)
     action: str = Field(min_length=1, max_length=64)
     outcome: AuditOutcome
@@ -93,13 +103,6 @@ class NewAuditEvent(BaseModel):
     request_digest: str | None = Field(default=None, pattern=DIGEST_PATTERN)
     response_digest: str | None = Field(default=None, pattern=DIGEST_PATTERN)
     payload: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _aware(cls, value: dt.datetime) -> dt.datetime:
-        if value.tzinfo is None:
-            raise ValueError("occurred_at must be timezone-aware")
-        return value.astimezone(dt.UTC)
 
 
 class AuditEvent(BaseModel):

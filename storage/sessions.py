@@ -15,9 +15,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from storage.audit import ID_PATTERN
+from storage.audit import ID_PATTERN, UtcInstant
 
 CheckoutStatus = Literal[
     "incomplete",
@@ -41,15 +41,8 @@ class SessionUpsert(BaseModel):
     status: CheckoutStatus
     merchant_checkout_id: str | None = Field(default=None, max_length=255)
     order_id: str | None = Field(default=None, max_length=255)
-    occurred_at: dt.datetime
+    occurred_at: UtcInstant
     version: int = Field(ge=0, le=2**62)
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _aware(cls, value: dt.datetime) -> dt.datetime:
-        if value.tzinfo is None:
-            raise ValueError("occurred_at must be timezone-aware")
-        return value.astimezone(dt.UTC)
 
 
 class SessionRecord(BaseModel):
