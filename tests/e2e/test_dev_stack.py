@@ -10,6 +10,7 @@ after it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -96,9 +97,19 @@ class DevStack:
         return before
 
     def kill_all(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        """Teardown: Ctrl-C first (children run in their own sessions), then SIGKILL whatever is left."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        running = self.descendants()
+        os.kill(self.process.pid, signal.SIGINT)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+        for pid in running:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def _children(pid: int) -> set[int]:
