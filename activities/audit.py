@@ -14,7 +14,7 @@ from collections.abc import Awaitable
 from temporalio import activity
 
 from activities.errors import application_error
-from activities.types import AuditRecord, SessionIndexRecord
+from activities.types import AuditRecord, SessionIndexRecord, StorageBatch
 from contracts import ErrorCode
 from storage.audit import AuditOutcome, NewAuditEvent
 from storage.errors import StorageError, StorageUnavailableError
@@ -27,6 +27,14 @@ class StorageActivities:
         self._repository = repository
 
     @activity.defn
+    async def write_batch(self, batch: StorageBatch) -> None:
+        """Write queued audit events and index updates in order (each write is idempotent on retry)."""
+        for item in batch.items:
+            if isinstance(item, AuditRecord):
+                await self.append_audit_event(item)
+            else:
+                await self.index_session(item)
+
     async def append_audit_event(self, record: AuditRecord) -> None:
         event = NewAuditEvent(
             platform_id=record.platform_id,
@@ -43,7 +51,6 @@ class StorageActivities:
         )
         await _written(self._repository.append_audit_event(event))
 
-    @activity.defn
     async def index_session(self, record: SessionIndexRecord) -> None:
         change = SessionUpsert(
             session_id=record.session_id,

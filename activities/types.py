@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -78,6 +78,7 @@ class MerchantReply(_Model):
 class AuditRecord(_Model):
     """One audit event as the workflow decides it; storage adds the chain hashes."""
 
+    kind: Literal["audit"] = "audit"
     platform_id: str
     session_id: str
     seq: int = Field(ge=1)
@@ -94,6 +95,7 @@ class AuditRecord(_Model):
 class SessionIndexRecord(_Model):
     """The listing projection of a session (storage `sessions` table)."""
 
+    kind: Literal["index"] = "index"
     platform_id: str
     session_id: str
     merchant_id: str
@@ -103,6 +105,15 @@ class SessionIndexRecord(_Model):
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int = Field(ge=0, description="Monotonic per session; a stale index write is ignored.")
+
+
+StorageWrite = Annotated[AuditRecord | SessionIndexRecord, Field(discriminator="kind")]
+
+
+class StorageBatch(_Model):
+    """Storage writes in the order the workflow decided them; one activity writes them all, in order."""
+
+    items: list[StorageWrite] = Field(min_length=1)
 
 
 class PlatformNotification(_Model):

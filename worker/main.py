@@ -70,8 +70,7 @@ def build_worker(
         activities=[
             merchant.call_merchant,
             discovery.discover_merchant,
-            storage.append_audit_event,
-            storage.index_session,
+            storage.write_batch,
             notify.notify_platform,
         ],
         max_concurrent_activities=options.max_concurrent_activities,

@@ -55,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         MerchantReply,
         PlatformNotification,
         SessionIndexRecord,
+        StorageBatch,
     )
     from contracts import ErrorCode, UcpError, canonical_json, content_digest, outbound_idempotency_key
     from worker import search_attributes
@@ -78,6 +79,7 @@ POLL_INITIAL: Final = dt.timedelta(seconds=1)
 POLL_MAX: Final = dt.timedelta(minutes=1)
 MAX_UPDATES_IN_FLIGHT: Final = 6  # the server caps a run at 10 in-flight updates
 MAX_REMEMBERED_WEBHOOK_IDS: Final = 500
+STORAGE_BATCH: Final = 50  # audit/index writes per activity
 
 
 _SYNCHRONOUS_CAUSES: Final = frozenset(operation.value for operation in Operation)
@@ -155,8 +157,8 @@ class CheckoutSessionWorkflow:
 
     @workflow.run
     async def run(self, start: SessionStart) -> SessionView:
-        storage = asyncio.create_task(self._drain(self._storage_queue, self._write_storage))
-        notifications = asyncio.create_task(self._drain(self._notifications, self._notify))
+        storage = asyncio.create_task(self._drain(self._storage_queue, self._write_storage, batch=STORAGE_BATCH))
+        notifications = asyncio.create_task(self._drain(self._notifications, self._notify, batch=1))
         await workflow.wait_condition(lambda: self._created)
         while True:
             if self._window_closed():
@@ -523,7 +525,9 @@ class CheckoutSessionWorkflow:
 
     async def _discover(self) -> MerchantProfileSummary | UcpError:
         try:
-            return await workflow.execute_activity_method(
+            # A local activity: the profile is almost always in the worker's cache, so a server round trip
+            # (schedule, start, complete) would cost more than the work.
+            return await workflow.execute_local_activity_method(
                 DiscoveryActivities.discover_merchant,
                 DiscoverMerchantInput(merchant_id=self._start.merchant_id),
                 start_to_close_timeout=dt.timedelta(seconds=20),
@@ -624,32 +628,27 @@ class CheckoutSessionWorkflow:
             )
         )
 
-    async def _drain(self, queue: list[Any], deliver: Callable[[Any], Any]) -> None:
-        """Deliver queued items one at a time, in order; an item leaves the queue only once delivered."""
+    async def _drain(self, queue: list[Any], deliver: Callable[[list[Any]], Any], *, batch: int) -> None:
+        """Deliver queued items in order, up to ``batch`` at a time; items leave the queue only once delivered."""
         while True:
             await workflow.wait_condition(lambda: bool(queue))
-            await deliver(queue[0])
-            queue.pop(0)
+            head = queue[:batch]
+            await deliver(head)
+            del queue[: len(head)]
 
-    async def _write_storage(self, item: AuditRecord | SessionIndexRecord) -> None:
-        if isinstance(item, AuditRecord):
-            await workflow.execute_activity_method(
-                StorageActivities.append_audit_event,
-                item,
-                start_to_close_timeout=dt.timedelta(seconds=30),
-                retry_policy=_FOREVER_RETRY,
-                summary=f"audit #{item.seq} {item.action}",
-            )
-        else:
-            await workflow.execute_activity_method(
-                StorageActivities.index_session,
-                item,
-                start_to_close_timeout=dt.timedelta(seconds=30),
-                retry_policy=_FOREVER_RETRY,
-                summary=f"index {item.status}",
-            )
+    async def _write_storage(self, items: list[AuditRecord | SessionIndexRecord]) -> None:
+        audits = [item for item in items if isinstance(item, AuditRecord)]
+        what = f"audit #{audits[0].seq}-#{audits[-1].seq}" if audits else "session index"
+        await workflow.execute_activity_method(
+            StorageActivities.write_batch,
+            StorageBatch(items=items),
+            start_to_close_timeout=dt.timedelta(seconds=60),
+            retry_policy=_FOREVER_RETRY,
+            summary=f"write {what} ({len(items)} items)",
+        )
 
-    async def _notify(self, notification: PlatformNotification) -> None:
+    async def _notify(self, notifications: list[PlatformNotification]) -> None:
+        [notification] = notifications
         try:
             await workflow.execute_activity_method(
                 NotifyActivities.notify_platform,
