@@ -11,10 +11,8 @@ are the three public ones.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import Callable
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -87,8 +85,4 @@ def _session_context(
     )
 
 
-def default_wait_bound(settings: Settings) -> dt.timedelta:
-    return dt.timedelta(seconds=settings.api_wait_seconds)
-
-
-__all__: list[Any] = ["PUBLIC_PATHS", "WEBHOOK_PATHS", "create_app", "default_wait_bound"]
+__all__ = ["PUBLIC_PATHS", "WEBHOOK_PATHS", "create_app"]

@@ -52,7 +52,7 @@ def json_body(
     return document
 
 
-def operation_request(request: Request, body: dict[str, Any] | None) -> OperationRequest:
+def operation_request(request: Request, body: dict[str, Any] | None, merchant_id: str) -> OperationRequest:
     key = validate_idempotency_key(request.headers.get("idempotency-key"))
     digest = content_digest(canonical_json(body if body is not None else {}))
-    return OperationRequest(idempotency_key=key, body_digest=digest, body=body)
+    return OperationRequest(idempotency_key=key, merchant_id=merchant_id, body_digest=digest, body=body)

@@ -297,6 +297,9 @@ class CheckoutSessionWorkflow:
         self._validate(Operation.REFRESH, request)
 
     def _validate(self, operation: Operation, request: OperationRequest) -> None:
+        if request.merchant_id is not None and request.merchant_id != self._start.merchant_id:
+            # The session exists, but not at the merchant the platform named: do not reveal it (404).
+            raise _rejection(UcpError("no such checkout session", code=ErrorCode.NOT_FOUND))
         record = self._idempotency.get(request.idempotency_key)
         if record is not None:
             if record.operation != operation or record.digest != request.body_digest:

@@ -40,6 +40,9 @@ class OperationRequest(_Model):
     """A platform request as the verified API hands it to the workflow."""
 
     idempotency_key: str
+    merchant_id: str | None = Field(
+        default=None, description="The merchant the platform addressed; another merchant's session is not found."
+    )
     body_digest: str = Field(
         description="Content-Digest (sha-256) of the body's canonical JSON: equal meaning, equal digest (invariant 2)."
     )

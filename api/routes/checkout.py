@@ -65,7 +65,7 @@ async def _view(request: Request, platform: VerifiedPlatform, merchant_id: str, 
 )
 async def create_checkout(request: Request, merchant_id: str, platform: Platform) -> JSONResponse:
     _merchant(request, platform, merchant_id)
-    operation = operation_request(request, json_body(request, platform, CheckoutCreateRequest))
+    operation = operation_request(request, json_body(request, platform, CheckoutCreateRequest), merchant_id)
     policy = platform.settings.policy.for_merchant(merchant_id)
     context = request.app.state.session_context(platform, merchant_id, PolicySnapshot(**policy.model_dump()))
     session_id, result = await request.app.state.gateway.create(context, operation)
@@ -87,9 +87,11 @@ async def _operate(
     request: Request, platform: VerifiedPlatform, merchant_id: str, session_id: str, operation: Operation, body: Any
 ) -> JSONResponse:
     _merchant(request, platform, merchant_id)
-    operation_body = operation_request(request, body)
-    await _view(request, platform, merchant_id, session_id)
-    result = await request.app.state.gateway.operate(platform.platform_id, session_id, operation, operation_body)
+    operation_body = operation_request(request, body, merchant_id)
+    # The workflow's validator refuses a session of another merchant (404) before anything runs.
+    result = await request.app.state.gateway.operate(
+        platform.platform_id, _session_id(session_id), operation, operation_body
+    )
     return _respond(result)
 
 

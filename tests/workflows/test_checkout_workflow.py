@@ -347,7 +347,12 @@ async def _run_id(handle: Any) -> str:
     return str((await handle.describe()).run_id)
 
 
-async def test_another_platform_cannot_see_the_session(stack: ConnectorStack) -> None:
+async def test_another_platform_or_merchant_cannot_reach_the_session(stack: ConnectorStack) -> None:
     session_id = await _ready(stack)
     error = await _rejected(stack.gateway.view("other-platform", session_id))
-    assert error.code is ErrorCode.NOT_FOUND and MERCHANT == "shop"
+    assert error.code is ErrorCode.NOT_FOUND
+    elsewhere = request(ready_body()).model_copy(update={"merchant_id": "another-shop"})
+    error = await _rejected(stack.gateway.operate(PLATFORM, session_id, Operation.UPDATE, elsewhere))
+    assert error.code is ErrorCode.NOT_FOUND and error.http_status == 404
+    same = request(ready_body()).model_copy(update={"merchant_id": MERCHANT})
+    assert (await stack.gateway.operate(PLATFORM, session_id, Operation.UPDATE, same)).http_status == 200
