@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from contracts import UcpError
-from ucp_connector.commands import audit, keys
+from ucp_connector.commands import audit, keys, session
 from ucp_connector.commands.api import api
 from ucp_connector.commands.demo import DemoError, demo
 from ucp_connector.commands.dev import dev
@@ -35,6 +35,7 @@ app.command(help="Start the whole stack embedded; Ctrl-C stops it.")(dev)
 app.add_typer(keys.app, name="keys")
 app.command(help="Apply the storage migrations (run as the schema owner).")(migrate)
 app.add_typer(audit.app, name="audit")
+app.add_typer(session.app, name="session")
 app.command(help="Run the Temporal worker (checkout workflows and their activities).")(worker)
 app.command(help="Serve the signed platform API.")(api)
 app.command(help="Play a platform against the running dev stack (a full checkout, or an escalation).")(demo)

@@ -168,6 +168,16 @@ def test_dev_runs_the_demo_and_stops_cleanly(dev_stack: DevStack) -> None:
             break
         time.sleep(0.5)
     assert (workflow_id, "completed", DEMO_MERCHANT) in rows, rows
+    shown = subprocess.run(
+        [*CLI, "session", "show", workflow_id],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "UCP_CONFIG": str(DevLayout(dev_stack.state_dir).config_file)},
+    )
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "completed" in shown.stdout and "call_merchant" in shown.stdout and "tok_demo" not in shown.stdout
     escalation = _demo(dev_stack, "--scenario", "escalation")
     assert escalation.returncode == 0 and "requires_escalation" in escalation.stdout, escalation.stdout
 

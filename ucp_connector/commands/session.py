@@ -1,0 +1,96 @@
+"""``ucp-connector session show``: read one checkout session as an operator, decrypted, on the host.
+
+Temporal keeps every payload encrypted (DESIGN.md invariant 6), so the Web UI
+shows ``binary/encrypted``. Rather than expose a decoding endpoint over HTTP
+(an admin route by another name), the operator reads a session here, with the
+payload-codec key file of the host: the session's state from the workflow's
+``view`` Query, its status history and pending actions, and the activity
+timeline from the history (attempts, failures), never the raw payloads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from temporalio.api.enums.v1 import EventType
+
+from contracts import checkout_workflow_id
+from ucp_connector.process_exit import exit_now
+from ucp_connector.settings import Settings
+from worker.client import connect, load_payload_keyring
+from workflows.checkout import CheckoutSessionWorkflow
+
+app = typer.Typer(help="Inspect checkout sessions (decrypted with this host's key files).")
+console = Console(highlight=False)
+
+_TIMELINE = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: "update accepted",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED: "update completed",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: "activity scheduled",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "activity failed",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "activity timed out",
+    EventType.EVENT_TYPE_TIMER_STARTED: "timer started",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: "signal",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: "continued as new",
+}
+
+
+@app.command()
+def show(
+    session_id: Annotated[str, typer.Argument(help="The session id (cs_...) or the full workflow id.")],
+    platform: Annotated[str | None, typer.Option(help="Platform id (needed with a bare cs_ id).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the session view as JSON.")] = False,
+) -> None:
+    """Show a session's state, status history, pending actions and activity timeline."""
+    if session_id.startswith("checkout/"):
+        workflow_id = session_id
+    elif platform is not None:
+        workflow_id = checkout_workflow_id(platform, session_id)
+    else:
+        raise typer.BadParameter("give --platform with a cs_ id, or the full workflow id checkout/PLATFORM/cs_...")
+    code = asyncio.run(_show(Settings(), workflow_id, as_json))
+    exit_now(code)
+
+
+async def _show(settings: Settings, workflow_id: str, as_json: bool) -> int:
+    client = await connect(settings.temporal, load_payload_keyring(settings.resolved_keys_dir))
+    handle = client.get_workflow_handle(workflow_id)
+    description = await handle.describe()
+    view = await handle.query(CheckoutSessionWorkflow.view)
+    if as_json:
+        console.print_json(view.model_dump_json())
+        return 0
+    console.print(f"[bold]{workflow_id}[/]  ({description.status.name if description.status else '?'})")
+    console.print(f"  merchant {view.merchant_id}, merchant checkout {view.merchant_checkout_id}, status {view.status}")
+    for change in view.status_history:
+        console.print(f"  {change.at.isoformat()}  {change.status:<22} ({change.cause})")
+    console.print(f"  pending actions: {', '.join(view.pending_actions) or 'none'}")
+    if view.checkout:
+        totals = {entry.get("type"): entry.get("amount") for entry in view.checkout.get("totals", [])}
+        console.print(f"  totals: {json.dumps(totals)}  currency {view.checkout.get('currency')}")
+    if view.order:
+        console.print(f"  order: {view.order.get('id')}")
+    console.print("  timeline:")
+    async for event in handle.fetch_history_events():
+        label = _TIMELINE.get(event.event_type)
+        if label is None:
+            continue
+        console.print(f"    {event.event_time.ToDatetime().isoformat()}  {label:<18} {_what(event)}")
+    return 0
+
+
+def _what(event: Any) -> str:
+    if event.HasField("activity_task_scheduled_event_attributes"):
+        attributes = event.activity_task_scheduled_event_attributes
+        return str(attributes.activity_type.name)
+    if event.HasField("activity_task_failed_event_attributes"):
+        return str(event.activity_task_failed_event_attributes.failure.message)[:120]
+    if event.HasField("workflow_execution_update_accepted_event_attributes"):
+        return str(event.workflow_execution_update_accepted_event_attributes.accepted_request.meta.update_id)
+    if event.HasField("workflow_execution_signaled_event_attributes"):
+        return str(event.workflow_execution_signaled_event_attributes.signal_name)
+    return ""
