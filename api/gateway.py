@@ -133,11 +133,10 @@ def _from_rpc(error: RPCError) -> UcpError:
 
 
 class CheckoutGateway:
-    def __init__(self, client: Client, *, task_queue: str, wait_bound: dt.timedelta, ui_url: str | None = None) -> None:
+    def __init__(self, client: Client, *, task_queue: str, wait_bound: dt.timedelta) -> None:
         self._client = client
         self._task_queue = task_queue
         self._wait_bound = wait_bound
-        self._ui_url = ui_url
 
     def _handle(self, platform_id: str, session_id: str) -> WorkflowHandle[Any, Any]:
         return self._client.get_workflow_handle(checkout_workflow_id(platform_id, session_id))
@@ -253,11 +252,3 @@ class CheckoutGateway:
     async def order_event(self, platform_id: str, session_id: str, event: OrderEvent) -> None:
         with _temporal_errors():
             await self._handle(platform_id, session_id).signal(CheckoutSessionWorkflow.order_event, event)
-
-    def ui_link(self, platform_id: str, session_id: str, namespace: str = "default") -> str | None:
-        if self._ui_url is None:
-            return None
-        from urllib.parse import quote
-
-        workflow_id = quote(checkout_workflow_id(platform_id, session_id), safe="")
-        return f"{self._ui_url.rstrip('/')}/namespaces/{namespace}/workflows/{workflow_id}"

@@ -40,7 +40,6 @@ def build_app(settings: Settings) -> FastAPI:
             client,
             task_queue=settings.temporal.task_queue,
             wait_bound=dt.timedelta(seconds=settings.api_wait_seconds),
-            ui_url=settings.temporal.ui_url,
         )
         try:
             yield

@@ -163,12 +163,8 @@ def _url_has_query(url: str) -> bool:
     return "?" in url.split("#", 1)[0]
 
 
-def request_components(method: str, url: str, headers: Headers, body: bytes | None) -> tuple[str, ...]:
-    """The components UCP requires a request signature to cover, in the spec's order."""
-    return _request_components(method, url, _HeaderLines(headers), body)
-
-
 def _request_components(method: str, url: str, lines: _HeaderLines, body: bytes | None) -> tuple[str, ...]:
+    """The components UCP requires a request signature to cover, in the spec's order."""
     components = ["@method", "@authority", "@path"]
     if _url_has_query(url):
         components.append("@query")

@@ -25,7 +25,7 @@ import uuid
 from typing import Final
 
 from contracts.error_codes import ErrorCode
-from contracts.errors import IdempotencyKeyError, MalformedInputError
+from contracts.errors import IdempotencyKeyError
 
 IDEMPOTENCY_KEY_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{22,255}")
 PLATFORM_ID_PATTERN: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
@@ -45,12 +45,6 @@ def validate_idempotency_key(value: str | None) -> str:
             code=ErrorCode.IDEMPOTENCY_KEY_INVALID,
             detail={"reason": "format"},
         )
-    return value
-
-
-def validate_platform_id(value: str) -> str:
-    if not isinstance(value, str) or not PLATFORM_ID_PATTERN.fullmatch(value):
-        raise MalformedInputError("platform id", "must match [a-z0-9][a-z0-9_-]{0,62}")
     return value
 
 

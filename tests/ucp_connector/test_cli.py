@@ -20,7 +20,10 @@ CLI = [sys.executable, "-c", "from ucp_connector.cli import main; main()"]
     "args",
     [
         ["--help"],
-        *([command, "--help"] for command in ("dev", "demo", "api", "worker", "merchant", "migrate", "keys", "audit", "session")),
+        *(
+            [command, "--help"]
+            for command in ("dev", "demo", "api", "worker", "merchant", "migrate", "keys", "audit", "session")
+        ),
         ["keys", "generate", "--help"],
         ["keys", "rotate", "--help"],
         ["keys", "show", "--help"],
