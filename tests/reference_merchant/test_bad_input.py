@@ -11,11 +11,12 @@ import uuid
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from contracts import ErrorCode
 from contracts.ucp import ErrorResponse, parse_checkout_response
+from tests import spec_schemas
 from tests.reference_merchant.conftest import MerchantUnderTest, StartMerchant
 from tests.reference_merchant.harness import Reply, ready_body
 
@@ -196,7 +197,7 @@ async def test_fuzzed_bodies_never_cause_a_500(fuzz_shop: MerchantUnderTest, ope
         assert document["code"] in FROZEN
         return
     parsed = parse_checkout_response(document)
-    if not isinstance(parsed, ErrorResponse):
+    if not isinstance(parsed, ErrorResponse) and spec_schemas.SPEC_DIR is not None:
         shop.client.validate_schemas = True
         shop.client.validate("checkout", document)
         shop.client.validate_schemas = False
@@ -216,6 +217,8 @@ async def test_fuzzed_ids_never_cause_a_500(fuzz_shop: MerchantUnderTest, checko
     """Any percent-encoded id in the path is a signed answer: not_found for reads, an error for writes."""
     from urllib.parse import quote
 
+    # "." and ".." are RFC 3986 dot-segments: the client removes them, so they never reach the merchant as ids.
+    assume(checkout_id not in {".", ".."})
     encoded = quote(checkout_id, safe="")
     read = await fuzz_shop.client.send("GET", f"/checkout-sessions/{encoded}")
     assert read.status == 200 and read.code == "not_found"
