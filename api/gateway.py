@@ -13,6 +13,8 @@
   answers with the session's state as ``complete_in_progress`` and other
   operations with ``202 operation_pending`` — replaying the same request (same
   key) attaches to the same running update and returns its result;
+* an order read is an update with a fresh id (reads carry no key); once the
+  session's workflow has closed the route serves the final snapshot instead;
 * Temporal unreachable → ``503 service_unavailable`` with ``Retry-After``: fail
   closed, nothing half-created.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
@@ -46,13 +49,15 @@ from temporalio.service import RPCError, RPCStatusCode
 from contracts import ErrorCode, UcpError, checkout_session_id, checkout_workflow_id, update_id
 from ucp_connector.logging import bind
 from worker import search_attributes
-from workflows.checkout import CheckoutSessionWorkflow
+from workflows.checkout import ORDER_READ_UPDATE, CheckoutSessionWorkflow
 from workflows.lifecycle import COMPLETE_IN_PROGRESS
 from workflows.types import (
     Operation,
     OperationRequest,
     OperationResult,
     OrderEvent,
+    OrderRead,
+    OrderReadResult,
     PolicySnapshot,
     SessionStart,
     SessionView,
@@ -120,10 +125,15 @@ def _temporal_errors() -> Iterator[None]:
         raise _unavailable("unreachable") from exc
 
 
+def _closed(error: RPCError) -> bool:
+    """The workflow exists but has finished: Temporal's "workflow execution already completed"."""
+    return "already completed" in error.message
+
+
 def _from_rpc(error: RPCError) -> UcpError:
     if error.status == RPCStatusCode.NOT_FOUND:
         return _not_found()
-    if error.status == RPCStatusCode.FAILED_PRECONDITION or "already completed" in error.message:
+    if error.status == RPCStatusCode.FAILED_PRECONDITION or _closed(error):
         return UcpError(
             "the session is closed; its idempotency window has passed",
             code=ErrorCode.TRANSITION_INVALID,
@@ -243,6 +253,36 @@ class CheckoutGateway:
             code=ErrorCode.OPERATION_PENDING,
             retry_after=RETRY_AFTER_SECONDS,
         )
+
+    async def read_order(self, platform_id: str, session_id: str, request: OrderRead) -> OrderReadResult | None:
+        """The merchant's current order, read through the session's workflow; ``None`` once it has closed.
+
+        Reads carry no Idempotency-Key, so each gets a fresh update id. After
+        the session's idempotency window the workflow is closed and can run
+        nothing; the caller then serves the final snapshot from its Query.
+        """
+        handle = self._handle(platform_id, session_id)
+        try:
+            with _temporal_errors():
+                try:
+                    result: OrderReadResult = await handle.execute_update(
+                        ORDER_READ_UPDATE,
+                        request,
+                        id=update_id(ORDER_READ_UPDATE, str(uuid.uuid4())),
+                        result_type=OrderReadResult,
+                        rpc_timeout=self._wait_bound,
+                    )
+                except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+                    raise UcpError(
+                        "the merchant did not answer the order read in time; retry later",
+                        code=ErrorCode.MERCHANT_TIMEOUT,
+                        retry_after=RETRY_AFTER_SECONDS,
+                    ) from exc
+        except UcpError as error:
+            if isinstance(error.__cause__, RPCError) and _closed(error.__cause__):
+                return None
+            raise
+        return result
 
     async def view(self, platform_id: str, session_id: str) -> SessionView:
         with _temporal_errors():

@@ -7,8 +7,11 @@ How it reads (DESIGN.md invariants 3-6, "Checkout lifecycle"):
   ``refresh`` whose update id is ``{operation}:{Idempotency-Key}``. Each update
   has a *validator*: an illegal transition, a policy refusal or a reused key is
   rejected before anything is written to history.
-* Every handler that talks to the merchant holds ``_merchant_lock``, so calls
-  to one merchant session are strictly ordered, and draws the next *operation
+* ``read_order`` (the platform's GET of its order) is an Update too, so the
+  read goes through a signed, audited merchant call; it changes nothing at the
+  merchant, so it needs no Idempotency-Key and no lock.
+* Every handler that changes the merchant session holds ``_merchant_lock``, so
+  those calls are strictly ordered; every merchant call draws the next *operation
   sequence* number: the merchant-facing ``Idempotency-Key`` is derived from
   (workflow id, sequence), so an activity retried after a crash re-sends the
   same key and the merchant answers from its cache instead of placing a second
@@ -22,9 +25,11 @@ How it reads (DESIGN.md invariants 3-6, "Checkout lifecycle"):
   not cause itself, and after a terminal status stays open for the 48 h
   idempotency window before finishing.
 * Audit events and session-index updates go through one ordered queue drained
-  by a background coroutine, so hash-chain order equals decision order and a
-  slow audit store never blocks the lifecycle; nothing queued is dropped
-  (pending items are carried across ``continue_as_new``).
+  by a background coroutine, so hash-chain order equals decision order;
+  nothing queued is dropped (pending items are carried across
+  ``continue_as_new``). A platform operation answers only once its own writes
+  are stored, so what the platform reads next (listing, events, order lookup)
+  already includes it; polls, expiry and webhooks never wait for the store.
 
 No I/O, clock or randomness here: time is ``workflow.now()``, I/O is activities.
 """
@@ -67,6 +72,8 @@ with workflow.unsafe.imports_passed_through():
         OperationRequest,
         OperationResult,
         OrderEvent,
+        OrderRead,
+        OrderReadResult,
         SessionStart,
         SessionView,
         StatusChange,
@@ -80,6 +87,8 @@ POLL_MAX: Final = dt.timedelta(minutes=1)
 MAX_UPDATES_IN_FLIGHT: Final = 6  # the server caps a run at 10 in-flight updates
 MAX_REMEMBERED_WEBHOOK_IDS: Final = 500
 STORAGE_BATCH: Final = 50  # audit/index writes per activity
+ORDER_READ_UPDATE: Final = "read_order"
+AUDIT_BEFORE_ANSWER_PATCH: Final = "audit-before-answer"  # histories recorded before it answered earlier
 
 
 _SYNCHRONOUS_CAUSES: Final = frozenset(operation.value for operation in Operation)
@@ -146,6 +155,8 @@ class CheckoutSessionWorkflow:
         self._notification_seq = carried.notification_seq if carried else 0
         self._storage_queue: list[AuditRecord | SessionIndexRecord] = list(carried.pending_audit) if carried else []
         self._notifications: list[PlatformNotification] = list(carried.pending_notifications) if carried else []
+        self._storage_enqueued = len(self._storage_queue)  # this run's count; `_storage_written` catches up
+        self._storage_written = 0
         self._merchant_lock = asyncio.Lock()
         self._updates_in_flight = 0
         self._changes = 0  # bumped on every state change the run loop must look at
@@ -320,6 +331,9 @@ class CheckoutSessionWorkflow:
             error = lifecycle.policy_error(self._start.policy, self._checkout)
         if error is not None:
             raise _rejection(error)
+        self._refuse_when_busy()
+
+    def _refuse_when_busy(self) -> None:
         if self._updates_in_flight >= MAX_UPDATES_IN_FLIGHT:
             raise _rejection(
                 UcpError("too many concurrent operations on this session", code=ErrorCode.RATE_LIMITED, retry_after=1)
@@ -342,19 +356,24 @@ class CheckoutSessionWorkflow:
                     if error is not None
                     else await self._perform(operation, request)
                 )
+            self._idempotency[request.idempotency_key] = IdempotencyRecord(
+                operation=operation, digest=request.body_digest, result=result
+            )
+            self._audit(
+                actor=f"platform:{self._start.platform_id}",
+                action=operation.value,
+                outcome="accepted" if result.http_status < 400 else "rejected",
+                error_code=result.body.get("code") if result.http_status >= 400 else None,
+                request_digest=request.body_digest,
+                payload={"http_status": result.http_status, "status": self._status},
+            )
+            # Read-your-writes: the session listing, the events trail and the order lookup see this
+            # operation once the platform has its answer. An audit-store outage therefore delays the
+            # answer (the API's bounded wait turns it into a retry hint), never loses the record.
+            if workflow.patched(AUDIT_BEFORE_ANSWER_PATCH):
+                await self._stored()
         finally:
             self._updates_in_flight -= 1
-        self._idempotency[request.idempotency_key] = IdempotencyRecord(
-            operation=operation, digest=request.body_digest, result=result
-        )
-        self._audit(
-            actor=f"platform:{self._start.platform_id}",
-            action=operation.value,
-            outcome="accepted" if result.http_status < 400 else "rejected",
-            error_code=result.body.get("code") if result.http_status >= 400 else None,
-            request_digest=request.body_digest,
-            payload={"http_status": result.http_status, "status": self._status},
-        )
         return result
 
     async def _perform(self, operation: Operation, request: OperationRequest) -> OperationResult:
@@ -396,6 +415,41 @@ class CheckoutSessionWorkflow:
         finally:
             self._created = True
             self._changes += 1
+
+    @workflow.update(name=ORDER_READ_UPDATE)
+    async def read_order(self, request: OrderRead) -> OrderReadResult:
+        """GET of the order, proxied to the merchant and audited (DESIGN "Orders").
+
+        The merchant's signed order is the full entity, so it replaces the
+        snapshot the webhooks left. A read changes nothing at the merchant, so it
+        takes no lock and no idempotency record; a failed read is reported as
+        it is, never papered over with the older snapshot.
+        """
+        self._updates_in_flight += 1
+        try:
+            outcome = await self._call_merchant(MerchantOperation.GET_ORDER, request.order_id, None)
+        finally:
+            self._updates_in_flight -= 1
+        if isinstance(outcome, UcpError):
+            result = OrderReadResult(http_status=outcome.http_status, body=outcome.to_json_dict())
+        else:
+            if not lifecycle.is_error_envelope(outcome.body):
+                self._order = outcome.body
+            result = OrderReadResult(http_status=200, body=outcome.body)
+        self._audit(
+            actor=f"platform:{self._start.platform_id}",
+            action=ORDER_READ_UPDATE,
+            outcome="accepted" if result.http_status < 400 else "rejected",
+            error_code=result.body.get("code") if result.http_status >= 400 else None,
+            payload={"http_status": result.http_status, "order_id": request.order_id},
+        )
+        return result
+
+    @read_order.validator
+    def _validate_read_order(self, request: OrderRead) -> None:
+        if request.merchant_id != self._start.merchant_id or request.order_id != self._order_id():
+            raise _rejection(UcpError("no such order", code=ErrorCode.NOT_FOUND))
+        self._refuse_when_busy()
 
     # ---------------------------------------------------------- signals/query
 
@@ -491,7 +545,7 @@ class CheckoutSessionWorkflow:
         if new_status in lifecycle.TERMINAL:
             self._closed_at = now
         workflow.upsert_search_attributes([search_attributes.STATUS.value_set(new_status)])
-        self._storage_queue.append(
+        self._store(
             SessionIndexRecord(
                 platform_id=self._start.platform_id,
                 session_id=self._start.session_id,
@@ -599,7 +653,7 @@ class CheckoutSessionWorkflow:
         payload: dict[str, Any] | None = None,
     ) -> None:
         self._audit_seq += 1
-        self._storage_queue.append(
+        self._store(
             AuditRecord(
                 platform_id=self._start.platform_id,
                 session_id=self._start.session_id,
@@ -631,6 +685,15 @@ class CheckoutSessionWorkflow:
             )
         )
 
+    def _store(self, item: AuditRecord | SessionIndexRecord) -> None:
+        self._storage_queue.append(item)
+        self._storage_enqueued += 1
+
+    async def _stored(self) -> None:
+        """Until everything queued so far is in the store: an answer is never ahead of its audit trail."""
+        target = self._storage_enqueued
+        await workflow.wait_condition(lambda: self._storage_written >= target)
+
     async def _drain(self, queue: list[Any], deliver: Callable[[list[Any]], Any], *, batch: int) -> None:
         """Deliver queued items in order, up to ``batch`` at a time; items leave the queue only once delivered."""
         while True:
@@ -649,6 +712,7 @@ class CheckoutSessionWorkflow:
             retry_policy=_FOREVER_RETRY,
             summary=f"write {what} ({len(items)} items)",
         )
+        self._storage_written += len(items)
 
     async def _notify(self, notifications: list[PlatformNotification]) -> None:
         [notification] = notifications

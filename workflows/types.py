@@ -66,6 +66,20 @@ class OrderEvent(_Model):
     order: dict[str, Any]
 
 
+class OrderRead(_Model):
+    """A platform's GET of its order, proxied to the merchant by the session's workflow (no Idempotency-Key)."""
+
+    merchant_id: str
+    order_id: str
+
+
+class OrderReadResult(_Model):
+    """The merchant's signed answer (the order or a UCP error envelope), or the frozen error of a failed read."""
+
+    http_status: int
+    body: dict[str, Any]
+
+
 class StatusChange(_Model):
     status: str
     at: dt.datetime

@@ -1,7 +1,9 @@
 """UCP-shaped checkout routes, per merchant: an unmodified UCP platform client can point here.
 
 Each mutation needs an ``Idempotency-Key`` and is one workflow operation
-(api/gateway.py); reads are answered from the workflow's durable state. The
+(api/gateway.py); checkout reads are answered from the workflow's durable
+state, and an order read goes through the workflow to the merchant (signed,
+audited), falling back to the last snapshot once the workflow has closed. The
 session id the platform sees is the connector's (``cs_...``); a session of
 another platform or another merchant is simply not found (404, never 403, so
 existence does not leak).
@@ -25,7 +27,7 @@ from contracts.ucp import (
     CheckoutCreateRequest,
     CheckoutUpdateRequest,
 )
-from workflows.types import Operation, OperationResult, PolicySnapshot, SessionView
+from workflows.types import Operation, OperationResult, OrderRead, PolicySnapshot, SessionView
 
 router = APIRouter(prefix="/merchants/{merchant_id}", tags=["checkout"], dependencies=[Depends(signed_platform)])
 
@@ -127,6 +129,11 @@ async def get_order(request: Request, merchant_id: str, order_id: str, platform:
     record = await state.repository.find_session_by_merchant_ids(merchant_id, order_id=order_id[:255])
     if record is None or record.platform_id != platform.platform_id:
         raise UcpError("no such order", code=ErrorCode.NOT_FOUND)
+    read = OrderRead(merchant_id=merchant_id, order_id=order_id)
+    result = await state.gateway.read_order(platform.platform_id, record.session_id, read)
+    if result is not None:
+        return JSONResponse(result.body, status_code=result.http_status)
+    # The session's workflow has closed (48 h after its last status): serve the last signed snapshot.
     view = await _view(request, platform, merchant_id, record.session_id)
     order = view.order or (view.checkout or {}).get("order")
     if not isinstance(order, dict):

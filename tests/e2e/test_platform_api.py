@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from contracts import checkout_workflow_id
 from tests.e2e.conftest import MERCHANT, Connector
 from tests.fixtures.connector_stack import payment_body, ready_body
 from tests.fixtures.waiting import eventually
@@ -76,6 +77,56 @@ async def test_full_checkout_through_the_api(connector: Connector) -> None:
 
 async def _inbox(connector: Connector) -> list[dict[str, Any]]:
     return list(connector.inbox.received)
+
+
+async def test_order_reads_go_to_the_merchant_and_are_audited(connector: Connector) -> None:
+    """DESIGN "Orders": GET of the order is proxied (signed, verified) and audited; ORD-06, ORD-11, ORD-16.
+
+    The read right after complete finds the order (its index row is stored before complete answers);
+    a forged merchant signature surfaces as 502 instead of an older snapshot; every read is in the
+    session's audit trail; once the workflow has closed, the last signed snapshot is served.
+    """
+    alpha = connector.alpha
+    created = await connector.call(alpha, "POST", BASE, ready_body())
+    session_id = created.json()["id"]
+    completed = await connector.call(alpha, "POST", f"{BASE}/{session_id}/complete", payment_body())
+    assert completed.status_code == 200, completed.text
+    order_id = completed.json()["order"]["id"]
+    order_path = f"/merchants/{MERCHANT}/orders/{order_id}"
+
+    assert await connector.merchant.ship_order(order_id)
+    live = await connector.call(alpha, "GET", order_path)
+    assert live.status_code == 200, live.text
+    assert [event["type"] for event in live.json()["fulfillment"]["events"]] == ["shipped"]
+
+    connector.merchant.faults.operations = {"get_order"}
+    connector.merchant.faults.bad_signature = True
+    forged = await connector.call(alpha, "GET", order_path)
+    assert forged.status_code == 502 and forged.json()["code"] == "merchant_signature_invalid", forged.text
+    connector.merchant.faults.reset()
+
+    assert (await connector.call(connector.beta, "GET", order_path)).status_code == 404
+    assert (await connector.call(alpha, "GET", f"/merchants/{MERCHANT}/orders/ord_unknown")).status_code == 404
+
+    reading = {"read_order", "merchant.get_order"}
+
+    async def reads() -> list[tuple[str, str]]:
+        response = await connector.call(alpha, "GET", f"/checkout-sessions/{session_id}/events?limit=200")
+        return [(e["action"], e["outcome"]) for e in response.json()["events"] if e["action"] in reading]
+
+    trail = await eventually(reads, lambda seen: ("read_order", "rejected") in seen)
+    assert trail == [
+        ("merchant.get_order", "succeeded"),
+        ("read_order", "accepted"),
+        ("merchant.get_order", "failed"),
+        ("read_order", "rejected"),
+    ]
+
+    handle = connector.env.client.get_workflow_handle(checkout_workflow_id(alpha.id, session_id))
+    await handle.terminate(reason="test: the session's workflow has closed")
+    closed = await connector.call(alpha, "GET", order_path)
+    assert closed.status_code == 200 and closed.json()["id"] == order_id, closed.text
+    assert [event["type"] for event in closed.json()["fulfillment"]["events"]] == ["shipped"]
 
 
 async def test_replay_returns_identical_bytes_and_another_body_is_409(connector: Connector) -> None:

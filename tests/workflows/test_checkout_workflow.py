@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import sqlite3
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from api.gateway import CheckoutGateway
 from contracts import ErrorCode, UcpError, checkout_workflow_id
 from tests.fixtures.connector_stack import (
     MERCHANT,
@@ -32,7 +34,7 @@ from tests.fixtures.temporal import advance
 from tests.fixtures.waiting import eventually
 from worker.client import data_converter
 from workflows.checkout import CheckoutSessionWorkflow
-from workflows.types import Operation, OrderEvent, PolicySnapshot, SessionView
+from workflows.types import Operation, OrderEvent, OrderRead, PolicySnapshot, SessionView
 
 CHECKOUTS = "/checkout-sessions"
 
@@ -356,3 +358,67 @@ async def test_another_platform_or_merchant_cannot_reach_the_session(stack: Conn
     assert error.code is ErrorCode.NOT_FOUND and error.http_status == 404
     same = request(ready_body()).model_copy(update={"merchant_id": MERCHANT})
     assert (await stack.gateway.operate(PLATFORM, session_id, Operation.UPDATE, same)).http_status == 200
+
+
+async def test_an_answer_is_never_ahead_of_the_audit_trail(stack: ConnectorStack) -> None:
+    """DESIGN invariant 7, read-your-writes: once an operation answers, its audit events and index row are stored.
+
+    Without it a platform that lists its sessions, reads the events or fetches the order right after
+    the answer would be told the session or order does not exist.
+    """
+    session_id, created = await stack.create(ready_body())
+    assert created.http_status == 201
+    indexed = await stack.repository.get_session(session_id, PLATFORM)
+    assert indexed is not None and indexed.status == "ready_for_complete"
+    completed = await stack.operate(session_id, Operation.COMPLETE, payment_body())
+    order_id = completed.body["order"]["id"]
+    by_order = await stack.repository.find_session_by_merchant_ids(MERCHANT, order_id=order_id)
+    assert by_order is not None and by_order.session_id == session_id
+    trail = await stack.repository.list_session_events(session_id, PLATFORM, limit=200)
+    assert [event.action for event in trail.items][-1] == "complete"
+
+
+async def test_an_audit_store_outage_delays_the_answer_and_loses_nothing(stack: ConnectorStack, tmp_path: Path) -> None:
+    """Issue 4 "fail closed": while the store is locked the platform gets a retry hint; the replay answers.
+
+    The merchant call itself is not held back (its outcome is durable in the workflow either way),
+    and the operation is audited exactly once.
+    """
+    session_id = await _ready(stack)
+    impatient = CheckoutGateway(
+        stack.client, task_queue=stack.settings.temporal.task_queue, wait_bound=dt.timedelta(seconds=1)
+    )
+    key = str(uuid.uuid4())
+    blocker = sqlite3.connect(tmp_path / "connector.db", isolation_level=None)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")
+        pending = await _rejected(impatient.operate(PLATFORM, session_id, Operation.CANCEL, request({}, key)))
+        assert pending.code is ErrorCode.OPERATION_PENDING and pending.retry_after
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    canceled = await stack.operate(session_id, Operation.CANCEL, {}, key=key)
+    assert canceled.http_status == 200 and canceled.body["status"] == "canceled"
+    actions = [event["action"] for event in await _chain_is_valid(stack, session_id)]
+    assert actions.count("cancel") == 1 and actions.count("merchant.cancel_checkout") == 1
+
+
+async def test_order_reads_are_validated_before_any_merchant_call(stack: ConnectorStack) -> None:
+    """A read of an order this session did not place, or at another merchant, is 404 with no merchant call."""
+    session_id = await _ready(stack)
+    early = await _rejected(
+        stack.gateway.read_order(PLATFORM, session_id, OrderRead(merchant_id=MERCHANT, order_id="x"))
+    )
+    assert early.code is ErrorCode.NOT_FOUND  # no order yet
+    completed = await stack.operate(session_id, Operation.COMPLETE, payment_body())
+    order_id = completed.body["order"]["id"]
+    for merchant_id, wanted in ((MERCHANT, "ord_other"), ("other_shop", order_id)):
+        error = await _rejected(
+            stack.gateway.read_order(PLATFORM, session_id, OrderRead(merchant_id=merchant_id, order_id=wanted))
+        )
+        assert error.code is ErrorCode.NOT_FOUND and error.http_status == 404
+    assert stack.requests.count("GET", order_id) == 0
+    read = await stack.gateway.read_order(PLATFORM, session_id, OrderRead(merchant_id=MERCHANT, order_id=order_id))
+    assert read is not None and read.http_status == 200 and read.body["id"] == order_id
+    assert stack.requests.count("GET", order_id) == 1
+    assert (await stack.view(session_id)).order == read.body
