@@ -5,9 +5,10 @@ directory) and verifies every response signature with the keys the
 connector publishes at ``/.well-known/ucp``, exactly as a real platform would.
 
 * ``--scenario checkout`` (default): create -> add buyer and shipping ->
-  complete -> wait for the merchant's signed order webhook (the reference
-  merchant ships a few seconds after the order) -> show the audit trail and
-  the Temporal UI link of the session's workflow.
+  complete -> wait for the merchant's signed order webhooks (the reference
+  merchant ships a few seconds after the order) -> read the order through
+  the connector -> show the audit trail and the Temporal UI link of the
+  session's workflow.
 * ``--scenario escalation``: an item whose engraving must be chosen on the
   merchant's site: the session answers ``requires_escalation`` with a
   ``continue_url``; the demo shows the hand-off and cancels.
@@ -156,25 +157,31 @@ def run_checkout(platform: DemoPlatform, ui_url: str) -> None:
     status, completed = platform.call("POST", f"{base}/{session}/complete", payment)
     _expect(status, completed, "completed")
     order_id = completed["order"]["id"]
-    _say(4, f"wait for the merchant's signed order webhook (order {order_id} ships in a few seconds)")
-    order = _wait_for_shipment(platform, order_id)
+    _say(4, f"wait for the merchant's signed order webhooks (order {order_id} placed, then shipped)")
+    _wait_for_order_webhooks(platform, session, count=2)
+    _say(5, "read the order (the connector asks the merchant and verifies its signature)")
+    status, order = platform.call("GET", f"/merchants/{platform.merchant}/orders/{order_id}")
+    if status != 200:
+        raise DemoError(f"order read failed with HTTP {status}: {json.dumps(order)[:300]}")
     events = [event.get("type") for event in order.get("fulfillment", {}).get("events", [])]
     console.print(f"   order {order_id}: fulfillment events {events}")
-    _say(5, "the session's audit trail (hash-chained, append-only)")
+    _say(6, "the session's audit trail (hash-chained, append-only)")
     _, trail = platform.call("GET", f"/checkout-sessions/{session}/events?limit=200")
     for event in trail["events"]:
         console.print(f"   #{event['seq']:<3} {event['actor']:<28} {event['action']:<28} {event['outcome']}")
     _workflow_link(ui_url, session)
 
 
-def _wait_for_shipment(platform: DemoPlatform, order_id: str, seconds: float = 60.0) -> dict[str, Any]:
+def _wait_for_order_webhooks(platform: DemoPlatform, session: str, *, count: int, seconds: float = 60.0) -> None:
+    """Webhooks are the order channel (ORD-12): watch the trail for them instead of polling the merchant."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        status, order = platform.call("GET", f"/merchants/{platform.merchant}/orders/{order_id}")
-        if status == 200 and any(e.get("type") == "shipped" for e in order.get("fulfillment", {}).get("events", [])):
-            return order
+        status, trail = platform.call("GET", f"/checkout-sessions/{session}/events?limit=200")
+        received = [event for event in trail.get("events", []) if event.get("action") == "order_event"]
+        if status == 200 and len(received) >= count:
+            return
         time.sleep(0.5)
-    raise DemoError("no shipment event arrived; see .ucp/logs/merchant.log and api.log")
+    raise DemoError("the order webhooks did not arrive; see .ucp/logs/merchant.log and api.log")
 
 
 def run_escalation(platform: DemoPlatform, ui_url: str) -> None:
