@@ -35,8 +35,12 @@ _ERRORS = {
     "409": "Conflict (idempotency_key_reused, transition_invalid)",
     "413": "Body too large (payload_too_large)",
     "429": "Rate limited (rate_limited); see Retry-After",
-    "503": "Dependency unavailable; nothing was executed (service_unavailable); see Retry-After",
+    "502": "The merchant's answer was refused (merchant_request_rejected, merchant_response_invalid, "
+    "merchant_signature_invalid)",
+    "503": "Dependency unavailable (service_unavailable, merchant_unavailable); see Retry-After",
+    "504": "The merchant did not answer in time (merchant_timeout); see Retry-After",
 }
+_PENDING = "Accepted and still running (operation_pending): replay the same request and key for the result"
 
 
 def _error_response(description: str) -> dict[str, Any]:
@@ -78,7 +82,10 @@ def documented(
     return {
         "summary": summary,
         "openapi_extra": extra,
-        "responses": {int(status): _error_response(text) for status, text in _ERRORS.items()},
+        "responses": {
+            int(status): _error_response(text)
+            for status, text in {**_ERRORS, **({"202": _PENDING} if mutation else {})}.items()
+        },
     }
 
 
