@@ -359,13 +359,8 @@ class CheckoutSessionWorkflow:
             self._idempotency[request.idempotency_key] = IdempotencyRecord(
                 operation=operation, digest=request.body_digest, result=result
             )
-            self._audit(
-                actor=f"platform:{self._start.platform_id}",
-                action=operation.value,
-                outcome="accepted" if result.http_status < 400 else "rejected",
-                error_code=result.body.get("code") if result.http_status >= 400 else None,
-                request_digest=request.body_digest,
-                payload={"http_status": result.http_status, "status": self._status},
+            self._audit_answer(
+                operation.value, result.http_status, result.body, request.body_digest, status=self._status
             )
             # Read-your-writes: the session listing, the events trail and the order lookup see this
             # operation once the platform has its answer. An audit-store outage therefore delays the
@@ -436,13 +431,7 @@ class CheckoutSessionWorkflow:
             if not lifecycle.is_error_envelope(outcome.body):
                 self._order = outcome.body
             result = OrderReadResult(http_status=200, body=outcome.body)
-        self._audit(
-            actor=f"platform:{self._start.platform_id}",
-            action=ORDER_READ_UPDATE,
-            outcome="accepted" if result.http_status < 400 else "rejected",
-            error_code=result.body.get("code") if result.http_status >= 400 else None,
-            payload={"http_status": result.http_status, "order_id": request.order_id},
-        )
+        self._audit_answer(ORDER_READ_UPDATE, result.http_status, result.body, None, order_id=request.order_id)
         return result
 
     @read_order.validator
@@ -683,6 +672,19 @@ class CheckoutSessionWorkflow:
                 occurred_at=workflow.now(),
                 payload={"session_id": self._start.session_id, "merchant_id": self._start.merchant_id, **payload},
             )
+        )
+
+    def _audit_answer(
+        self, action: str, http_status: int, body: dict[str, Any], request_digest: str | None, **payload: Any
+    ) -> None:
+        """What the platform asked for and what it was answered."""
+        self._audit(
+            actor=f"platform:{self._start.platform_id}",
+            action=action,
+            outcome="accepted" if http_status < 400 else "rejected",
+            error_code=body.get("code") if http_status >= 400 else None,
+            request_digest=request_digest,
+            payload={"http_status": http_status, **payload},
         )
 
     def _store(self, item: AuditRecord | SessionIndexRecord) -> None:
