@@ -710,7 +710,10 @@ class CheckoutSessionWorkflow:
         await workflow.execute_activity_method(
             StorageActivities.write_batch,
             StorageBatch(items=items),
-            start_to_close_timeout=dt.timedelta(seconds=60),
+            # Answers wait for these writes, so a worker that dies mid-write must be noticed soon; a
+            # retry is harmless (writes are idempotent on (session, seq)). Covers the store's own
+            # connect (5 s) and lock (10 s) timeouts.
+            start_to_close_timeout=dt.timedelta(seconds=20),
             retry_policy=_FOREVER_RETRY,
             summary=f"write {what} ({len(items)} items)",
         )
