@@ -262,26 +262,25 @@ class CheckoutGateway:
         nothing; the caller then serves the final snapshot from its Query.
         """
         handle = self._handle(platform_id, session_id)
-        try:
-            with _temporal_errors():
-                try:
-                    result: OrderReadResult = await handle.execute_update(
-                        ORDER_READ_UPDATE,
-                        request,
-                        id=update_id(ORDER_READ_UPDATE, str(uuid.uuid4())),
-                        result_type=OrderReadResult,
-                        rpc_timeout=self._wait_bound,
-                    )
-                except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
-                    raise UcpError(
-                        "the merchant did not answer the order read in time; retry later",
-                        code=ErrorCode.MERCHANT_TIMEOUT,
-                        retry_after=RETRY_AFTER_SECONDS,
-                    ) from exc
-        except UcpError as error:
-            if isinstance(error.__cause__, RPCError) and _closed(error.__cause__):
-                return None
-            raise
+        with _temporal_errors():
+            try:
+                result: OrderReadResult = await handle.execute_update(
+                    ORDER_READ_UPDATE,
+                    request,
+                    id=update_id(ORDER_READ_UPDATE, str(uuid.uuid4())),
+                    result_type=OrderReadResult,
+                    rpc_timeout=self._wait_bound,
+                )
+            except RPCError as exc:
+                if _closed(exc):
+                    return None
+                raise
+            except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+                raise UcpError(
+                    "the merchant did not answer the order read in time; retry later",
+                    code=ErrorCode.MERCHANT_TIMEOUT,
+                    retry_after=RETRY_AFTER_SECONDS,
+                ) from exc
         return result
 
     async def view(self, platform_id: str, session_id: str) -> SessionView:
