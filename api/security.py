@@ -25,7 +25,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import urlsplit
 
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,6 +37,7 @@ from contracts import (
     UcpError,
     VerificationPolicy,
     parse_ucp_agent,
+    signed_target_uri,
     verify_request,
 )
 from contracts.idempotency import is_session_id
@@ -85,15 +85,6 @@ class PlatformRegistry:
         return platform_id in self._platforms
 
 
-def signed_url(public_base_url: str, scope: Scope) -> str:
-    """The absolute URL the platform signed: our public origin + the raw path and query as sent."""
-    origin = urlsplit(public_base_url)
-    raw_path = scope.get("raw_path") or scope["path"].encode()
-    url = f"{origin.scheme}://{origin.netloc}{raw_path.decode('latin-1')}"
-    query = scope.get("query_string") or b""
-    return url + ("?" + query.decode("latin-1") if query else "")
-
-
 def verify_platform_request_bytes(
     registry: PlatformRegistry,
     *,
@@ -106,7 +97,7 @@ def verify_platform_request_bytes(
 ) -> VerifiedPlatform:
     verified = verify_request(
         method=method,
-        url=signed_url(public_base_url, scope),
+        url=signed_target_uri(public_base_url, scope),
         headers=headers,
         body=body or None,
         keys=registry,

@@ -27,6 +27,7 @@ from contracts.http_signatures import (
     VerifiedSignature,
     sign_request,
     sign_response,
+    signed_target_uri,
     verify_request,
     verify_response,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "parse_ucp_agent",
     "sign_request",
     "sign_response",
+    "signed_target_uri",
     "update_id",
     "validate_idempotency_key",
     "validate_profile_url",

@@ -47,6 +47,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
+from urllib.parse import urlsplit
 
 import http_sf
 from http_message_signatures import (
@@ -448,6 +449,20 @@ def verify_response(
     """Verify a UCP response signature (``@status`` + digest/type); raise :class:`SignatureError`."""
     message = _ResponseMessage(status, _HeaderLines(headers))
     return _verify(message, response_components(body), body, keys, policy or VerificationPolicy())
+
+
+def signed_target_uri(public_base_url: str, scope: Mapping[str, Any]) -> str:
+    """The absolute URL a peer signed, as a server behind ``public_base_url`` reconstructs it.
+
+    The origin is the configured public one (never the ``Host`` header a client
+    could choose); path and query are the raw, still-encoded bytes of the ASGI
+    ``scope``, so ``@path`` and ``@query`` match what the signer covered.
+    """
+    origin = urlsplit(public_base_url)
+    raw_path: bytes = scope.get("raw_path") or str(scope["path"]).encode()
+    url = f"{origin.scheme}://{origin.netloc}{raw_path.decode('latin-1')}"
+    query: bytes = scope.get("query_string") or b""
+    return f"{url}?{query.decode('latin-1')}" if query else url
 
 
 def signature_base(

@@ -38,6 +38,7 @@ from contracts import (
     SignatureError,
     UcpError,
     parse_ucp_agent,
+    signed_target_uri,
     validate_idempotency_key,
     verify_request,
 )
@@ -109,7 +110,7 @@ class RequestAuthenticator:
             allow_insecure_loopback=self._config.allow_insecure_loopback,
         )
         platform = await self._directory.lookup(profile_url)
-        url = self._target_url(request)
+        url = signed_target_uri(self._config.base_url, request.scope)
         try:
             verify_request(method=request.method, url=url, headers=headers, body=body, keys=platform.keys)
         except SignatureError as exc:
@@ -151,13 +152,6 @@ class RequestAuthenticator:
             method=request.method,
             path=request.url.path,
         )
-
-    def _target_url(self, request: Request) -> str:
-        """The URL the client signed: our configured origin + the raw (still-encoded) path and query."""
-        raw_path = request.scope.get("raw_path") or request.url.path.encode()
-        url = self._config.base_url + raw_path.decode("latin-1")
-        query = request.scope.get("query_string", b"")
-        return f"{url}?{query.decode('latin-1')}" if query else url
 
 
 def bind_request(request: Request, operation: Operation) -> None:

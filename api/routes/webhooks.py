@@ -21,13 +21,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.openapi import documented
-from api.security import signed_url
 from contracts import (
     ErrorCode,
     SignatureError,
     UcpError,
     parse_json,
     parse_ucp_agent,
+    signed_target_uri,
     verify_request,
 )
 from contracts.ucp import WEBHOOK_ID_HEADER, dump, parse_order_event
@@ -55,7 +55,7 @@ async def merchant_order_webhook(request: Request, merchant_id: str) -> JSONResp
             code=ErrorCode.PROFILE_NOT_TRUSTED,
             detail={"reason": "identity_mismatch"},
         )
-    url = signed_url(state.settings.public_base_url, request.scope)
+    url = signed_target_uri(state.settings.public_base_url, request.scope)
     entry = await state.profiles.get(merchant_id)
     try:
         verify_request(method="POST", url=url, headers=headers, body=body or None, keys=entry.keys)
