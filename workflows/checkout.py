@@ -155,12 +155,12 @@ class CheckoutSessionWorkflow:
         self._notification_seq = carried.notification_seq if carried else 0
         self._storage_queue: list[AuditRecord | SessionIndexRecord] = list(carried.pending_audit) if carried else []
         self._notifications: list[PlatformNotification] = list(carried.pending_notifications) if carried else []
-        self._storage_enqueued = len(self._storage_queue)  # this run's count; `_storage_written` catches up
-        self._storage_written = 0
+        self._storage_written = 0  # items this run has stored; the queue holds the rest
         self._merchant_lock = asyncio.Lock()
         self._updates_in_flight = 0
         self._changes = 0  # bumped on every state change the run loop must look at
-        self._reconcile = False  # a complete whose outcome is unknown: poll until the merchant says
+        # A complete whose outcome is unknown: poll until the merchant says (carried, or polling would stop).
+        self._reconcile = carried.reconcile if carried else False
         self._last_expiry_check: dt.datetime | None = None
         self._polls = 0  # merchant polls since the last status change (backoff exponent)
 
@@ -262,6 +262,7 @@ class CheckoutSessionWorkflow:
             notification_seq=self._notification_seq,
             pending_audit=self._storage_queue,
             pending_notifications=self._notifications,
+            reconcile=self._reconcile,
         )
         return self._start.model_copy(update={"carried": carried})
 
@@ -534,7 +535,7 @@ class CheckoutSessionWorkflow:
         if new_status in lifecycle.TERMINAL:
             self._closed_at = now
         workflow.upsert_search_attributes([search_attributes.STATUS.value_set(new_status)])
-        self._store(
+        self._storage_queue.append(
             SessionIndexRecord(
                 platform_id=self._start.platform_id,
                 session_id=self._start.session_id,
@@ -642,7 +643,7 @@ class CheckoutSessionWorkflow:
         payload: dict[str, Any] | None = None,
     ) -> None:
         self._audit_seq += 1
-        self._store(
+        self._storage_queue.append(
             AuditRecord(
                 platform_id=self._start.platform_id,
                 session_id=self._start.session_id,
@@ -687,13 +688,9 @@ class CheckoutSessionWorkflow:
             payload={"http_status": http_status, **payload},
         )
 
-    def _store(self, item: AuditRecord | SessionIndexRecord) -> None:
-        self._storage_queue.append(item)
-        self._storage_enqueued += 1
-
     async def _stored(self) -> None:
         """Until everything queued so far is in the store: an answer is never ahead of its audit trail."""
-        target = self._storage_enqueued
+        target = self._storage_written + len(self._storage_queue)
         await workflow.wait_condition(lambda: self._storage_written >= target)
 
     async def _drain(self, queue: list[Any], deliver: Callable[[list[Any]], Any], *, batch: int) -> None:

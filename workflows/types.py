@@ -111,6 +111,7 @@ class CarriedState(_Model):
     notification_seq: int
     pending_audit: list[AuditRecord | SessionIndexRecord]
     pending_notifications: list[PlatformNotification]
+    reconcile: bool = Field(default=False, description="A complete's outcome is still unknown: keep polling.")
 
 
 class SessionStart(_Model):
