@@ -26,7 +26,7 @@ import asyncio
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeGuard
 
 import httpx
 
@@ -85,27 +85,37 @@ class PlatformDirectory:
         """The platform's current profile data; fetched or from cache."""
         trusted = self.trusted(profile_url)
         cached = self._cache.get(profile_url)
-        if cached is not None and (cached.expires_at is None or self._clock.now() < cached.expires_at):
+        if self._fresh(cached):
             return cached
         async with self._locks.setdefault(profile_url, asyncio.Lock()):
             cached = self._cache.get(profile_url)
-            if cached is not None and (cached.expires_at is None or self._clock.now() < cached.expires_at):
+            if self._fresh(cached):
                 return cached
             known = await self._load(trusted)
             self._cache[profile_url] = known
             return known
 
     async def refresh_for_unknown_kid(self, profile_url: str) -> KnownPlatform | None:
-        """Re-fetch once if the cached copy is older than 60 s; ``None`` when not allowed (SIG-09)."""
+        """Re-fetch once if the cached copy is older than 60 s; ``None`` when not allowed (SIG-09).
+
+        The floor is checked again under the lock: requests that raced on the same
+        new kid get the copy the first one fetched instead of fetching again.
+        """
         cached = self._cache.get(profile_url)
         if cached is None or cached.fetched_at is None:
             return None
         if self._clock.now() - cached.fetched_at < REFRESH_FLOOR:
             return None
         async with self._locks.setdefault(profile_url, asyncio.Lock()):
+            latest = self._cache.get(profile_url)
+            if latest is not cached and latest is not None:
+                return latest  # another request refreshed it while this one waited
             known = await self._load(self.trusted(profile_url))
             self._cache[profile_url] = known
             return known
+
+    def _fresh(self, cached: KnownPlatform | None) -> TypeGuard[KnownPlatform]:
+        return cached is not None and (cached.expires_at is None or self._clock.now() < cached.expires_at)
 
     async def _load(self, trusted: TrustedPlatform) -> KnownPlatform:
         inline_keys = self._inline_keys(trusted)

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Callable
@@ -125,6 +126,7 @@ class PlatformSite:
     webhooks: dict[str, list[ReceivedWebhook]] = field(default_factory=dict)
     fail_next: dict[str, int] = field(default_factory=dict)
     profile_fetches: dict[str, int] = field(default_factory=dict)
+    profile_delay_seconds: float = 0.0  # a slow profile host, so concurrent lookups overlap
     cache_control: str = "public, max-age=300"
     url: str = ""
     http: httpx.AsyncClient | None = None
@@ -139,6 +141,7 @@ class PlatformSite:
         async def profile(request: Request) -> Response:
             name = request.path_params["name"]
             self.profile_fetches[name] = self.profile_fetches.get(name, 0) + 1
+            await asyncio.sleep(self.profile_delay_seconds)
             document = self.profiles.get(name)
             if document is None:
                 return JSONResponse({"code": "not_found"}, status_code=404)

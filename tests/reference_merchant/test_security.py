@@ -6,6 +6,7 @@ OVR-45, OVR-46, IDM-01, and the platform allow-list (no arbitrary profile fetch)
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
@@ -144,6 +145,20 @@ async def test_platform_key_rotation_is_picked_up_with_one_refetch(shop: Merchan
     assert site.profile_fetches[PLATFORM] == fetches + 1
     old_key_now = await _post(shop, _signed(shop))
     assert old_key_now.code == "key_not_found"  # the old key left the profile: it no longer verifies (SIG-12)
+
+
+async def test_requests_racing_on_a_new_kid_share_one_refetch(shop: MerchantUnderTest) -> None:
+    """SIG-09: several requests with the same new kid at once still re-fetch the profile only once."""
+    site = shop.site
+    assert (await shop.client.create(ready_body())).status == 201
+    fetches = site.profile_fetches.get(PLATFORM, 0)
+    new_key = SigningKey.generate()
+    site.profiles[PLATFORM] = platform_profile(site.webhook_url(PLATFORM), new_key)
+    shop.clock.advance(seconds=61)
+    site.profile_delay_seconds = 0.3
+    replies = await asyncio.gather(*(_post(shop, _signed(shop, key=new_key)) for _ in range(4)))
+    assert [reply.status for reply in replies] == [201] * 4
+    assert site.profile_fetches[PLATFORM] == fetches + 1
 
 
 @pytest.mark.parametrize(
