@@ -142,10 +142,6 @@ class MerchantConfig(BaseModel):
     def platform(self, profile_url: str) -> TrustedPlatform | None:
         return next((platform for platform in self.platforms if platform.profile_url == profile_url), None)
 
-    @classmethod
-    def from_file(cls, path: Path) -> MerchantConfig:
-        return cls.model_validate(read_config_document(path))
-
 
 def read_config_document(path: Path) -> dict[str, Any]:
     """A configuration file as a dict: ``.toml`` or JSON."""

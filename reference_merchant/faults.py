@@ -208,12 +208,7 @@ def _with_corrupted_signature(send: Send) -> Send:
     async def send_corrupted(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = [
-                (
-                    name,
-                    corrupt_signature(value.decode("latin-1")).encode("latin-1")
-                    if name.lower() == b"signature"
-                    else value,
-                )
+                (name, _corrupt(value) if name.lower() == b"signature" else value)
                 for name, value in message.get("headers", [])
             ]
             message = {**message, "headers": headers}

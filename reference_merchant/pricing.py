@@ -41,6 +41,7 @@ from typing import Any
 
 from contracts import ErrorCode as E
 from contracts.ucp import DISCOUNT, FULFILLMENT, CheckoutStatus, Severity
+from reference_merchant import lifecycle
 from reference_merchant.catalog import Catalog, CatalogItem, DiscountKind, ShippingOption
 from reference_merchant.clock import isoformat
 from reference_merchant.config import MerchantConfig
@@ -48,9 +49,6 @@ from reference_merchant.state import CheckoutState, LineState
 
 METHOD_ID = "shipping_1"
 GROUP_ID = "package_1"
-OPEN_STATUSES = frozenset(
-    {CheckoutStatus.INCOMPLETE, CheckoutStatus.REQUIRES_ESCALATION, CheckoutStatus.READY_FOR_COMPLETE}
-)
 
 
 def error(code: str, content: str, severity: Severity, path: str | None = None) -> dict[str, Any]:
@@ -90,7 +88,6 @@ class Rendered:
 
     body: dict[str, Any]
     status: CheckoutStatus
-    total: int
     messages: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -375,7 +372,7 @@ def render_checkout(
     if not lines and not any(message["type"] == "error" for message in messages):
         messages.append(error(E.MISSING, "The checkout has no items.", Severity.RECOVERABLE, "$.line_items"))
 
-    if state.status in OPEN_STATUSES:
+    if state.status in lifecycle.OPEN:
         status = derive_status(messages)
     else:  # what a session would need to progress no longer applies; disclosures and notes still do
         status = state.status
@@ -411,4 +408,4 @@ def render_checkout(
         body["order"] = {"id": state.order_id, "permalink_url": order_permalink(config, state.order_id)}
         if state.order_label:
             body["order"]["label"] = state.order_label
-    return Rendered(body=body, status=status, total=total, messages=messages)
+    return Rendered(body=body, status=status, messages=messages)

@@ -86,10 +86,6 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(10)}"
 
 
-def _invalid(content: str, pointer: str) -> UcpError:
-    return UcpError(content, code=ErrorCode.VALIDATION_FAILED, pointer=pointer)
-
-
 class MerchantService:
     def __init__(
         self,
@@ -339,7 +335,7 @@ class MerchantService:
         lifecycle.require_allowed(Action.UPDATE, state.status, continue_url=continue_url(self._config, state.id))
         request = parse_model(CheckoutUpdateRequest, parse_json(ctx.body), what="update_checkout request")
         if request.id is not None and request.id != checkout_id:
-            raise _invalid("the body names another checkout than the path", "/id")
+            raise inputs.invalid("the body names another checkout than the path", "/id")
         inputs.apply(state, request, self._catalog, self._extensions(ctx.negotiation))
         state.status = self._render(state).status
         self._save(row, state, now)

@@ -39,10 +39,6 @@ def epoch(instant: dt.datetime) -> float:
     return instant.timestamp()
 
 
-def from_epoch(seconds: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC)
-
-
 class CheckoutRow(Base):
     """A checkout session: its inputs and status (``state``) and the last rendered body (``snapshot``)."""
 

@@ -13,7 +13,7 @@ write; a later write naming another owner is an ``audit_conflict``.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,7 +27,6 @@ CheckoutStatus = Literal[
     "completed",
     "canceled",
 ]
-CHECKOUT_STATUSES: Final = frozenset(CheckoutStatus.__args__)  # type: ignore[attr-defined]
 
 
 class SessionUpsert(BaseModel):

@@ -118,7 +118,3 @@ def presented_checkout(checkout: dict[str, Any], session_id: str) -> dict[str, A
     presented = copy.deepcopy(checkout)
     presented["id"] = session_id
     return presented
-
-
-def error_body(error: UcpError) -> dict[str, Any]:
-    return error.to_json_dict()

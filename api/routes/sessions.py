@@ -9,21 +9,15 @@ return everything.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, Depends, Query, Request
 
 from api.dependencies import Platform, signed_platform
 from api.openapi import documented
 from contracts import ErrorCode, UcpError
 from contracts.idempotency import is_session_id
-from storage.sessions import SessionFilters
+from storage.sessions import CheckoutStatus, SessionFilters
 
 router = APIRouter(tags=["connector"], dependencies=[Depends(signed_platform)])
-
-StatusFilter = Literal[
-    "incomplete", "requires_escalation", "ready_for_complete", "complete_in_progress", "completed", "canceled"
-]
 
 
 def _only(request: Request, allowed: set[str]) -> None:
@@ -41,7 +35,7 @@ def _only(request: Request, allowed: set[str]) -> None:
 async def list_sessions(
     request: Request,
     platform: Platform,
-    status: StatusFilter | None = None,
+    status: CheckoutStatus | None = None,
     merchant_id: str | None = Query(default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$"),
     cursor: str | None = Query(default=None, max_length=1024),
     limit: int = Query(default=50, ge=1, le=200),

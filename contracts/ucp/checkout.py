@@ -476,10 +476,6 @@ class Checkout(OpenModel):
             raise ValueError("a completed checkout carries its order (CMP-02)")
         return self
 
-    @property
-    def error_messages(self) -> list[MessageError]:
-        return [message for message in self.messages or [] if isinstance(message, MessageError)]
-
 
 class ErrorResponse(BaseModel):
     """No resource, only messages (types/error_response.json; ``additionalProperties: false``)."""

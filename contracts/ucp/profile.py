@@ -30,7 +30,7 @@ Assumptions where the spec is silent:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlsplit
@@ -224,10 +224,6 @@ class NegotiatedCapability:
     def parents(self) -> tuple[str, ...]:
         return self.business.parents
 
-    @property
-    def platform_config(self) -> dict[str, Any]:
-        return dict(self.platform.config or {})
-
 
 @dataclass(frozen=True)
 class Negotiation:
@@ -325,7 +321,3 @@ def relevant_capabilities(negotiation: Negotiation, root: str) -> list[Negotiate
 def response_capabilities(negotiation: Negotiation, root: str) -> dict[str, list[dict[str, Any]]]:
     """The ``ucp.capabilities`` registry of a response for an operation on ``root``."""
     return {entry.name: [{"version": entry.version}] for entry in relevant_capabilities(negotiation, root)}
-
-
-def capability_names(entries: Iterable[NegotiatedCapability]) -> list[str]:
-    return [entry.name for entry in entries]
