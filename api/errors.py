@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts import ErrorCode, UcpError
+from contracts.ucp import json_pointer as ucp_json_pointer
 
 log = structlog.get_logger(__name__)
 
@@ -34,10 +35,8 @@ def error_response(error: UcpError, headers: dict[str, str] | None = None) -> JS
 
 def json_pointer(location: Sequence[Any]) -> str:
     """RFC 6901 pointer from a pydantic error location (the leading "body" is the document root)."""
-    parts = list(location)
-    if parts and parts[0] == "body":
-        parts = parts[1:]
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+    parts = tuple(location)
+    return ucp_json_pointer(parts[1:] if parts[:1] == ("body",) else parts)
 
 
 async def _audited(request: Request, error: UcpError) -> JSONResponse:

@@ -35,9 +35,9 @@ from contracts import (
     JwkSet,
     PublicJwk,
     UcpError,
-    VerificationPolicy,
     parse_ucp_agent,
     signed_target_uri,
+    text_headers,
     verify_request,
 )
 from contracts.idempotency import is_session_id
@@ -53,7 +53,6 @@ class VerifiedPlatform:
 
     platform_id: str
     settings: PlatformSettings
-    kid: str
     body: bytes
 
 
@@ -81,29 +80,21 @@ class PlatformRegistry:
     def settings(self, platform_id: str) -> PlatformSettings:
         return self._platforms[platform_id]
 
-    def __contains__(self, platform_id: object) -> bool:
-        return platform_id in self._platforms
 
-
-def verify_platform_request_bytes(
-    registry: PlatformRegistry,
-    *,
-    public_base_url: str,
-    scope: Scope,
-    method: str,
-    headers: list[tuple[str, str]],
-    body: bytes,
-    policy: VerificationPolicy | None = None,
-) -> VerifiedPlatform:
-    verified = verify_request(
-        method=method,
-        url=signed_target_uri(public_base_url, scope),
+async def verify_platform_request(request: Request) -> VerifiedPlatform:
+    """FastAPI dependency: verify the request and remember the platform on ``request.state``."""
+    state = request.app.state
+    registry: PlatformRegistry = state.platforms
+    body = await request.body()
+    headers = text_headers(request.scope["headers"])
+    signed = verify_request(
+        method=request.method,
+        url=signed_target_uri(state.settings.public_base_url, request.scope),
         headers=headers,
         body=body or None,
         keys=registry,
-        policy=policy,
     )
-    platform_id = registry.platform_of(verified.key.kid)
+    platform_id = registry.platform_of(signed.key.kid)
     settings = registry.settings(platform_id)
     agent = next((value for name, value in headers if name.lower() == "ucp-agent"), None)
     if agent is not None:
@@ -114,22 +105,7 @@ def verify_platform_request_bytes(
                 code=ErrorCode.SIGNATURE_INVALID,
                 detail={"reason": "identity_mismatch"},
             )
-    return VerifiedPlatform(platform_id=platform_id, settings=settings, kid=verified.key.kid, body=body)
-
-
-async def verify_platform_request(request: Request) -> VerifiedPlatform:
-    """FastAPI dependency: verify the request and remember the platform on ``request.state``."""
-    state = request.app.state
-    body = await request.body()
-    headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.scope["headers"]]
-    verified = verify_platform_request_bytes(
-        state.platforms,
-        public_base_url=state.settings.public_base_url,
-        scope=request.scope,
-        method=request.method,
-        headers=headers,
-        body=body,
-    )
+    verified = VerifiedPlatform(platform_id=platform_id, settings=settings, body=body)
     request.state.platform = verified
     session_id = request.path_params.get("session_id")
     bind(

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contracts import KeyStore, sign_response
+from contracts import KeyStore, sign_response, text_headers
 
 
 class ResponseSigningMiddleware:
@@ -46,9 +46,8 @@ class ResponseSigningMiddleware:
                 for name, value in start.get("headers", [])
                 if name.lower() not in (b"content-digest", b"signature", b"signature-input", b"content-length")
             ]
-            text_headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
             added = sign_response(
-                status=start["status"], headers=text_headers, body=body or None, key=self.keys().active
+                status=start["status"], headers=text_headers(headers), body=body or None, key=self.keys().active
             )
             headers += [(name.lower().encode(), value.encode()) for name, value in added.items()]
             headers.append((b"content-length", str(len(body)).encode()))

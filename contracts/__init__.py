@@ -28,6 +28,7 @@ from contracts.http_signatures import (
     sign_request,
     sign_response,
     signed_target_uri,
+    text_headers,
     verify_request,
     verify_response,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "sign_request",
     "sign_response",
     "signed_target_uri",
+    "text_headers",
     "update_id",
     "validate_idempotency_key",
     "validate_profile_url",

@@ -451,6 +451,11 @@ def verify_response(
     return _verify(message, response_components(body), body, keys, policy or VerificationPolicy())
 
 
+def text_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    """ASGI header bytes as the text pairs these functions take (latin-1 keeps every octet as sent)."""
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in raw]
+
+
 def signed_target_uri(public_base_url: str, scope: Mapping[str, Any]) -> str:
     """The absolute URL a peer signed, as a server behind ``public_base_url`` reconstructs it.
 

@@ -39,6 +39,7 @@ from contracts import (
     UcpError,
     parse_ucp_agent,
     signed_target_uri,
+    text_headers,
     validate_idempotency_key,
     verify_request,
 )
@@ -97,7 +98,7 @@ class RequestAuthenticator:
     async def authenticate(self, request: Request, operation: Operation) -> RequestContext:
         bind_request(request, operation)
         body = await read_body(request, self._config.max_body_bytes)
-        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw]
+        headers = text_headers(request.headers.raw)
         if "signature" not in request.headers or "signature-input" not in request.headers:
             raise SignatureError(
                 "the request is not signed",

@@ -28,6 +28,7 @@ from contracts import (
     parse_json,
     parse_ucp_agent,
     signed_target_uri,
+    text_headers,
     verify_request,
 )
 from contracts.ucp import WEBHOOK_ID_HEADER, dump, parse_order_event
@@ -46,7 +47,7 @@ async def merchant_order_webhook(request: Request, merchant_id: str) -> JSONResp
     if merchant is None:
         raise UcpError("unknown merchant", code=ErrorCode.NOT_FOUND)
     body = await request.body()
-    headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.scope["headers"]]
+    headers = text_headers(request.scope["headers"])
     agent = request.headers.get("ucp-agent")
     claimed = parse_ucp_agent(agent, business=True, allow_insecure_loopback=merchant.allow_insecure_loopback)
     if claimed != merchant.profile_url:

@@ -11,7 +11,7 @@ extension); request models are strict. Validation failures are
 :class:`~contracts.errors.UcpError`\\ s with a frozen code and a JSON pointer.
 """
 
-from contracts.ucp._base import OpenModel, StrictModel, dump, parse_model
+from contracts.ucp._base import OpenModel, StrictModel, dump, json_pointer, parse_model
 from contracts.ucp.checkout import (
     Checkout,
     CheckoutCancelRequest,
@@ -100,6 +100,7 @@ __all__ = [
     "binding_problems",
     "derive_line_item_status",
     "dump",
+    "json_pointer",
     "namespace_authority",
     "negotiate",
     "parse_business_profile",

@@ -31,7 +31,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.gateway import CheckoutGateway
-from contracts import JwkSet, KeyStore, SigningKey, verify_request, verify_response
+from contracts import JwkSet, KeyStore, SigningKey, text_headers, verify_request, verify_response
 from reference_merchant import MerchantConfig, ReferenceMerchant, TrustedPlatform
 from storage.repository import Repository
 from tests.fixtures.http import bind_loopback, serve, url_of
@@ -57,7 +57,7 @@ class PlatformInbox:
     def app(self) -> Starlette:
         async def receive(request: Request) -> JSONResponse:
             body = await request.body()
-            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+            headers = text_headers(request.headers.raw)
             try:
                 assert self.keys is not None
                 verify_request(method="POST", url=str(request.url), headers=headers, body=body, keys=self.keys)

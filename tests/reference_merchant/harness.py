@@ -36,6 +36,7 @@ from contracts import (
     format_ucp_agent,
     parse_ucp_agent,
     sign_request,
+    text_headers,
     verify_request,
     verify_response,
 )
@@ -150,7 +151,7 @@ class PlatformSite:
         async def webhook(request: Request) -> Response:
             name = request.path_params["name"]
             body = await request.body()
-            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+            headers = text_headers(request.headers.raw)
             verified, problem = await self._verify_webhook(str(request.url), headers, body)
             self.webhooks.setdefault(name, []).append(ReceivedWebhook(dict(request.headers), body, verified, problem))
             if self.fail_next.get(name):
