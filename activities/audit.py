@@ -17,7 +17,7 @@ from activities.errors import application_error
 from activities.types import AuditRecord, SessionIndexRecord, StorageBatch
 from contracts import ErrorCode
 from storage.audit import AuditOutcome, NewAuditEvent
-from storage.errors import StorageError, StorageUnavailableError
+from storage.errors import StorageError
 from storage.repository import Repository
 from storage.sessions import SessionUpsert
 
@@ -71,4 +71,4 @@ async def _written(write: Awaitable[object]) -> None:
     try:
         await write
     except StorageError as error:
-        raise application_error(error, retryable=isinstance(error, StorageUnavailableError)) from error
+        raise application_error(error, retryable=error.retryable) from error

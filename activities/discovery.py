@@ -13,7 +13,7 @@ from typing import Any
 
 from temporalio import activity
 
-from activities.errors import application_error
+from activities.errors import application_error, profile_failure
 from activities.types import DiscoverMerchantInput, MerchantProfileSummary
 from contracts import ErrorCode, UcpError
 from contracts.error_codes import UCP_VERSION
@@ -32,7 +32,7 @@ class DiscoveryActivities:
         try:
             entry = await self._profiles.get(request.merchant_id)
         except UcpError as error:
-            raise application_error(error, retryable=error.code is ErrorCode.PROFILE_UNREACHABLE) from error
+            raise profile_failure(error) from error
         try:
             version = negotiate_version(entry.profile)
             ours = parse_profile(self._connector_profile(request.merchant_id))

@@ -11,7 +11,12 @@ import datetime as dt
 
 from temporalio.exceptions import ApplicationError
 
-from contracts import UcpError
+from contracts import ErrorCode, UcpError
+
+
+def profile_failure(error: UcpError) -> ApplicationError:
+    """A profile that could not be read: retry while it is unreachable, not while it is malformed or untrusted."""
+    return application_error(error, retryable=error.code is ErrorCode.PROFILE_UNREACHABLE)
 
 
 def application_error(error: UcpError, *, retryable: bool, retry_after: float | None = None) -> ApplicationError:

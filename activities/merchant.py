@@ -29,7 +29,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import application_error
+from activities.errors import application_error, profile_failure
 from activities.types import CallMerchantInput, MerchantOperation, MerchantReply
 from contracts import (
     ErrorCode,
@@ -70,7 +70,7 @@ class MerchantActivities:
         try:
             profile = await self._profiles.get(request.merchant_id)
         except UcpError as error:
-            raise application_error(error, retryable=error.code is ErrorCode.PROFILE_UNREACHABLE) from error
+            raise profile_failure(error) from error
         operation = request.operation
         url = profile.endpoint + operation.path(request.resource_id)
         body = self._body_bytes(request)
