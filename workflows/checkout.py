@@ -190,9 +190,9 @@ class CheckoutSessionWorkflow:
     async def _step(self) -> None:
         """Wait for whatever the current status needs, then act on it."""
         seen = self._changes
-        if self._status is None or self._status in lifecycle.TERMINAL:
-            closed = self._closed_at or self._created_at
-            await self._wait(lambda: self._changes != seen, closed + IDEMPOTENCY_WINDOW - workflow.now())
+        window_end = self._window_end()
+        if window_end is not None:
+            await self._wait(lambda: self._changes != seen, window_end - workflow.now())
             return
         if self._status == lifecycle.COMPLETE_IN_PROGRESS or self._reconcile:
             backoff = min(POLL_MAX, POLL_INITIAL * (2 ** min(self._polls, 10)))
@@ -214,11 +214,15 @@ class CheckoutSessionWorkflow:
             return False
         return True
 
-    def _window_closed(self) -> bool:
+    def _window_end(self) -> dt.datetime | None:
+        """When the idempotency window of a finished (or never created) session ends; None while it is open."""
         if self._status is not None and self._status not in lifecycle.TERMINAL:
-            return False
-        closed = self._closed_at or self._created_at
-        return workflow.now() >= closed + IDEMPOTENCY_WINDOW
+            return None
+        return (self._closed_at or self._created_at) + IDEMPOTENCY_WINDOW
+
+    def _window_closed(self) -> bool:
+        window_end = self._window_end()
+        return window_end is not None and workflow.now() >= window_end
 
     def _expiry_check_due(self) -> dt.datetime:
         expiry = (self._checkout and lifecycle.expires_at(self._checkout)) or (
@@ -327,12 +331,17 @@ class CheckoutSessionWorkflow:
             raise _rejection(UcpError("the session already exists", code=ErrorCode.TRANSITION_INVALID))
         if operation is not Operation.CREATE and not self._created:
             raise _rejection(UcpError("the checkout session does not exist", code=ErrorCode.NOT_FOUND))
-        error = lifecycle.transition_error(operation, self._status)
-        if error is None and operation is Operation.COMPLETE and self._checkout is not None:
-            error = lifecycle.policy_error(self._start.policy, self._checkout)
+        error = self._refusal(operation)
         if error is not None:
             raise _rejection(error)
         self._refuse_when_busy()
+
+    def _refusal(self, operation: Operation) -> UcpError | None:
+        """Why ``operation`` may not run now: a transition the spec forbids, or the platform's spend policy."""
+        error = lifecycle.transition_error(operation, self._status)
+        if error is None and operation is Operation.COMPLETE and self._checkout is not None:
+            error = lifecycle.policy_error(self._start.policy, self._checkout)
+        return error
 
     def _refuse_when_busy(self) -> None:
         if self._updates_in_flight >= MAX_UPDATES_IN_FLIGHT:
@@ -349,9 +358,7 @@ class CheckoutSessionWorkflow:
         try:
             async with self._merchant_lock:
                 # The status may have moved while this update waited for the lock.
-                error = lifecycle.transition_error(operation, self._status) if self._created else None
-                if operation is Operation.COMPLETE and error is None and self._checkout is not None:
-                    error = lifecycle.policy_error(self._start.policy, self._checkout)
+                error = self._refusal(operation)
                 result = (
                     _error_result(operation, request, error)
                     if error is not None
