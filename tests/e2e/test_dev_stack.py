@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,23 +23,13 @@ import httpx
 import pytest
 from temporalio.client import Client
 
+from tests.fixtures.http import free_ports
 from ucp_connector.commands.demo import DemoPlatform
 from ucp_connector.dev_layout import DEMO_MERCHANT, DevLayout
 
 pytestmark = pytest.mark.e2e
 
 CLI = [sys.executable, "-c", "from ucp_connector.cli import main; main()"]
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 class DevStack:
@@ -127,7 +116,7 @@ def _children(pid: int) -> set[int]:
 
 @pytest.fixture
 def dev_stack(tmp_path: Path) -> Iterator[DevStack]:
-    stack = DevStack(tmp_path / "state", _free_ports(4))
+    stack = DevStack(tmp_path / "state", free_ports(4))
     try:
         yield stack
     finally:

@@ -8,7 +8,6 @@ creates it — once.
 
 from __future__ import annotations
 
-import socket
 import uuid
 from pathlib import Path
 
@@ -20,18 +19,13 @@ from temporalio.testing import WorkflowEnvironment
 from contracts import checkout_session_id, checkout_workflow_id
 from tests.e2e.conftest import MERCHANT, running_connector
 from tests.fixtures.connector_stack import ready_body
+from tests.fixtures.http import free_port
 from ucp_connector.temporal_binaries import temporal_cli
 from worker import search_attributes
 from worker.client import data_converter
 from worker.codec import PayloadKeyring
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def _start(db: Path, port: int, keyring: PayloadKeyring) -> WorkflowEnvironment:
@@ -49,7 +43,7 @@ async def _start(db: Path, port: int, keyring: PayloadKeyring) -> WorkflowEnviro
 async def test_create_while_temporal_is_down_is_503_and_leaves_no_session(
     payload_keyring: PayloadKeyring, tmp_path: Path
 ) -> None:
-    db, port = tmp_path / "temporal.db", _free_port()
+    db, port = tmp_path / "temporal.db", free_port()
     first = await _start(db, port, payload_keyring)
     stopped = False
     try:

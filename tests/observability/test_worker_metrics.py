@@ -10,7 +10,6 @@ system writes.
 from __future__ import annotations
 
 import json
-import socket
 import time
 import uuid
 from pathlib import Path
@@ -20,18 +19,12 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from storage.config import StorageSettings, load_secret
+from tests.fixtures.http import free_port
 from tests.fixtures.worker_process import WorkerProcess, save_payload_keyring, write_config
 from ucp_connector.keyfiles import create_signing_keyring
 from worker.codec import PayloadKeyring
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _scrape(url: str, seconds: float = 30.0) -> str:
@@ -79,7 +72,7 @@ def test_worker_serves_temporal_metrics_on_loopback(
             },
         },
     )
-    port = _free_port()
+    port = free_port()
     worker = WorkerProcess(state_dir, config, log_name="metrics-worker")
     worker.start(args=["--metrics-port", str(port)], env={"UCP_LOG_FORMAT": "json"})
     try:

@@ -16,17 +16,10 @@ import pytest
 from typer.testing import CliRunner
 
 from tests import spec_schemas
+from tests.fixtures.http import free_port
 from ucp_connector.cli import app
 
 PYTHON = sys.executable
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait_for_profile(url: str, process: subprocess.Popen[bytes]) -> httpx.Response:
@@ -52,7 +45,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 def test_module_entry_point_serves_a_valid_profile(tmp_path: Path) -> None:
     """python -m reference_merchant --port ... --db FILE --config FILE: a real, schema-valid business profile."""
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "merchant.toml"
     config.write_text('name = "CLI shop"\nplatforms = [{ profile_url = "https://platform.example/.well-known/ucp" }]\n')
     process = subprocess.Popen(
@@ -105,7 +98,7 @@ def test_cli_merchant_keeps_its_key_in_a_0600_file(tmp_path: Path) -> None:
     keys_dir = tmp_path / "keys"
     kids = []
     for _ in range(2):
-        port = _free_port()
+        port = free_port()
         process = subprocess.Popen(
             [
                 PYTHON,

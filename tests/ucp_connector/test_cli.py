@@ -43,12 +43,6 @@ def test_user_mistakes_are_one_line_errors_without_traceback(tmp_path: Path) -> 
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_busy_port_is_reported_before_anything_starts(tmp_path: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
