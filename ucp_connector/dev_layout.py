@@ -78,7 +78,7 @@ class DevLayout:
         return self.state_dir / "dev" / "stack.json"
 
     def write_stack(self, ports: DevPorts) -> None:
-        urls = {"api_url": api_url(ports), "temporal_ui_url": f"http://{ports.host}:{ports.temporal_ui}"}
+        urls = {"api_url": api_url(ports), "temporal_ui_url": temporal_ui_url(ports)}
         self.stack_file.write_text(json.dumps(urls, indent=2) + "\n", encoding="utf-8")
 
     def read_stack(self) -> dict[str, str]:
@@ -130,6 +130,10 @@ def api_url(ports: DevPorts) -> str:
     return f"http://{ports.host}:{ports.api}"
 
 
+def temporal_ui_url(ports: DevPorts) -> str:
+    return f"http://{ports.host}:{ports.temporal_ui}"
+
+
 def merchant_url(ports: DevPorts) -> str:
     return f"http://{ports.host}:{ports.merchant}"
 
@@ -142,7 +146,7 @@ public_base_url = "{api_url(ports)}"
 
 [temporal]
 address = "{ports.host}:{ports.temporal}"
-ui_url = "http://{ports.host}:{ports.temporal_ui}"
+ui_url = "{temporal_ui_url(ports)}"
 
 [storage]
 database_url = {json.dumps(storage.database_url)}

@@ -35,18 +35,22 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
-def write_secret_json(path: Path, document: dict[str, Any]) -> None:
-    ensure_private_dir(path.parent)
+def write_file_atomically(path: Path, data: bytes, mode: int) -> None:
+    """Readers see the old file or the whole new one, never a torn write; created with ``mode`` from the start."""
     temporary = path.with_name(f".{path.name}.tmp")
     if temporary.exists():
         temporary.unlink()
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2)
-        handle.write("\n")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
+
+
+def write_secret_json(path: Path, document: dict[str, Any]) -> None:
+    ensure_private_dir(path.parent)
+    write_file_atomically(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"), 0o600)
 
 
 def read_secret_json(path: Path) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -30,7 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ucp_connector.keyfiles import ensure_private_dir
+from ucp_connector.keyfiles import ensure_private_dir, write_file_atomically
 
 CA_CERT: Final = "ca.pem"
 CA_KEY: Final = "ca-key.pem"
@@ -43,18 +42,6 @@ class IssuedCertificate:
     cert_file: Path
     key_file: Path
     created: bool
-
-
-def _write(path: Path, data: bytes, mode: int) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    if temporary.exists():
-        temporary.unlink()
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
 
 
 def _private_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -103,8 +90,8 @@ def _ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    _write(key_file, _private_pem(key), 0o600)
-    _write(cert_file, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    write_file_atomically(key_file, _private_pem(key), 0o600)
+    write_file_atomically(cert_file, cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return cert, key
 
 
@@ -142,7 +129,7 @@ def issue_server_certificates(directory: Path, hosts: list[str]) -> list[IssuedC
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
             .sign(ca_key, hashes.SHA256())
         )
-        _write(key_file, _private_pem(key), 0o600)
-        _write(cert_file, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+        write_file_atomically(key_file, _private_pem(key), 0o600)
+        write_file_atomically(cert_file, cert.public_bytes(serialization.Encoding.PEM), 0o644)
         issued.append(IssuedCertificate(host, cert_file, key_file, created=True))
     return issued

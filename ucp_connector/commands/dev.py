@@ -34,6 +34,7 @@ from ucp_connector.dev_layout import (
     connector_profile_for_merchant,
     merchant_url,
     prepare,
+    temporal_ui_url,
 )
 from ucp_connector.processes import Child, Stack, require_free_ports, tcp_answers
 from ucp_connector.temporal_binaries import temporal_cli
@@ -168,7 +169,7 @@ def dev(
 
 def _print_urls(layout: DevLayout, ports: DevPorts, kid: str) -> None:
     rows = [
-        ("Temporal Web UI", f"http://{ports.host}:{ports.temporal_ui}"),
+        ("Temporal Web UI", temporal_ui_url(ports)),
         ("Temporal frontend", f"{ports.host}:{ports.temporal}"),
         ("connector API", api_url(ports)),
         ("connector profile", f"{api_url(ports)}/.well-known/ucp"),
