@@ -82,6 +82,14 @@ PURGE_EVERY = dt.timedelta(minutes=1)
 OPEN_STATUSES = tuple(status.value for status in lifecycle.OPEN)
 
 
+def _database_unavailable() -> UcpError:
+    return UcpError("the merchant's database is unavailable", code=ErrorCode.SERVICE_UNAVAILABLE, retry_after=1)
+
+
+async def _order_count(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(OrderRow)) or 0)
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(10)}"
 
@@ -185,9 +193,7 @@ class MerchantService:
                     await session.commit()
             except SQLAlchemyError as exc:
                 log.error("database.error", operation=ctx.operation.value, error=type(exc).__name__)
-                raise UcpError(
-                    "the merchant's database is unavailable", code=ErrorCode.SERVICE_UNAVAILABLE, retry_after=1
-                ) from exc
+                raise _database_unavailable() from exc
         self._announce()
         return self._responder.raw(status, body)
 
@@ -200,9 +206,7 @@ class MerchantService:
                     status, document = await handler(session, now)
                     await session.commit()
             except SQLAlchemyError as exc:
-                raise UcpError(
-                    "the merchant's database is unavailable", code=ErrorCode.SERVICE_UNAVAILABLE, retry_after=1
-                ) from exc
+                raise _database_unavailable() from exc
         self._announce()
         return self._responder.json(status, document)
 
@@ -315,16 +319,7 @@ class MerchantService:
                 continue_url=self._config.base_url,
             )
         state.status = self._render(state).status
-        row = CheckoutRow(
-            id=state.id,
-            platform=state.platform,
-            status=state.status.value,
-            expires_at=epoch(state.expires_at),
-            completes_at=None,
-            created_at=epoch(now),
-            updated_at=epoch(now),
-            state={},
-        )
+        row = CheckoutRow(id=state.id, platform=state.platform, created_at=epoch(now))
         self._save(row, state, now)
         session.add(row)
         log.debug("checkout.created", checkout_id=state.id, status=state.status.value)
@@ -400,7 +395,7 @@ class MerchantService:
 
     async def _place_order(self, session: AsyncSession, state: CheckoutState, now: dt.datetime) -> None:
         rendered = self._render(state)
-        count = await session.scalar(select(func.count()).select_from(OrderRow)) or 0
+        count = await _order_count(session)
         order_id = new_id("ord")
         label = f"#{1001 + count}"
         document = orders.build_order(state, rendered, self._config, self._catalog, order_id=order_id, label=label)
@@ -526,7 +521,7 @@ class MerchantService:
 
     async def count_orders(self) -> int:
         async with self._db.session() as session:
-            return int(await session.scalar(select(func.count()).select_from(OrderRow)) or 0)
+            return await _order_count(session)
 
     async def tick(self) -> None:
         """One pass of time-driven work: expiry, settlement, order progression, idempotency purge."""
