@@ -32,15 +32,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Final, Literal
+from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, field_validator
 
 from contracts.error_codes import ErrorCode
 from contracts.errors import UcpError
 from contracts.jwk import JwkSet
-from contracts.ucp._base import REVERSE_DOMAIN_RE, OpenModel, Version, parse_model
+from contracts.ucp._base import REVERSE_DOMAIN_RE, OpenModel, ReverseDomainName, Version, parse_model
 
 SHOPPING_SERVICE: Final = "dev.ucp.shopping"
 CHECKOUT: Final = "dev.ucp.shopping.checkout"
@@ -50,7 +50,7 @@ DISCOUNT: Final = "dev.ucp.shopping.discount"
 CART: Final = "dev.ucp.shopping.cart"
 
 Transport = Literal["rest", "mcp", "a2a", "embedded"]
-EntityName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*(?:\.[a-z][a-z0-9_]*)+$")]
+EntityName = ReverseDomainName
 
 
 class Entity(OpenModel):
