@@ -129,13 +129,19 @@ async def test_unknown_kid_is_key_not_found(shop: MerchantUnderTest) -> None:
     assert reply.status == 401 and reply.code == "key_not_found"
 
 
+async def _platform_publishes_a_new_key(shop: MerchantUnderTest) -> tuple[SigningKey, int]:
+    """After one request cached the profile, the platform publishes a new key; returns it and the fetch count."""
+    assert (await shop.client.create(ready_body())).status == 201
+    fetches = shop.site.profile_fetches.get(PLATFORM, 0)
+    new_key = SigningKey.generate()
+    shop.site.profiles[PLATFORM] = platform_profile(shop.site.webhook_url(PLATFORM), new_key)
+    return new_key, fetches
+
+
 async def test_platform_key_rotation_is_picked_up_with_one_refetch(shop: MerchantUnderTest) -> None:
     """SIG-09, SIG-10, OVR-40: a new kid triggers one profile re-fetch, at most once per 60 s."""
     site = shop.site
-    assert (await shop.client.create(ready_body())).status == 201
-    fetches = site.profile_fetches.get(PLATFORM, 0)
-    new_key = SigningKey.generate()
-    site.profiles[PLATFORM] = platform_profile(site.webhook_url(PLATFORM), new_key)
+    new_key, fetches = await _platform_publishes_a_new_key(shop)
     refused = await _post(shop, _signed(shop, key=new_key))
     assert refused.code == "key_not_found"  # cached copy is younger than 60 s: no re-fetch yet
     assert site.profile_fetches[PLATFORM] == fetches
@@ -150,10 +156,7 @@ async def test_platform_key_rotation_is_picked_up_with_one_refetch(shop: Merchan
 async def test_requests_racing_on_a_new_kid_share_one_refetch(shop: MerchantUnderTest) -> None:
     """SIG-09: several requests with the same new kid at once still re-fetch the profile only once."""
     site = shop.site
-    assert (await shop.client.create(ready_body())).status == 201
-    fetches = site.profile_fetches.get(PLATFORM, 0)
-    new_key = SigningKey.generate()
-    site.profiles[PLATFORM] = platform_profile(site.webhook_url(PLATFORM), new_key)
+    new_key, fetches = await _platform_publishes_a_new_key(shop)
     shop.clock.advance(seconds=61)
     site.profile_delay_seconds = 0.3
     replies = await asyncio.gather(*(_post(shop, _signed(shop, key=new_key)) for _ in range(4)))
