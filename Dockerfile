@@ -14,12 +14,14 @@ RUN groupadd --system --gid 10001 ucp \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY contracts ./contracts
-COPY workflows ./workflows
-COPY activities ./activities
-COPY api ./api
-COPY worker ./worker
-COPY reference_merchant ./reference_merchant
+COPY core ./core
 COPY storage ./storage
+COPY merchants ./merchants
+COPY activities ./activities
+COPY workflows ./workflows
+COPY worker ./worker
+COPY api ./api
+COPY reference_merchant ./reference_merchant
 COPY ucp_connector ./ucp_connector
 RUN pip install . && rm -rf /src
 

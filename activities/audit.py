@@ -13,8 +13,8 @@ from collections.abc import Awaitable
 
 from temporalio import activity
 
-from activities.errors import application_error
-from activities.types import AuditRecord, SessionIndexRecord, StorageBatch
+from activities.errors import encode_failure
+from activities.types import ActivityName, AuditRecord, SessionIndexRecord, StorageBatch
 from contracts import ErrorCode
 from storage.audit import AuditOutcome, NewAuditEvent
 from storage.errors import StorageError
@@ -26,7 +26,7 @@ class StorageActivities:
     def __init__(self, repository: Repository) -> None:
         self._repository = repository
 
-    @activity.defn
+    @activity.defn(name=ActivityName.WRITE_BATCH)
     async def write_batch(self, batch: StorageBatch) -> None:
         """Write queued audit events and index updates in order (each write is idempotent on retry)."""
         for item in batch.items:
@@ -71,4 +71,4 @@ async def _written(write: Awaitable[object]) -> None:
     try:
         await write
     except StorageError as error:
-        raise application_error(error, retryable=error.retryable) from error
+        raise encode_failure(error, retryable=error.retryable) from error

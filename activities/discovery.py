@@ -1,6 +1,6 @@
 """``discover_merchant``: read a registered merchant's profile and negotiate version and capabilities.
 
-The profile comes from the shared cache (``ucp_connector.merchant_profiles``),
+The profile comes from the shared cache (``merchants.profiles``),
 which applies the spec's fetching rules; negotiation is the spec's
 intersection algorithm (``contracts.ucp.profile.negotiate``) between the
 connector's platform profile for this merchant and the merchant's profile.
@@ -13,12 +13,12 @@ from typing import Any
 
 from temporalio import activity
 
-from activities.errors import application_error, profile_failure
-from activities.types import DiscoverMerchantInput, MerchantProfileSummary
+from activities.errors import encode_failure, profile_failure
+from activities.types import ActivityName, DiscoverMerchantInput, MerchantProfileSummary
 from contracts import ErrorCode, UcpError
 from contracts.error_codes import UCP_VERSION
 from contracts.ucp import CHECKOUT, Profile, negotiate, parse_profile
-from ucp_connector.merchant_profiles import ProfileCache
+from merchants.profiles import ProfileCache
 
 
 class DiscoveryActivities:
@@ -26,7 +26,7 @@ class DiscoveryActivities:
         self._profiles = profiles
         self._connector_profile = connector_profile
 
-    @activity.defn
+    @activity.defn(name=ActivityName.DISCOVER_MERCHANT)
     async def discover_merchant(self, request: DiscoverMerchantInput) -> MerchantProfileSummary:
         """Fetch (or reuse) the merchant profile and negotiate version and capabilities with it."""
         try:
@@ -44,7 +44,7 @@ class DiscoveryActivities:
                     detail={"rejected": sorted(negotiation.rejected)},
                 )
         except UcpError as error:
-            raise application_error(error, retryable=False) from error
+            raise encode_failure(error, retryable=False) from error
         return MerchantProfileSummary(
             merchant_id=request.merchant_id,
             profile_url=entry.profile_url,

@@ -29,8 +29,8 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import application_error, profile_failure
-from activities.types import CallMerchantInput, MerchantOperation, MerchantReply
+from activities.errors import encode_failure, profile_failure
+from activities.types import ActivityName, CallMerchantInput, MerchantOperation, MerchantReply
 from contracts import (
     ErrorCode,
     KeyStore,
@@ -44,9 +44,9 @@ from contracts import (
     verify_response,
 )
 from contracts.ucp import parse_checkout_response, parse_order_response
-from ucp_connector.merchant_profiles import CachedProfile, ProfileCache
-from ucp_connector.outbound_http import ResponseTooLargeError, retry_after_seconds, send_bounded
-from ucp_connector.platform_profile import profile_url
+from core.outbound_http import ResponseTooLargeError, retry_after_seconds, send_bounded
+from merchants.platform_profile import profile_url
+from merchants.profiles import CachedProfile, ProfileCache
 
 # Lines carry workflow_id/session_id/attempt from worker.log_context; never headers or bodies.
 log = structlog.get_logger("ucp_connector.activities.merchant")
@@ -55,7 +55,7 @@ log = structlog.get_logger("ucp_connector.activities.merchant")
 def _failure(
     code: ErrorCode, message: str, *, retryable: bool, retry_after: float | None = None, **detail: Any
 ) -> ApplicationError:
-    return application_error(UcpError(message, code=code, detail=detail), retryable=retryable, retry_after=retry_after)
+    return encode_failure(UcpError(message, code=code, detail=detail), retryable=retryable, retry_after=retry_after)
 
 
 class MerchantActivities:
@@ -65,7 +65,7 @@ class MerchantActivities:
         self._keys = keys
         self._public_base_url = public_base_url
 
-    @activity.defn
+    @activity.defn(name=ActivityName.CALL_MERCHANT)
     async def call_merchant(self, request: CallMerchantInput) -> MerchantReply:
         try:
             profile = await self._profiles.get(request.merchant_id)

@@ -18,12 +18,12 @@ import uuid
 import httpx
 from temporalio import activity
 
-from activities.errors import application_error
-from activities.types import PlatformNotification
+from activities.errors import encode_failure
+from activities.types import ActivityName, PlatformNotification
 from contracts import ErrorCode, KeyStore, UcpError, canonical_json, format_ucp_agent, sign_request
 from contracts.ucp_agent import validate_profile_url
-from ucp_connector.outbound_http import ResponseTooLargeError, retry_after_seconds, send_bounded
-from ucp_connector.platform_profile import profile_url
+from core.outbound_http import ResponseTooLargeError, retry_after_seconds, send_bounded
+from merchants.platform_profile import profile_url
 
 
 def notification_body(notification: PlatformNotification) -> bytes:
@@ -43,7 +43,7 @@ class NotifyActivities:
         self._keys = keys
         self._agent = format_ucp_agent(profile_url(public_base_url))
 
-    @activity.defn
+    @activity.defn(name=ActivityName.NOTIFY_PLATFORM)
     async def notify_platform(self, notification: PlatformNotification) -> None:
         # Same URL rules as a profile: https, or loopback http when explicitly allowed.
         url = validate_profile_url(
@@ -62,12 +62,12 @@ class NotifyActivities:
         try:
             response, _ = await send_bounded(self._http, "POST", url, headers=headers, content=body)
         except (httpx.HTTPError, ResponseTooLargeError) as exc:
-            raise application_error(
+            raise encode_failure(
                 UcpError(f"platform webhook failed: {type(exc).__name__}", code=ErrorCode.SERVICE_UNAVAILABLE),
                 retryable=True,
             ) from exc
         if not 200 <= response.status_code < 300:
-            raise application_error(
+            raise encode_failure(
                 UcpError(
                     f"platform webhook answered HTTP {response.status_code}",
                     code=ErrorCode.SERVICE_UNAVAILABLE,

@@ -18,6 +18,19 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ActivityName(StrEnum):
+    """The activity types the worker registers; the workflow schedules them by these names only.
+
+    Names, not method references, so the workflow module imports no I/O code
+    (DESIGN.md invariant 5). They are what recorded histories name: never rename one.
+    """
+
+    CALL_MERCHANT = "call_merchant"
+    DISCOVER_MERCHANT = "discover_merchant"
+    WRITE_BATCH = "write_batch"
+    NOTIFY_PLATFORM = "notify_platform"
+
+
 class MerchantOperation(StrEnum):
     """The UCP REST operations the connector performs at a merchant (checkout-rest.md, order-rest.md)."""
 

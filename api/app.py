@@ -1,6 +1,6 @@
 """The FastAPI application: public profiles, the signed checkout API, merchant webhooks.
 
-Middleware, outermost first: tracing (when on, ``ucp_connector.telemetry``),
+Middleware, outermost first: tracing (when on, ``core.telemetry``),
 the request log (``api.request_log``: bound request id, one access line per
 request), response signing (every response, errors included), then the
 body-size limit; inside, the routers — each signed
@@ -26,10 +26,10 @@ from api.routes import checkout, public, sessions, webhooks
 from api.security import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware, PlatformRegistry, VerifiedPlatform
 from api.signing import ResponseSigningMiddleware
 from contracts import KeyStore
+from core.settings import Settings
+from core.telemetry import instrument_app
+from merchants.profiles import ProfileCache
 from storage.repository import Repository
-from ucp_connector.merchant_profiles import ProfileCache
-from ucp_connector.settings import Settings
-from ucp_connector.telemetry import instrument_app
 from workflows.types import PolicySnapshot
 
 PUBLIC_PATHS = frozenset({"/healthz", "/.well-known/ucp", "/merchants/{merchant_id}/.well-known/ucp"})

@@ -43,15 +43,19 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.errors import decode_failure
 from contracts import ErrorCode, UcpError, checkout_session_id, checkout_workflow_id, update_id
-from ucp_connector.logging import bind
-from worker import search_attributes
-from workflows.checkout import ORDER_READ_UPDATE, CheckoutSessionWorkflow
+from core.logging import bind
+from workflows import search_attributes
 from workflows.lifecycle import COMPLETE_IN_PROGRESS
 from workflows.types import (
+    ORDER_EVENT_SIGNAL,
+    ORDER_READ_UPDATE,
+    VIEW_QUERY,
+    WORKFLOW_TYPE,
     Operation,
     OperationRequest,
     OperationResult,
@@ -64,13 +68,6 @@ from workflows.types import (
 )
 
 RETRY_AFTER_SECONDS: Final = 2
-
-_UPDATES = {
-    Operation.UPDATE: CheckoutSessionWorkflow.update,
-    Operation.COMPLETE: CheckoutSessionWorkflow.complete,
-    Operation.CANCEL: CheckoutSessionWorkflow.cancel,
-    Operation.REFRESH: CheckoutSessionWorkflow.refresh,
-}
 
 
 @dataclass(frozen=True)
@@ -100,12 +97,7 @@ def _not_found() -> UcpError:
 
 
 def _from_update_failure(error: WorkflowUpdateFailedError) -> UcpError:
-    cause = error.cause
-    if isinstance(cause, ApplicationError) and cause.type is not None and cause.type in ErrorCode._value2member_map_:
-        body = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
-        detail = body.get("detail") if isinstance(body.get("detail"), dict) else None
-        return UcpError(cause.message, code=ErrorCode(cause.type), detail=detail, retry_after=body.get("retry_after"))
-    return UcpError("the operation failed", code=ErrorCode.INTERNAL_ERROR)
+    return decode_failure(error.cause) or UcpError("the operation failed", code=ErrorCode.INTERNAL_ERROR)
 
 
 @contextlib.contextmanager
@@ -155,8 +147,8 @@ class CheckoutGateway:
         session_id = checkout_session_id(context.platform_id, request.idempotency_key)
         workflow_id = checkout_workflow_id(context.platform_id, session_id)
         bind(session_id=session_id)
-        start = WithStartWorkflowOperation(
-            CheckoutSessionWorkflow.run,
+        start: WithStartWorkflowOperation[Any, SessionView] = WithStartWorkflowOperation(
+            WORKFLOW_TYPE,
             SessionStart(
                 platform_id=context.platform_id,
                 session_id=session_id,
@@ -169,6 +161,7 @@ class CheckoutGateway:
             ),
             id=workflow_id,
             task_queue=self._task_queue,
+            result_type=SessionView,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=TypedSearchAttributes(
@@ -187,8 +180,9 @@ class CheckoutGateway:
         try:
             with _temporal_errors():
                 handle = await self._client.start_update_with_start_workflow(
-                    CheckoutSessionWorkflow.create,
+                    Operation.CREATE.value,
                     request,
+                    result_type=OperationResult,
                     id=update_id(Operation.CREATE.value, request.idempotency_key),
                     start_workflow_operation=start,
                     wait_for_stage=WorkflowUpdateStage.ACCEPTED,
@@ -207,8 +201,9 @@ class CheckoutGateway:
         handle = self._handle(platform_id, session_id)
         with _temporal_errors():
             update = await handle.start_update(
-                _UPDATES[operation],
+                operation.value,
                 request,
+                result_type=OperationResult,
                 id=update_id(operation.value, request.idempotency_key),
                 wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             )
@@ -285,9 +280,9 @@ class CheckoutGateway:
 
     async def view(self, platform_id: str, session_id: str) -> SessionView:
         with _temporal_errors():
-            view: SessionView = await self._handle(platform_id, session_id).query(CheckoutSessionWorkflow.view)
+            view: SessionView = await self._handle(platform_id, session_id).query(VIEW_QUERY, result_type=SessionView)
         return view
 
     async def order_event(self, platform_id: str, session_id: str, event: OrderEvent) -> None:
         with _temporal_errors():
-            await self._handle(platform_id, session_id).signal(CheckoutSessionWorkflow.order_event, event)
+            await self._handle(platform_id, session_id).signal(ORDER_EVENT_SIGNAL, event)

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from contracts import ErrorCode, UcpError
-from ucp_connector.settings import RateLimit
+from core.settings import RateLimit
 
 
 @dataclass

@@ -15,19 +15,18 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.gateway import CheckoutGateway
+from core.keyfiles import ReloadingKeyring
+from core.outbound_http import new_http_client
+from core.settings import SIGNING_FILE, Settings
+from core.temporal.client import connect, load_payload_keyring
+from merchants.profiles import ProfileCache
 from storage.repository import Repository
-from ucp_connector.connector_keys import SIGNING_FILE
-from ucp_connector.keyfiles import ReloadingKeyring
-from ucp_connector.merchant_profiles import ProfileCache
-from ucp_connector.outbound_http import new_http_client
-from ucp_connector.settings import Settings
-from worker.client import connect, load_payload_keyring
 
 
 def build_app(settings: Settings) -> FastAPI:
-    keys = ReloadingKeyring(settings.resolved_keys_dir / SIGNING_FILE)
-    payload_keyring = load_payload_keyring(settings.resolved_keys_dir)
-    repository = Repository.from_settings(settings.storage)
+    keys = ReloadingKeyring(settings.key_file(SIGNING_FILE))
+    payload_keyring = load_payload_keyring(settings)
+    repository = Repository.from_settings(settings)
     http = new_http_client(ca_file=settings.outbound_ca_file)
     app = create_app(
         settings, gateway=None, repository=repository, keys=keys, profiles=ProfileCache(http, settings.merchants)

@@ -117,10 +117,9 @@ def reference_document() -> dict[str, Any]:
     """The document of an app built with neutral settings (routes and models do not depend on them)."""
     from api.app import create_app
     from contracts import KeyStore, SigningKey
-    from storage.config import StorageSettings
-    from ucp_connector.settings import Settings
+    from core.settings import Settings
 
-    settings = Settings(storage=StorageSettings(database_url="sqlite+aiosqlite:///:memory:"))
+    settings = Settings.model_validate({})
     keys = KeyStore(SigningKey.generate())
     app = create_app(settings, gateway=None, repository=None, keys=lambda: keys, profiles=None)  # type: ignore[arg-type]
     return build_openapi(app)

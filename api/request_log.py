@@ -30,7 +30,7 @@ from typing import Any, Final
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ucp_connector.logging import bind
+from core.logging import bind
 
 log = structlog.get_logger("ucp_connector.api.access")
 

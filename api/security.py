@@ -41,8 +41,8 @@ from contracts import (
     verify_request,
 )
 from contracts.idempotency import is_session_id
-from ucp_connector.logging import bind
-from ucp_connector.settings import PlatformSettings
+from core.logging import bind
+from core.settings import PlatformSettings
 
 DEFAULT_MAX_BODY_BYTES: Final = 256 * 1024
 

@@ -24,12 +24,12 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
+from core.temporal.client import data_converter
+from core.temporal.codec import PayloadKeyring
 from tests.e2e.conftest import MERCHANT, Connector, running_connector
 from tests.fixtures.bodies import payment_body, ready_body
 from ucp_connector.temporal_binaries import temporal_cli
-from worker import search_attributes
-from worker.client import data_converter
-from worker.codec import PayloadKeyring
+from workflows import search_attributes
 
 RESULTS = Path(__file__).parent / "results" / "connector_flows.json"
 BASE = f"/merchants/{MERCHANT}/checkout-sessions"

@@ -29,13 +29,13 @@ import structlog
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.testing import WorkflowEnvironment
 
+from core.telemetry import configure_tracing, shutdown_tracing, with_tracing
+from core.temporal.client import data_converter
+from core.temporal.codec import PayloadKeyring
 from tests.e2e.conftest import MERCHANT, running_connector
 from tests.fixtures.connector_stack import ready_body
-from ucp_connector.telemetry import configure_tracing, shutdown_tracing, with_tracing
 from ucp_connector.temporal_binaries import temporal_cli
-from worker import search_attributes
-from worker.client import data_converter
-from worker.codec import PayloadKeyring
+from workflows import search_attributes
 
 RESULTS = Path(__file__).parent / "results" / "tracing_overhead.json"
 

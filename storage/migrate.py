@@ -21,7 +21,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.config import DEFAULT_SERVICE_ROLE
+from core.settings import DEFAULT_SERVICE_ROLE
 from storage.database import translate_errors, validate_identifier, write_transaction
 from storage.models import metadata
 

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
 import structlog
+from pydantic import SecretStr
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -54,8 +55,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts import CursorCodec, CursorInvalidError, ErrorCode, Redactor, UcpError, canonical_json
+from core.keyfiles import load_secret
+from core.settings import Settings
 from storage.audit import GENESIS_HASH, AuditEvent, NewAuditEvent, chain_hash, format_timestamp, hashed_event, row_event
-from storage.config import StorageSettings, load_secret
 from storage.database import is_sqlite, make_engine, translate_errors, write_transaction
 from storage.errors import AuditConflictError, AuditSequenceGapError, StorageUnavailableError
 from storage.models import audit_events, sessions
@@ -84,6 +86,10 @@ def _invalid_cursor(reason: str = "malformed") -> CursorInvalidError:
     return CursorInvalidError(f"cursor is not valid ({reason})", detail={"reason": reason})
 
 
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
 def _check_limit(limit: int) -> int:
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_PAGE_SIZE:
         raise UcpError(
@@ -103,12 +109,12 @@ class Repository:
         self._cursors = cursors
 
     @classmethod
-    def from_settings(cls, settings: StorageSettings | None = None, *, create_secrets: bool = False) -> Repository:
-        """Build from ``UCP_*`` settings; ``create_secrets`` (dev and tests only) makes missing 0600 secret files."""
-        settings = settings or StorageSettings()
-        salt = load_secret(settings.redaction_salt_file, inline=settings.redaction_salt, create=create_secrets)
-        secret = load_secret(settings.cursor_secret_file, inline=settings.cursor_secret, create=create_secrets)
-        engine = make_engine(settings.database_url, schema=settings.database_schema)
+    def from_settings(cls, settings: Settings, *, create_secrets: bool = False) -> Repository:
+        """Build from the settings; ``create_secrets`` (dev and tests only) makes missing 0600 secret files."""
+        storage = settings.storage
+        salt = load_secret(settings.redaction_salt_file, inline=_secret(storage.redaction_salt), create=create_secrets)
+        secret = load_secret(settings.cursor_secret_file, inline=_secret(storage.cursor_secret), create=create_secrets)
+        engine = make_engine(settings.database_url, schema=storage.database_schema)
         return cls(engine, redactor=Redactor(salt), cursors=CursorCodec(secret))
 
     @property

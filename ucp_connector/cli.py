@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from contracts import UcpError
+from core.keyfiles import KeyFileError
 from ucp_connector.commands import audit, keys, session
 from ucp_connector.commands.api import api
 from ucp_connector.commands.demo import DemoError, demo
@@ -21,7 +22,6 @@ from ucp_connector.commands.dev import dev
 from ucp_connector.commands.merchant import merchant
 from ucp_connector.commands.migrate import migrate
 from ucp_connector.commands.worker import worker
-from ucp_connector.keyfiles import KeyFileError
 from ucp_connector.processes import StackError
 from ucp_connector.temporal_binaries import TemporalBinaryMissingError
 

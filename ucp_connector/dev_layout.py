@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contracts import JwkSet, SigningKey
+from core.connector_keys import ensure_connector_keys, signing_keys
+from core.keyfiles import ensure_private_dir, read_secret_json, write_secret_json
+from core.settings import DATABASE_FILE, Settings
+from merchants.platform_profile import profile_url
 from storage import migrate
-from storage.config import StorageSettings
 from storage.database import make_engine
-from ucp_connector.connector_keys import CURSOR_SECRET_FILE, REDACTION_SALT_FILE, SIGNING_FILE, ensure_connector_keys
-from ucp_connector.keyfiles import ensure_private_dir, load_signing_keyring, read_secret_json, write_secret_json
-from ucp_connector.platform_profile import profile_url
 
 DEMO_PLATFORM = "demo"
 DEMO_MERCHANT = "reference"
@@ -96,12 +96,13 @@ class DevLayout:
     def demo_platform_jwks_file(self) -> Path:
         return self.state_dir / "dev" / "demo-platform.jwks.json"
 
-    def storage(self) -> StorageSettings:
-        return StorageSettings(
-            database_url=f"sqlite+aiosqlite:///{(self.state_dir / 'connector.db').resolve()}",
-            redaction_salt_file=self.keys_dir / REDACTION_SALT_FILE,
-            cursor_secret_file=self.keys_dir / CURSOR_SECRET_FILE,
-        )
+    @property
+    def database_file(self) -> Path:
+        return self.state_dir / DATABASE_FILE
+
+    def settings(self) -> Settings:
+        """The settings the children derive from the written configuration (no environment, no other file)."""
+        return Settings.model_validate({"state_dir": self.state_dir.resolve()})
 
     def demo_platform_key(self) -> SigningKey:
         return SigningKey.from_private_jwk(read_secret_json(self.demo_platform_key_file))
@@ -112,9 +113,9 @@ def prepare(layout: DevLayout, ports: DevPorts) -> str:
     ensure_private_dir(layout.keys_dir)
     ensure_private_dir(layout.merchant_keys_dir)
     (layout.state_dir / "dev").mkdir(parents=True, exist_ok=True)
-    ensure_connector_keys(layout.keys_dir)
-    keys = load_signing_keyring(layout.keys_dir / SIGNING_FILE)
-    storage = layout.storage()
+    settings = layout.settings()
+    ensure_connector_keys(settings)
+    keys = signing_keys(settings)
     if not layout.demo_platform_key_file.exists():
         write_secret_json(layout.demo_platform_key_file, SigningKey.generate(kid="demo-platform-1").to_private_jwk())
     demo_public = JwkSet((layout.demo_platform_key().public_jwk,)).to_dict()
@@ -122,7 +123,7 @@ def prepare(layout: DevLayout, ports: DevPorts) -> str:
     _write_connector_config(layout, ports)
     _write_merchant_config(layout)
     layout.write_stack(ports)
-    asyncio.run(_migrate(storage))
+    asyncio.run(_migrate(settings))
     return keys.active.kid
 
 
@@ -139,7 +140,7 @@ def merchant_url(ports: DevPorts) -> str:
 
 
 def _write_connector_config(layout: DevLayout, ports: DevPorts) -> None:
-    storage = layout.storage()
+    # Keys, secrets and the database derive from state_dir, exactly as for `ucp-connector audit verify` & co.
     text = f"""# Written by `ucp-connector dev` at every start; edit the options of `dev`, not this file.
 state_dir = {json.dumps(str(layout.state_dir.resolve()))}
 public_base_url = "{api_url(ports)}"
@@ -147,11 +148,6 @@ public_base_url = "{api_url(ports)}"
 [temporal]
 address = "{ports.host}:{ports.temporal}"
 ui_url = "{temporal_ui_url(ports)}"
-
-[storage]
-database_url = {json.dumps(storage.database_url)}
-redaction_salt_file = {json.dumps(str(storage.redaction_salt_file.resolve()))}
-cursor_secret_file = {json.dumps(str(storage.cursor_secret_file.resolve()))}
 
 [merchants.{DEMO_MERCHANT}]
 profile_url = "{merchant_url(ports)}/.well-known/ucp"
@@ -181,8 +177,8 @@ def connector_profile_for_merchant(ports: DevPorts) -> str:
     return profile_url(api_url(ports), DEMO_MERCHANT)
 
 
-async def _migrate(storage: StorageSettings) -> None:
-    engine = make_engine(storage.database_url)
+async def _migrate(settings: Settings) -> None:
+    engine = make_engine(settings.database_url)
     try:
         await migrate.upgrade(engine)
     finally:

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ucp_connector.keyfiles import ensure_private_dir, write_file_atomically
+from core.keyfiles import ensure_private_dir, write_file_atomically
 
 CA_CERT: Final = "ca.pem"
 CA_KEY: Final = "ca-key.pem"

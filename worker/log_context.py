@@ -16,7 +16,7 @@ import structlog
 from temporalio import activity
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
-from ucp_connector.logging import session_of_workflow
+from core.logging import session_of_workflow
 
 
 class _BindActivityContext(ActivityInboundInterceptor):

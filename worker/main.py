@@ -28,14 +28,12 @@ from activities.discovery import DiscoveryActivities
 from activities.merchant import MerchantActivities
 from activities.notify import NotifyActivities
 from contracts import KeyStore
+from core.outbound_http import new_http_client
+from core.settings import Settings
+from core.telemetry import worker_interceptors
+from merchants.platform_profile import platform_profile
+from merchants.profiles import ProfileCache
 from storage.repository import Repository
-from ucp_connector.connector_keys import SIGNING_FILE
-from ucp_connector.keyfiles import load_signing_keyring
-from ucp_connector.merchant_profiles import ProfileCache
-from ucp_connector.outbound_http import new_http_client
-from ucp_connector.platform_profile import platform_profile
-from ucp_connector.settings import Settings
-from ucp_connector.telemetry import worker_interceptors
 from worker.log_context import ActivityLogContextInterceptor
 from workflows.checkout import CheckoutSessionWorkflow
 
@@ -76,13 +74,9 @@ def build_worker(
         max_concurrent_activities=options.max_concurrent_activities,
         max_concurrent_workflow_tasks=options.max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=options.graceful_shutdown_timeout,
-        # Tracing comes with the client when it was connected with it (worker/client.py); otherwise it is added here.
+        # Tracing comes with the client when it was connected with it (core/temporal/client.py); else it is added here.
         interceptors=[ActivityLogContextInterceptor(), *worker_interceptors(client)],
     )
-
-
-def load_keys(settings: Settings) -> KeyStore:
-    return load_signing_keyring(settings.resolved_keys_dir / SIGNING_FILE)
 
 
 @contextlib.asynccontextmanager

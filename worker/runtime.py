@@ -8,7 +8,7 @@ says otherwise, so metrics are not published by accident.
 
 The SDK core (Rust) writes its own log lines; they are forwarded into Python
 logging (logger ``temporalio.core``) so that they leave the process as the same
-redacted JSON lines as everything else (``ucp_connector.logging``).
+redacted JSON lines as everything else (``core.logging``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def metrics_address(host: str, port: int) -> str:
 
 
 def worker_runtime(*, metrics_host: str = "127.0.0.1", metrics_port: int | None = None) -> Runtime:
-    """A runtime for one worker process; pass it to ``worker.client.connect`` before anything else connects."""
+    """A runtime for one worker process; pass it to ``core.temporal.client.connect`` before anything else connects."""
     metrics = (
         PrometheusConfig(bind_address=metrics_address(metrics_host, metrics_port), durations_as_seconds=True)
         if metrics_port is not None

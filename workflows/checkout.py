@@ -47,11 +47,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.audit import StorageActivities
-    from activities.discovery import DiscoveryActivities
-    from activities.merchant import MerchantActivities
-    from activities.notify import NotifyActivities
+    from activities.errors import decode_failure, encode_failure
     from activities.types import (
+        ActivityName,
         AuditRecord,
         CallMerchantInput,
         DiscoverMerchantInput,
@@ -63,9 +61,12 @@ with workflow.unsafe.imports_passed_through():
         StorageBatch,
     )
     from contracts import ErrorCode, UcpError, canonical_json, content_digest, outbound_idempotency_key
-    from worker import search_attributes
-    from workflows import lifecycle
+    from workflows import lifecycle, search_attributes
     from workflows.types import (
+        ORDER_EVENT_SIGNAL,
+        ORDER_READ_UPDATE,
+        VIEW_QUERY,
+        WORKFLOW_TYPE,
         CarriedState,
         IdempotencyRecord,
         Operation,
@@ -87,7 +88,6 @@ POLL_MAX: Final = dt.timedelta(minutes=1)
 MAX_UPDATES_IN_FLIGHT: Final = 6  # the server caps a run at 10 in-flight updates
 MAX_REMEMBERED_WEBHOOK_IDS: Final = 500
 STORAGE_BATCH: Final = 50  # audit/index writes per activity
-ORDER_READ_UPDATE: Final = "read_order"
 AUDIT_BEFORE_ANSWER_PATCH: Final = "audit-before-answer"  # histories recorded before it answered earlier
 
 
@@ -122,7 +122,7 @@ _OUTCOME_UNKNOWN: Final = frozenset(
 
 def _rejection(error: UcpError) -> ApplicationError:
     """A validator rejection the API maps back to the frozen code (nothing is written to history)."""
-    return ApplicationError(error.content, error.to_json_dict(), type=error.code.value, non_retryable=True)
+    return encode_failure(error)
 
 
 def _result(operation: Operation, request: OperationRequest, status: int, body: dict[str, Any]) -> OperationResult:
@@ -133,7 +133,7 @@ def _error_result(operation: Operation, request: OperationRequest, error: UcpErr
     return _result(operation, request, error.http_status, error.to_json_dict())
 
 
-@workflow.defn(name="CheckoutSession")
+@workflow.defn(name=WORKFLOW_TYPE)
 class CheckoutSessionWorkflow:
     @workflow.init
     def __init__(self, start: SessionStart) -> None:
@@ -450,7 +450,7 @@ class CheckoutSessionWorkflow:
 
     # ---------------------------------------------------------- signals/query
 
-    @workflow.signal(name="order_event")
+    @workflow.signal(name=ORDER_EVENT_SIGNAL)
     def order_event(self, event: OrderEvent) -> None:
         """A verified merchant order webhook: full snapshot, deduplicated by Webhook-Id (ORD-18, ORD-24).
 
@@ -484,7 +484,7 @@ class CheckoutSessionWorkflow:
             )
         self._queue_notification("order.updated", {"order": event.order})
 
-    @workflow.query(name="view")
+    @workflow.query(name=VIEW_QUERY)
     def view(self) -> SessionView:
         return SessionView(
             platform_id=self._start.platform_id,
@@ -581,14 +581,16 @@ class CheckoutSessionWorkflow:
         try:
             # A local activity: the profile is almost always in the worker's cache, so a server round trip
             # (schedule, start, complete) would cost more than the work.
-            return await workflow.execute_local_activity_method(
-                DiscoveryActivities.discover_merchant,
+            summary: MerchantProfileSummary = await workflow.execute_local_activity(
+                ActivityName.DISCOVER_MERCHANT,
                 DiscoverMerchantInput(merchant_id=self._start.merchant_id),
                 start_to_close_timeout=dt.timedelta(seconds=20),
                 schedule_to_close_timeout=dt.timedelta(minutes=1),
                 retry_policy=_MERCHANT_RETRY,
                 summary=f"discover {self._start.merchant_id}",
+                result_type=MerchantProfileSummary,
             )
+            return summary
         except ActivityError as error:
             return _activity_failure(error, ErrorCode.PROFILE_UNREACHABLE)
 
@@ -603,8 +605,8 @@ class CheckoutSessionWorkflow:
         )
         request_digest = _digest(body)
         try:
-            reply = await workflow.execute_activity_method(
-                MerchantActivities.call_merchant,
+            reply: MerchantReply = await workflow.execute_activity(
+                ActivityName.CALL_MERCHANT,
                 CallMerchantInput(
                     merchant_id=self._start.merchant_id,
                     operation=operation,
@@ -616,6 +618,7 @@ class CheckoutSessionWorkflow:
                 schedule_to_close_timeout=_MERCHANT_DEADLINES[operation],
                 retry_policy=_MERCHANT_RETRY,
                 summary=f"{operation.value} at {self._start.merchant_id}",
+                result_type=MerchantReply,
             )
         except ActivityError as error:
             failure = _activity_failure(error, ErrorCode.MERCHANT_UNAVAILABLE)
@@ -711,8 +714,8 @@ class CheckoutSessionWorkflow:
     async def _write_storage(self, items: list[AuditRecord | SessionIndexRecord]) -> None:
         audits = [item for item in items if isinstance(item, AuditRecord)]
         what = f"audit #{audits[0].seq}-#{audits[-1].seq}" if audits else "session index"
-        await workflow.execute_activity_method(
-            StorageActivities.write_batch,
+        await workflow.execute_activity(
+            ActivityName.WRITE_BATCH,
             StorageBatch(items=items),
             # Answers wait for these writes, so a worker that dies mid-write must be noticed soon; a
             # retry is harmless (writes are idempotent on (session, seq)). Covers the store's own
@@ -726,8 +729,8 @@ class CheckoutSessionWorkflow:
     async def _notify(self, notifications: list[PlatformNotification]) -> None:
         [notification] = notifications
         try:
-            await workflow.execute_activity_method(
-                NotifyActivities.notify_platform,
+            await workflow.execute_activity(
+                ActivityName.NOTIFY_PLATFORM,
                 notification,
                 start_to_close_timeout=dt.timedelta(seconds=30),
                 schedule_to_close_timeout=dt.timedelta(hours=24),
@@ -758,7 +761,4 @@ def _activity_failure(error: ActivityError, default: ErrorCode) -> UcpError:
     cause = error.cause
     if isinstance(cause, TemporalTimeoutError):
         return UcpError("the merchant did not answer in time", code=ErrorCode.MERCHANT_TIMEOUT)
-    if isinstance(cause, ApplicationError) and cause.type is not None and cause.type in ErrorCode._value2member_map_:
-        detail = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
-        return UcpError(cause.message, code=ErrorCode(cause.type), detail=detail)
-    return UcpError(str(cause or error), code=default)
+    return decode_failure(cause) or UcpError(str(cause or error), code=default)

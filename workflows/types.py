@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from activities.types import AuditRecord, MerchantProfileSummary, PlatformNotification, SessionIndexRecord
+
+# The names the API and operators address the workflow by; recorded histories carry them: never rename one.
+WORKFLOW_TYPE: Final = "CheckoutSession"
+VIEW_QUERY: Final = "view"
+ORDER_EVENT_SIGNAL: Final = "order_event"
+ORDER_READ_UPDATE: Final = "read_order"
 
 
 class _Model(BaseModel):

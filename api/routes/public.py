@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from contracts import ErrorCode, UcpError
-from ucp_connector.platform_profile import SUPPORTED_CAPABILITIES, platform_profile
+from merchants.platform_profile import SUPPORTED_CAPABILITIES, platform_profile
 
 router = APIRouter(tags=["public"])
 

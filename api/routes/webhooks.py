@@ -32,7 +32,7 @@ from contracts import (
     verify_request,
 )
 from contracts.ucp import WEBHOOK_ID_HEADER, dump, parse_order_event
-from ucp_connector.logging import bind
+from core.logging import bind
 from workflows.types import OrderEvent
 
 router = APIRouter(tags=["webhooks"])

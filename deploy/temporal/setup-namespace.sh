@@ -1,5 +1,5 @@
 #!/bin/sh
-# One-shot: the namespace and the connector's search attributes (worker/search_attributes.py), idempotently.
+# One-shot: the namespace and the connector's search attributes (workflows/search_attributes.py), idempotently.
 # SEARCH_ATTRIBUTES is "Name=Type ..." (docker-compose.yml; tests/deploy checks it against the code).
 set -eu
 : "${TEMPORAL_ADDRESS:?}" "${NAMESPACE:?}" "${SEARCH_ATTRIBUTES:?}"

@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from storage.config import StorageSettings
+from core.settings import load_settings
 from storage.database import make_engine
 from storage.models import metadata
 
@@ -21,8 +21,8 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_standalone() -> None:
-    settings = StorageSettings()
-    engine = make_engine(settings.owner_url, schema=settings.database_schema)
+    settings = load_settings()
+    engine = make_engine(settings.owner_database_url, schema=settings.storage.database_schema)
     try:
         async with engine.begin() as connection:
             await connection.run_sync(_run)

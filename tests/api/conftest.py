@@ -21,14 +21,14 @@ from temporalio.client import Client
 from api.app import create_app
 from api.gateway import CheckoutGateway
 from contracts import KeyStore, SigningKey
+from core.settings import Settings
+from core.temporal.client import data_converter
+from core.temporal.codec import PayloadKeyring
+from merchants.profiles import ProfileCache
 from storage.repository import Repository
 from tests.fixtures.http import bind_loopback, serve, url_of
 from tests.fixtures.independent_signer import IndependentSigner
 from tests.fixtures.storage import migrated_repository, tmp_storage
-from ucp_connector.merchant_profiles import ProfileCache
-from ucp_connector.settings import Settings
-from worker.client import data_converter
-from worker.codec import PayloadKeyring
 
 MERCHANT = "shop"
 
@@ -81,7 +81,7 @@ async def api(tmp_path: Path) -> AsyncIterator[ApiUnderTest]:
             "beta": {"jwks": beta_jwks, "allowed_merchants": [MERCHANT]},
         },
     )
-    repository = await migrated_repository(storage)
+    repository = await migrated_repository(settings)
     keys = KeyStore(SigningKey.generate())
     dead_temporal = await Client.connect(
         "127.0.0.1:9", lazy=True, data_converter=data_converter(PayloadKeyring.generate())

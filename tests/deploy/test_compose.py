@@ -4,7 +4,7 @@ Docker cannot run here, so the file is checked against the code instead:
 every connector ``command:`` is parsed by the real CLI (typer/click), every
 ``UCP_*`` variable names a real setting (or a documented process variable),
 the example configuration loads with the real ``Settings``, the registered
-search attributes are the ones in ``worker/search_attributes.py``, ports and
+search attributes are the ones in ``workflows/search_attributes.py``, ports and
 host names agree across services, no service runs as root, and no secret is
 written in the file (DESIGN.md invariant 6). When a compose client is
 installed, ``docker compose config`` validates the file as well.
@@ -25,15 +25,12 @@ import typer.main
 import yaml
 from pydantic import BaseModel
 
-from storage.config import StorageSettings
-from ucp_connector import logging as ucp_logging
-from ucp_connector import telemetry
+from core import logging as ucp_logging
+from core import telemetry
+from core.settings import CURSOR_SECRET_FILE, PAYLOAD_KEY_FILE, REDACTION_SALT_FILE, SIGNING_FILE, Settings
+from merchants.platform_profile import profile_url
 from ucp_connector.cli import app
-from ucp_connector.connector_keys import CURSOR_SECRET_FILE, REDACTION_SALT_FILE, SIGNING_FILE
-from ucp_connector.platform_profile import profile_url
-from ucp_connector.settings import Settings
-from worker import search_attributes
-from worker.codec import KEY_FILE_NAME as PAYLOAD_KEY_FILE
+from workflows import search_attributes
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -97,10 +94,8 @@ def _options(spec: dict[str, Any]) -> dict[str, str]:
 
 
 def _setting_exists(variable: str) -> bool:
-    """``UCP_X`` / ``UCP_A__B`` names a field of Settings (nested with ``__``) or of StorageSettings."""
+    """``UCP_X`` / ``UCP_A__B`` names a field of Settings (nested with ``__``)."""
     path = variable.removeprefix("UCP_").lower().split("__")
-    if len(path) == 1 and path[0] in StorageSettings.model_fields:
-        return True
     model: type[BaseModel] = Settings
     for part in path:
         field = model.model_fields.get(part)
@@ -178,7 +173,7 @@ def test_the_example_configuration_loads_with_the_services_environment(
             monkeypatch.setenv(variable, _interpolated(value, env))
         monkeypatch.setenv("UCP_CONFIG", str(ROOT / "deploy" / "ucp-connector.toml"))
         settings = Settings()
-        assert settings.storage.database_url.startswith("postgresql://ucp_service:")
+        assert settings.database_url.startswith("postgresql://ucp_service:")
         assert settings.outbound_ca_file is not None and settings.outbound_ca_file.name == "ca.pem"
 
 
@@ -228,8 +223,12 @@ def test_ports_hosts_and_key_paths_agree(services: dict[str, dict[str, Any]], mo
     for service in ("api", "worker"):
         env = _environment(services[service])
         assert Path(env["UCP_KEYS_DIR"]) == keys_dir
-        assert Path(env["UCP_REDACTION_SALT_FILE"]) == keys_dir / REDACTION_SALT_FILE
-        assert Path(env["UCP_CURSOR_SECRET_FILE"]) == keys_dir / CURSOR_SECRET_FILE
+        for variable, value in env.items():
+            if variable != "UCP_CONFIG":  # the container's path; this test reads the same file from the checkout
+                monkeypatch.setenv(variable, _interpolated(value, _example_env()))
+        derived = Settings()
+        assert derived.redaction_salt_file == keys_dir / REDACTION_SALT_FILE
+        assert derived.cursor_secret_file == keys_dir / CURSOR_SECRET_FILE
         assert any(str(volume).split(":")[1] == str(keys_dir) for volume in services[service]["volumes"])
     assert {SIGNING_FILE, PAYLOAD_KEY_FILE} and (keys_dir / SIGNING_FILE).parent == keys_dir
 
@@ -246,9 +245,9 @@ def test_workers_scale_and_the_api_runs_at_least_once(services: dict[str, dict[s
     assert replicas.isdigit() or INTERPOLATION.fullmatch(replicas)
     assert int(services["api"]["deploy"]["replicas"]) >= 1
     migrate = _environment(services["migrate"])
-    assert urlsplit(_masked(migrate["UCP_MIGRATION_DATABASE_URL"])).username == "ucp_owner"
-    service_url = urlsplit(_masked(_environment(services["api"])["UCP_DATABASE_URL"]))
-    assert service_url.username == migrate["UCP_DATABASE_SERVICE_ROLE"]
+    assert urlsplit(_masked(migrate["UCP_STORAGE__MIGRATION_DATABASE_URL"])).username == "ucp_owner"
+    service_url = urlsplit(_masked(_environment(services["api"])["UCP_STORAGE__DATABASE_URL"]))
+    assert service_url.username == migrate["UCP_STORAGE__DATABASE_SERVICE_ROLE"]
 
 
 def test_no_service_runs_as_root(services: dict[str, dict[str, Any]]) -> None:

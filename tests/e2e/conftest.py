@@ -32,15 +32,15 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.gateway import CheckoutGateway
 from contracts import JwkSet, KeyStore, SigningKey, text_headers, verify_request, verify_response
+from core.outbound_http import new_http_client
+from core.settings import Settings
+from merchants.platform_profile import profile_url
+from merchants.profiles import ProfileCache
 from reference_merchant import MerchantConfig, ReferenceMerchant, TrustedPlatform
 from storage.repository import Repository
 from tests.fixtures.http import bind_loopback, serve, url_of
 from tests.fixtures.independent_signer import IndependentSigner
 from tests.fixtures.storage import migrated_repository, tmp_storage
-from ucp_connector.merchant_profiles import ProfileCache
-from ucp_connector.outbound_http import new_http_client
-from ucp_connector.platform_profile import profile_url
-from ucp_connector.settings import Settings
 from worker.main import build_worker
 
 MERCHANT = "shop"
@@ -169,7 +169,7 @@ async def running_connector(
         )
     )
     inbox = PlatformInbox(keys=keys.jwks)
-    repository = await migrated_repository(storage)
+    repository = await migrated_repository(settings)
     outbound = new_http_client()
     async with httpx.AsyncClient(timeout=60) as http:
         gateway = CheckoutGateway(

@@ -28,17 +28,17 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from api.gateway import CheckoutGateway
+from core.keyfiles import create_signing_keyring
+from core.settings import Settings
+from core.temporal.codec import PayloadKeyring
+from merchants.platform_profile import platform_profile, profile_url
 from reference_merchant import ManualClock, MerchantConfig, ReferenceMerchant, TrustedPlatform
 from storage import migrate
-from storage.config import StorageSettings
 from storage.repository import Repository
 from tests.fixtures.connector_stack import MERCHANT, PLATFORM, RequestLog, payment_body, ready_body, request
 from tests.fixtures.http import bind_loopback, serve, url_of
 from tests.fixtures.waiting import eventually
 from tests.fixtures.worker_process import WorkerProcess, save_payload_keyring, write_config
-from ucp_connector.keyfiles import create_signing_keyring
-from ucp_connector.platform_profile import platform_profile, profile_url
-from worker.codec import PayloadKeyring
 from workflows.types import Operation, PolicySnapshot
 
 pytestmark = pytest.mark.e2e
@@ -75,7 +75,7 @@ async def rig(
         "redaction_salt_file": str(keys_dir / "salt.json"),
         "cursor_secret_file": str(keys_dir / "cursor.json"),
     }
-    repository = Repository.from_settings(StorageSettings(**storage), create_secrets=True)
+    repository = Repository.from_settings(Settings(storage=storage), create_secrets=True)
     await migrate.upgrade(repository.engine)
     await repository.close()
     config = write_config(

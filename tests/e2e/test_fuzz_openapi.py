@@ -27,11 +27,11 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from temporalio.testing import WorkflowEnvironment
 
+from core.temporal.client import data_converter
+from core.temporal.codec import PayloadKeyring
 from tests.e2e.conftest import MERCHANT, Connector, running_connector
 from ucp_connector.temporal_binaries import temporal_cli
-from worker import search_attributes
-from worker.client import data_converter
-from worker.codec import PayloadKeyring
+from workflows import search_attributes
 
 pytestmark = pytest.mark.e2e
 

@@ -17,13 +17,13 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from contracts import checkout_session_id, checkout_workflow_id
+from core.temporal.client import data_converter
+from core.temporal.codec import PayloadKeyring
 from tests.e2e.conftest import MERCHANT, running_connector
 from tests.fixtures.connector_stack import ready_body
 from tests.fixtures.http import free_port
 from ucp_connector.temporal_binaries import temporal_cli
-from worker import search_attributes
-from worker.client import data_converter
-from worker.codec import PayloadKeyring
+from workflows import search_attributes
 
 pytestmark = pytest.mark.e2e
 

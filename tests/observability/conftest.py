@@ -11,8 +11,8 @@ import pytest
 import structlog
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from ucp_connector.logging import QUIET_LOGGERS, configure_logging
-from ucp_connector.telemetry import configure_tracing, shutdown_tracing
+from core.logging import QUIET_LOGGERS, configure_logging
+from core.telemetry import configure_tracing, shutdown_tracing
 
 
 @pytest.fixture

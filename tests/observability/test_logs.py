@@ -1,6 +1,6 @@
 """Logs of a real checkout: JSON lines that carry the session, and no secret anywhere (DESIGN.md invariant 6).
 
-The production chain (``ucp_connector.logging.configure_logging``) at DEBUG,
+The production chain (``core.logging.configure_logging``) at DEBUG,
 writing into memory, while a platform drives a checkout through the real stack
 (API, worker, Temporal dev server, reference merchant) whose requests carry a
 payment token, the buyer's e-mail and phone number and a PAN-like card number.

@@ -29,11 +29,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.testing import WorkflowEnvironment
 
+from core.outbound_http import new_http_client
+from core.telemetry import tracer_provider, with_tracing
 from tests.e2e.conftest import MERCHANT, running_connector
 from tests.fixtures.connector_stack import payment_body, ready_body
 from tests.fixtures.http import bind_loopback, serve
-from ucp_connector.outbound_http import new_http_client
-from ucp_connector.telemetry import tracer_provider, with_tracing
 
 pytestmark = pytest.mark.e2e
 

@@ -18,11 +18,11 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from storage.config import StorageSettings, load_secret
+from core.keyfiles import create_signing_keyring, load_secret
+from core.settings import StorageSettings
+from core.temporal.codec import PayloadKeyring
 from tests.fixtures.http import free_port
 from tests.fixtures.worker_process import WorkerProcess, save_payload_keyring, write_config
-from ucp_connector.keyfiles import create_signing_keyring
-from worker.codec import PayloadKeyring
 
 pytestmark = pytest.mark.e2e
 
@@ -55,6 +55,7 @@ def test_worker_serves_temporal_metrics_on_loopback(
         redaction_salt_file=keys_dir / "salt.json",
         cursor_secret_file=keys_dir / "cursor.json",
     )
+    assert storage.redaction_salt_file is not None and storage.cursor_secret_file is not None
     load_secret(storage.redaction_salt_file, create=True)
     load_secret(storage.cursor_secret_file, create=True)
     config = write_config(

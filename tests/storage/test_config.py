@@ -6,14 +6,13 @@ import stat
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from contracts import b64url_encode
-from storage.config import StorageSettings, load_secret
+from core.keyfiles import KeyFileError, load_secret
+from core.settings import Settings
 from storage.repository import Repository
 from ucp_connector.cli import app
-from ucp_connector.keyfiles import KeyFileError
 
 
 def test_secrets_come_from_0600_files_or_configuration(tmp_path: Path) -> None:
@@ -26,18 +25,17 @@ def test_secrets_come_from_0600_files_or_configuration(tmp_path: Path) -> None:
     path.chmod(0o644)
     with pytest.raises(KeyFileError, match="readable by others"):
         load_secret(path)
-    inline = SecretStr(b64url_encode(b"i" * 32))
-    assert load_secret(path, inline=inline) == b"i" * 32
+    assert load_secret(path, inline=b64url_encode(b"i" * 32)) == b"i" * 32
     with pytest.raises(KeyFileError, match="at least 32 bytes"):
-        load_secret(path, inline=SecretStr(b64url_encode(b"short")))
+        load_secret(path, inline=b64url_encode(b"short"))
 
 
 async def test_repository_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("UCP_DATABASE_URL", f"sqlite:///{tmp_path / 'db' / 'ucp.db'}")
-    monkeypatch.setenv("UCP_REDACTION_SALT_FILE", str(tmp_path / "keys" / "salt.json"))
-    monkeypatch.setenv("UCP_CURSOR_SECRET_FILE", str(tmp_path / "keys" / "cursor.json"))
-    settings = StorageSettings()
-    assert settings.owner_url == settings.database_url
+    monkeypatch.setenv("UCP_STORAGE__DATABASE_URL", f"sqlite:///{tmp_path / 'db' / 'ucp.db'}")
+    monkeypatch.setenv("UCP_STORAGE__REDACTION_SALT_FILE", str(tmp_path / "keys" / "salt.json"))
+    monkeypatch.setenv("UCP_STORAGE__CURSOR_SECRET_FILE", str(tmp_path / "keys" / "cursor.json"))
+    settings = Settings()
+    assert settings.owner_database_url == settings.database_url
     repository = Repository.from_settings(settings, create_secrets=True)
     try:
         assert repository.engine.dialect.name == "sqlite"

@@ -22,9 +22,9 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from typer.testing import CliRunner
 
+from core.outbound_http import new_http_client
 from tests.fixtures.http import bind_loopback
 from ucp_connector.cli import app
-from ucp_connector.outbound_http import new_http_client
 
 
 def _hello() -> Starlette:

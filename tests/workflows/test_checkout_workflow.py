@@ -21,6 +21,7 @@ from temporalio.worker import Replayer
 
 from api.gateway import CheckoutGateway
 from contracts import ErrorCode, UcpError, checkout_workflow_id
+from core.temporal.client import data_converter
 from tests.fixtures.connector_stack import (
     MERCHANT,
     PLATFORM,
@@ -32,7 +33,6 @@ from tests.fixtures.connector_stack import (
 )
 from tests.fixtures.temporal import advance
 from tests.fixtures.waiting import eventually
-from worker.client import data_converter
 from workflows.checkout import CheckoutSessionWorkflow
 from workflows.types import Operation, OrderEvent, OrderRead, PolicySnapshot, SessionView
 

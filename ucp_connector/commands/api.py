@@ -1,8 +1,8 @@
 """``ucp-connector api``: serve the signed platform API (uvicorn).
 
-Logs are JSON lines on stderr (``ucp_connector.logging``; uvicorn's own loggers
+Logs are JSON lines on stderr (``core.logging``; uvicorn's own loggers
 included, its access log replaced by ours); tracing follows ``UCP_OTEL_EXPORTER``
-(``ucp_connector.telemetry``).
+(``core.telemetry``).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import typer
 import uvicorn
 
 from api.main import build_app
-from ucp_connector.logging import configure_logging, salt_from_settings
-from ucp_connector.settings import Settings
-from ucp_connector.telemetry import configure_tracing, shutdown_tracing
+from core.logging import configure_logging, salt_from_settings
+from core.settings import load_settings
+from core.telemetry import configure_tracing, shutdown_tracing
 
 SERVICE_NAME = "ucp-connector-api"
 
@@ -30,8 +30,8 @@ def api(
     """Serve the API until SIGINT/SIGTERM. Configuration: env UCP_* and UCP_CONFIG (see README)."""
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise typer.BadParameter("--ssl-certfile and --ssl-keyfile go together")
-    settings = Settings()
-    configure_logging(SERVICE_NAME, salt=salt_from_settings(settings.storage))
+    settings = load_settings()
+    configure_logging(SERVICE_NAME, salt=salt_from_settings(settings))
     configure_tracing(SERVICE_NAME)
     app = build_app(settings)
     try:

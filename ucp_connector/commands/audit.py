@@ -12,7 +12,7 @@ from rich.table import Table
 
 from storage.database import make_engine
 from storage.verify import ChainReport, count_events, verify_chains
-from ucp_connector.commands._database import DEFAULT_DATABASE_URL, DatabaseUrl, Schema
+from ucp_connector.commands._database import DatabaseUrl, Schema, storage_settings
 
 app = typer.Typer(help="Inspect the append-only, hash-chained audit log.", no_args_is_help=True)
 console = Console()
@@ -21,11 +21,19 @@ console = Console()
 @app.command()
 def verify(
     session: Annotated[str | None, typer.Option("--session", help="Verify only this session's chain.")] = None,
-    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+    database_url: DatabaseUrl = None,
     schema: Schema = None,
 ) -> None:
-    """Recompute every hash chain; report the first broken link of each session; exit 1 on any break."""
-    report = asyncio.run(_verify(database_url, schema, session))
+    """Recompute every hash chain; report the first broken link of each session; exit 1 on any break.
+
+    Reads the database the API writes (the configured one) unless ``--database-url`` says otherwise.
+    """
+    settings = storage_settings(database_url, schema)
+    report = asyncio.run(_verify(settings.database_url, settings.storage.database_schema, session))
+    if session is not None and report.events == 0:
+        # A mistyped id must not read as "every chain is intact".
+        console.print(f"[bold red]error:[/] no audit events for session {session}", highlight=False)
+        raise typer.Exit(2)
     if report.ok:
         console.print(
             f"[bold green]ok[/]: {report.events} events in {report.sessions} sessions verified; every chain is intact"

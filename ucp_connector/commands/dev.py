@@ -38,7 +38,7 @@ from ucp_connector.dev_layout import (
 )
 from ucp_connector.processes import Child, Stack, require_free_ports, tcp_answers
 from ucp_connector.temporal_binaries import temporal_cli
-from worker import search_attributes
+from workflows import search_attributes
 
 console = Console()
 CLI = [sys.executable, "-c", "from ucp_connector.cli import main; main()"]

@@ -4,7 +4,7 @@ Same server as ``python -m reference_merchant``, plus what the connector's CLI
 owns: the merchant's signing key is kept in a 0600 key file
 (``--keys-dir``/merchant-signing.json, created on first run), so a restarted
 merchant keeps its identity; ``ucp-connector keys``-style rotation applies to
-that file. Logs are the connector's JSON lines (``ucp_connector.logging``, with a
+that file. Logs are the connector's JSON lines (``core.logging``, with a
 per-process redaction salt: the merchant has no connector key files), and
 tracing follows ``UCP_OTEL_EXPORTER`` (server spans continue the connector's
 trace from its ``traceparent``).
@@ -18,10 +18,10 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from core.keyfiles import create_signing_keyring, ensure_private_dir, load_signing_keyring
+from core.logging import configure_logging
+from core.telemetry import configure_tracing, instrument_app, shutdown_tracing
 from reference_merchant.server import build_config, serve
-from ucp_connector.keyfiles import create_signing_keyring, ensure_private_dir, load_signing_keyring
-from ucp_connector.logging import configure_logging
-from ucp_connector.telemetry import configure_tracing, instrument_app, shutdown_tracing
 
 MERCHANT_KEY_FILE = "merchant-signing.json"
 SERVICE_NAME = "reference-merchant"

@@ -19,9 +19,9 @@ from rich.console import Console
 from temporalio.api.enums.v1 import EventType
 
 from contracts import checkout_workflow_id
+from core.settings import Settings, load_settings
+from core.temporal.client import connect, load_payload_keyring
 from ucp_connector.process_exit import exit_now
-from ucp_connector.settings import Settings
-from worker.client import connect, load_payload_keyring
 from workflows.checkout import CheckoutSessionWorkflow
 
 app = typer.Typer(help="Inspect checkout sessions (decrypted with this host's key files).")
@@ -52,12 +52,12 @@ def show(
         workflow_id = checkout_workflow_id(platform, session_id)
     else:
         raise typer.BadParameter("give --platform with a cs_ id, or the full workflow id checkout/PLATFORM/cs_...")
-    code = asyncio.run(_show(Settings(), workflow_id, as_json))
+    code = asyncio.run(_show(load_settings(), workflow_id, as_json))
     exit_now(code)
 
 
 async def _show(settings: Settings, workflow_id: str, as_json: bool) -> int:
-    client = await connect(settings.temporal, load_payload_keyring(settings.resolved_keys_dir))
+    client = await connect(settings.temporal, load_payload_keyring(settings))
     handle = client.get_workflow_handle(workflow_id)
     description = await handle.describe()
     view = await handle.query(CheckoutSessionWorkflow.view)

@@ -1,7 +1,7 @@
 """``ucp-connector worker``: run the Temporal worker that hosts the checkout workflow and its activities.
 
-Logs are JSON lines on stderr (``ucp_connector.logging``), tracing follows
-``UCP_OTEL_EXPORTER`` (``ucp_connector.telemetry``), and ``--metrics-port``
+Logs are JSON lines on stderr (``core.logging``), tracing follows
+``UCP_OTEL_EXPORTER`` (``core.telemetry``), and ``--metrics-port``
 serves the Temporal SDK's Prometheus metrics (``worker.runtime``).
 """
 
@@ -14,13 +14,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from core.connector_keys import signing_keys
+from core.logging import configure_logging, salt_from_settings
+from core.settings import Settings, load_settings
+from core.telemetry import configure_tracing, shutdown_tracing
+from core.temporal.client import connect, load_payload_keyring
 from storage.repository import Repository
-from ucp_connector.logging import configure_logging, salt_from_settings
 from ucp_connector.process_exit import exit_now
-from ucp_connector.settings import Settings
-from ucp_connector.telemetry import configure_tracing, shutdown_tracing
-from worker.client import connect, load_payload_keyring
-from worker.main import WorkerOptions, build_worker, http_client, load_keys, run_until_signalled
+from worker.main import WorkerOptions, build_worker, http_client, run_until_signalled
 from worker.runtime import metrics_address, worker_runtime
 
 console = Console(stderr=True)
@@ -40,8 +41,8 @@ def worker(
     metrics_host: Annotated[str, typer.Option(help="Interface of the metrics endpoint.")] = "127.0.0.1",
 ) -> None:
     """Run the worker until SIGINT/SIGTERM (graceful shutdown). Configuration: env UCP_* and UCP_CONFIG."""
-    settings = Settings()
-    configure_logging(SERVICE_NAME, salt=salt_from_settings(settings.storage))
+    settings = load_settings()
+    configure_logging(SERVICE_NAME, salt=salt_from_settings(settings))
     configure_tracing(SERVICE_NAME)
     options = WorkerOptions(
         max_concurrent_activities=max_concurrent_activities,
@@ -56,10 +57,10 @@ def worker(
 
 
 async def _run(settings: Settings, options: WorkerOptions, *, metrics_host: str, metrics_port: int | None) -> None:
-    keys = load_keys(settings)
+    keys = signing_keys(settings)
     runtime = worker_runtime(metrics_host=metrics_host, metrics_port=metrics_port)
-    client = await connect(settings.temporal, load_payload_keyring(settings.resolved_keys_dir), runtime=runtime)
-    repository = Repository.from_settings(settings.storage)
+    client = await connect(settings.temporal, load_payload_keyring(settings), runtime=runtime)
+    repository = Repository.from_settings(settings)
     try:
         async with http_client(settings.outbound_ca_file) as http:
             built = build_worker(client, settings, keys=keys, repository=repository, http=http, options=options)

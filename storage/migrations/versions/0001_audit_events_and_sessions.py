@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
-from storage.config import StorageSettings
+from core.settings import DEFAULT_SERVICE_ROLE
 from storage.database import validate_identifier
 
 revision: str = "0001"
@@ -33,7 +33,7 @@ ROLE_MARKER = "ucp-connector service role (created by migration 0001)"
 
 
 def _role() -> str:
-    role = context.config.attributes.get("service_role") or StorageSettings().database_service_role
+    role = context.config.attributes.get("service_role") or DEFAULT_SERVICE_ROLE
     return validate_identifier(role, "service role")
 
 

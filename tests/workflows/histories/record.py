@@ -25,7 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 from contracts import checkout_workflow_id
 from tests.fixtures.connector_stack import PLATFORM, connector_stack, payment_body, ready_body
 from ucp_connector.temporal_binaries import temporal_test_server
-from worker import search_attributes
+from workflows import search_attributes
 from workflows.types import Operation
 
 

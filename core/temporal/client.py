@@ -8,24 +8,23 @@ read. Keeping the construction here makes that agreement structural.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 
-from ucp_connector.settings import TemporalSettings
-from ucp_connector.telemetry import client_interceptors
-from worker.codec import KEY_FILE_NAME, EncryptionCodec, PayloadKeyring
+from core.settings import PAYLOAD_KEY_FILE, Settings, TemporalSettings
+from core.telemetry import client_interceptors
+from core.temporal.codec import EncryptionCodec, PayloadKeyring
 
 
 def data_converter(keyring: PayloadKeyring) -> DataConverter:
     return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(keyring))
 
 
-def load_payload_keyring(keys_dir: Path, *, create: bool = False) -> PayloadKeyring:
-    path = keys_dir / KEY_FILE_NAME
+def load_payload_keyring(settings: Settings, *, create: bool = False) -> PayloadKeyring:
+    path = settings.key_file(PAYLOAD_KEY_FILE)
     return PayloadKeyring.load_or_create(path) if create else PayloadKeyring.load(path)
 
 
@@ -34,7 +33,7 @@ async def connect(
 ) -> Client:
     """Connect with the shared converter; ``lazy`` lets the API start (and answer 503) while Temporal is down.
 
-    The tracing interceptor (when tracing is on, ``ucp_connector.telemetry``) rides on the client, so the
+    The tracing interceptor (when tracing is on, ``core.telemetry``) rides on the client, so the
     API's client spans and a worker built from this client share one configuration; ``runtime`` carries the
     worker's metrics endpoint (``ucp-connector worker --metrics-port``).
     """

@@ -31,11 +31,10 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
 from contracts import b64url_decode, b64url_encode
-from ucp_connector.keyfiles import KeyFileError, read_secret_json, write_secret_json
+from core.keyfiles import KeyFileError, read_secret_json, write_secret_json
 
 ENCODING: Final = b"binary/encrypted"
 KEY_ID_METADATA: Final = "encryption-key-id"
-KEY_FILE_NAME: Final = "payload-codec.json"
 _NONCE_BYTES: Final = 12
 
 

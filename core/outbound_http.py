@@ -18,7 +18,7 @@ from typing import Final
 import certifi
 import httpx
 
-from ucp_connector.telemetry import instrument_http_client
+from core.telemetry import instrument_http_client
 
 MAX_RESPONSE_BYTES: Final = 1024 * 1024
 DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=20.0, write=10.0, pool=5.0)

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from contracts import SigningKey
-from ucp_connector.settings import MerchantSettings, PlatformSettings, Settings, SpendPolicy
+from core.settings import MerchantSettings, PlatformSettings, Settings, SpendPolicy
 
 JWKS = {"keys": [SigningKey.generate().public_jwk.to_dict()]}
 

@@ -1,9 +1,18 @@
-"""One typed settings object for every process (API, worker, CLI), from env and a TOML file.
+"""One typed settings object for every process and command (API, worker, CLI), from env and a TOML file.
 
-Sources, strongest first: environment variables (``UCP_`` prefix, ``__`` for
-nesting, e.g. ``UCP_TEMPORAL__ADDRESS``), then the TOML file named by
-``UCP_CONFIG`` (default ``ucp-connector.toml`` in the working directory, if it
-exists), then defaults that suit ``ucp-connector dev``.
+Sources, strongest first: a command's own options (passed as keyword
+arguments, so ``migrate --database-url`` overrides the very field the API
+reads), environment variables (``UCP_`` prefix, ``__`` for nesting, e.g.
+``UCP_TEMPORAL__ADDRESS``, ``UCP_STORAGE__DATABASE_URL``), then the TOML file
+named by ``UCP_CONFIG`` (default ``ucp-connector.toml`` in the working
+directory, if it exists; a ``UCP_CONFIG`` that names a missing file is an
+error), then defaults that suit ``ucp-connector dev``.
+
+Every path a process needs derives from ``state_dir`` and ``keys_dir`` unless
+set explicitly — the audit database (``<state_dir>/connector.db``), the key
+files, the redaction salt and the cursor secret (``<keys_dir>/...``) — so the
+API, the worker, ``migrate``, ``audit verify``, ``session show`` and ``keys``
+cannot disagree about where things are.
 
 The **platform registry** is the trust anchor of the API (DESIGN.md invariant
 1): a platform is identified by the keys configured *here*, inline or in a
@@ -35,15 +44,30 @@ from __future__ import annotations
 
 import json
 import os
+import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from contracts import JwkSet, UcpError, validate_profile_url
 from contracts.idempotency import PLATFORM_ID_PATTERN
-from storage.config import StorageSettings
+
+CONFIG_ENV: Final = "UCP_CONFIG"
+DEFAULT_CONFIG_FILE: Final = Path("ucp-connector.toml")
+DEFAULT_SERVICE_ROLE: Final = "ucp_service"
+# The files of one keys directory (``ucp-connector keys generate`` creates them, 0600 each).
+SIGNING_FILE: Final = "connector-signing.json"
+PAYLOAD_KEY_FILE: Final = "payload-codec.json"
+REDACTION_SALT_FILE: Final = "redaction-salt.json"
+CURSOR_SECRET_FILE: Final = "cursor-secret.json"  # noqa: S105 -- a file name, not a secret
+DATABASE_FILE: Final = "connector.db"
+
+
+class ConfigurationError(ValueError):
+    """The configuration file is missing or unreadable (field errors are pydantic's ``ValidationError``)."""
+
 
 PlatformId = Annotated[str, StringConstraints(pattern=f"^{PLATFORM_ID_PATTERN.pattern}$")]
 MerchantId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
@@ -150,6 +174,29 @@ class TemporalSettings(_Strict):
     ui_url: str = "http://127.0.0.1:8233"
 
 
+class StorageSettings(_Strict):
+    """Audit store and session index (storage/README.md); every unset value derives from the state directory.
+
+    * ``database_url`` -- what the *service* connects with. On PostgreSQL the
+      append-only service role the migration creates, never the owner.
+      Default: the embedded SQLite file ``<state_dir>/connector.db``.
+    * ``migration_database_url`` -- what ``migrate`` connects with: the schema
+      owner (default: ``database_url``).
+    * the redaction salt and the cursor secret, inline (base64url) or as 0600
+      files (default ``<keys_dir>/redaction-salt.json``, ``cursor-secret.json``);
+      every instance must share them, so production never generates them.
+    """
+
+    database_url: str | None = None
+    migration_database_url: str | None = None
+    database_schema: str | None = Field(default=None, description="PostgreSQL schema (search_path).")
+    database_service_role: str = DEFAULT_SERVICE_ROLE
+    redaction_salt: SecretStr | None = None
+    redaction_salt_file: Path | None = None
+    cursor_secret: SecretStr | None = None
+    cursor_secret_file: Path | None = None
+
+
 def _check_url(url: str, *, business: bool, allow_insecure_loopback: bool) -> None:
     try:
         validate_profile_url(url, business=business, allow_insecure_loopback=allow_insecure_loopback)
@@ -171,9 +218,7 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000", description="The connector API's external base URL (signature authority)."
     )
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
-    storage: StorageSettings = Field(
-        default_factory=StorageSettings, description="Audit store and session index (see storage/README.md)."
-    )
+    storage: StorageSettings = Field(default_factory=StorageSettings, description="See StorageSettings.")
     merchant_call_timeout_seconds: int = Field(
         default=30, ge=1, le=300, description="Time limit of one merchant call attempt before Temporal retries it."
     )
@@ -197,8 +242,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config_file = Path(os.environ.get("UCP_CONFIG", "ucp-connector.toml"))
-        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file)
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file())
 
     @model_validator(mode="after")
     def _platform_merchants_exist(self) -> Settings:
@@ -211,3 +255,60 @@ class Settings(BaseSettings):
     @property
     def resolved_keys_dir(self) -> Path:
         return self.keys_dir or self.state_dir / "keys"
+
+    def key_file(self, name: str) -> Path:
+        return self.resolved_keys_dir / name
+
+    @property
+    def database_url(self) -> str:
+        """The URL the service connects with (an absolute SQLite path by default)."""
+        if self.storage.database_url is not None:
+            return self.storage.database_url
+        return f"sqlite+aiosqlite:///{(self.state_dir / DATABASE_FILE).resolve()}"
+
+    @property
+    def owner_database_url(self) -> str:
+        return self.storage.migration_database_url or self.database_url
+
+    @property
+    def redaction_salt_file(self) -> Path:
+        return self.storage.redaction_salt_file or self.key_file(REDACTION_SALT_FILE)
+
+    @property
+    def cursor_secret_file(self) -> Path:
+        return self.storage.cursor_secret_file or self.key_file(CURSOR_SECRET_FILE)
+
+
+def config_file() -> Path | None:
+    """The TOML file to read: ``UCP_CONFIG`` (which must exist), else ``ucp-connector.toml`` if present."""
+    named = os.environ.get(CONFIG_ENV)
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise ConfigurationError(f"{CONFIG_ENV}={named} names no readable file")
+    else:
+        path = DEFAULT_CONFIG_FILE
+        if not path.is_file():
+            return None
+    try:
+        tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"configuration file {path} is unreadable: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"configuration file {path} is not valid TOML: {exc}") from exc
+    return path
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings every command reads, with the command's own options on top (``None`` = not given).
+
+    Nested overrides use dicts (``storage={"database_url": ...}``) and are
+    merged with the other sources, not substituted for them.
+    """
+    given = {key: value for key, value in overrides.items() if value is not None}
+    for key, value in list(given.items()):
+        if isinstance(value, dict):
+            given[key] = {inner: item for inner, item in value.items() if item is not None}
+            if not given[key]:
+                del given[key]
+    return Settings(**given)

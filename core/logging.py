@@ -23,8 +23,8 @@ children agree without a configuration file):
 * ``UCP_LOG_FORMAT`` -- ``json`` (default when stderr is not a terminal) or
   ``console`` (default on a terminal: human-readable, coloured).
 
-The redaction salt is the storage redaction salt (``UCP_REDACTION_SALT`` or its
-0600 file, see ``storage/config.py``), so the salted hash of a buyer's e-mail in a
+The redaction salt is the storage redaction salt (``storage.redaction_salt`` or its
+0600 file, see ``core/settings.py``), so the salted hash of a buyer's e-mail in a
 log line matches the one in the audit log. When no salt is configured (the
 reference merchant, or a worker started without its key files) a random
 per-process salt is used: nothing leaks, but hashes then correlate only within
@@ -47,7 +47,7 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 from contracts import Redactor
 
 if TYPE_CHECKING:
-    from storage.config import StorageSettings
+    from core.settings import Settings
 
 LEVEL_ENV: Final = "UCP_LOG_LEVEL"
 FORMAT_ENV: Final = "UCP_LOG_FORMAT"
@@ -102,15 +102,15 @@ class _Redact:
         return dict(redacted)
 
 
-def salt_from_settings(storage: StorageSettings | None) -> bytes | None:
+def salt_from_settings(settings: Settings | None) -> bytes | None:
     """The storage redaction salt, or ``None`` when none is configured or readable (never created here)."""
-    if storage is None:
+    if settings is None:
         return None
-    from storage.config import load_secret
-    from ucp_connector.keyfiles import KeyFileError
+    from core.keyfiles import KeyFileError, load_secret
 
+    inline = settings.storage.redaction_salt
     try:
-        return load_secret(storage.redaction_salt_file, inline=storage.redaction_salt)
+        return load_secret(settings.redaction_salt_file, inline=inline.get_secret_value() if inline else None)
     except (KeyFileError, OSError, ValueError):
         return None
 
@@ -190,7 +190,7 @@ def configure_logging(
         cache_logger_on_first_use=False,
     )
     if salt is None:
-        structlog.get_logger("ucp_connector.logging").warning(
+        structlog.get_logger("core.logging").warning(
             "logging.salt_ephemeral",
             detail="no redaction salt configured; e-mail/phone hashes in logs correlate only within this process",
         )

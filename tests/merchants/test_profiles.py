@@ -21,12 +21,12 @@ from starlette.routing import Route
 from activities.discovery import negotiate_version
 from contracts import ErrorCode, KeyStore, SigningKey, UcpError
 from contracts.ucp import parse_business_profile
+from core.outbound_http import new_http_client
+from core.settings import MerchantSettings
+from merchants.profiles import ProfileCache
 from reference_merchant import MerchantConfig
 from reference_merchant.discovery import business_profile
 from tests.fixtures.http import bind_loopback, serve, url_of
-from ucp_connector.merchant_profiles import ProfileCache
-from ucp_connector.outbound_http import new_http_client
-from ucp_connector.settings import MerchantSettings
 
 
 @dataclass

@@ -27,8 +27,8 @@ import httpx
 
 from contracts import ErrorCode, JwkSet, UcpError, parse_json, validate_profile_url
 from contracts.ucp import Profile, parse_business_profile
-from ucp_connector.outbound_http import ResponseTooLargeError, send_bounded
-from ucp_connector.settings import MerchantSettings
+from core.outbound_http import ResponseTooLargeError, send_bounded
+from core.settings import MerchantSettings
 
 TTL_FLOOR: Final = 60.0
 DEFAULT_TTL: Final = 300.0

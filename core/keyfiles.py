@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import stat
 from pathlib import Path
 from typing import Any
 
-from contracts import KeyFormatError, KeyStore, PublicJwk, SigningKey
+from contracts import KeyFormatError, KeyStore, PublicJwk, SigningKey, b64url_decode, b64url_encode
 from contracts.vectors.regenerate import TEST_KID
 
 
@@ -144,3 +145,28 @@ class ReloadingKeyring:
             except (OSError, KeyFileError):
                 pass
         return self._keys
+
+
+SECRET_BYTES = 32
+
+
+def load_secret(path: Path, *, inline: str | None = None, create: bool = False) -> bytes:
+    """A shared secret (redaction salt, cursor secret) from configuration (base64url) or its 0600 file.
+
+    Production never generates one implicitly: every replica must hold the same
+    bytes (hashes correlate, a cursor issued by one API replica is accepted by
+    the next), so ``create`` is for ``keys generate`` and ``dev`` only.
+    """
+    if inline is not None:
+        value = b64url_decode(inline)
+    else:
+        if create and not path.exists():
+            write_secret_json(path, {"secret": b64url_encode(secrets.token_bytes(SECRET_BYTES))})
+        document = read_secret_json(path)
+        encoded = document.get("secret")
+        if not isinstance(encoded, str):
+            raise KeyFileError(f"secret file {path} must hold {{'secret': <base64url>}}")
+        value = b64url_decode(encoded)
+    if len(value) < SECRET_BYTES:
+        raise KeyFileError(f"secret {path.name} must be at least {SECRET_BYTES} bytes")
+    return value

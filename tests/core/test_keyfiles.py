@@ -11,8 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from contracts.vectors.regenerate import TEST_KEY_FILE
-from ucp_connector.cli import app
-from ucp_connector.keyfiles import (
+from core.keyfiles import (
     KeyFileError,
     create_signing_keyring,
     load_signing_keyring,
@@ -20,6 +19,7 @@ from ucp_connector.keyfiles import (
     rotate_signing_keyring,
     write_secret_json,
 )
+from ucp_connector.cli import app
 
 
 def test_key_files_are_private(tmp_path: Path) -> None:

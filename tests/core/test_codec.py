@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from temporalio.api.common.v1 import Payload
 
-from worker.codec import ENCODING, KEY_ID_METADATA, EncryptionCodec, PayloadDecryptionError, PayloadKeyring
+from core.temporal.codec import ENCODING, KEY_ID_METADATA, EncryptionCodec, PayloadDecryptionError, PayloadKeyring
 
 SECRET = b'{"payment":{"credential":{"token":"tok_live_4111111111111111"}}}'
 
