@@ -38,7 +38,7 @@ from ucp_connector.dev_layout import (
 )
 from ucp_connector.processes import Child, Stack, require_free_ports, tcp_answers
 from ucp_connector.temporal_binaries import temporal_cli
-from workflows import search_attributes
+from worker import search_attributes as registration
 
 console = Console()
 CLI = [sys.executable, "-c", "from ucp_connector.cli import main; main()"]
@@ -106,7 +106,7 @@ def dev(
                 "--ui-disable-news-fetch",
                 "--log-level",
                 "warn",
-                *search_attributes.dev_server_flags(),
+                *registration.dev_server_flags(),
             ],
             lambda: tcp_answers(host, temporal_port) and tcp_answers(host, temporal_ui_port),
             logs / "temporal.log",

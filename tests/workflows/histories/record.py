@@ -25,7 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 from contracts import checkout_workflow_id
 from tests.fixtures.connector_stack import PLATFORM, connector_stack, payment_body, ready_body
 from ucp_connector.temporal_binaries import temporal_test_server
-from workflows import search_attributes
+from worker import search_attributes as registration
 from workflows.types import Operation
 
 
@@ -33,7 +33,7 @@ async def record() -> str:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(temporal_test_server()), data_converter=pydantic_data_converter
     )
-    await search_attributes.ensure_registered(env.client)
+    await registration.ensure_registered(env.client)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             async with connector_stack(env, Path(tmp)) as stack:
