@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from activities.discovery import negotiate_version
+from merchants.discovery import negotiate_version
 from contracts import ErrorCode, KeyStore, SigningKey, UcpError
 from contracts.ucp import parse_business_profile
 from core.outbound_http import new_http_client
