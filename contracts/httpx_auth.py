@@ -8,8 +8,8 @@ are covered when present, SIG-16..19) and the body bytes — and adds the
 ``Content-Digest``, ``Signature-Input`` and ``Signature`` it returns. Headers a
 transport adds later (``traceparent``) are not covered, by design.
 
-It signs with the key store's *active* key at send time, so a rotation takes
-effect on the next request.
+Not exported from ``contracts`` itself, so importing the wire rules does not
+import httpx.
 """
 
 from __future__ import annotations
