@@ -41,38 +41,12 @@ from contracts import (
 from core.outbound_http import new_http_client
 from core.settings import MerchantSettings
 from merchants.client import MerchantClient
-from merchants.platform_profile import platform_profile, profile_url
 from merchants.profiles import ProfileCache
-from reference_merchant import ManualClock, MerchantConfig, ReferenceMerchant, TrustedPlatform
+from reference_merchant import ManualClock, MerchantConfig, ReferenceMerchant
 from reference_merchant.discovery import business_profile
+from tests.fixtures.bodies import checkout_document
+from tests.fixtures.connector_stack import CONNECTOR_BASE, MERCHANT, trusted_connector
 from tests.fixtures.http import bind_loopback, serve, url_of
-
-MERCHANT = "shop"
-CONNECTOR_BASE = "http://127.0.0.1:1"  # the connector API does not run here; the merchant trusts its key inline
-VERSION = "2026-04-08"
-
-# A minimal valid checkout answer (checkout.json): what the edge merchant sends when a test wants a success.
-CHECKOUT: dict[str, Any] = {
-    "ucp": {
-        "version": VERSION,
-        "status": "success",
-        "capabilities": {"dev.ucp.shopping.checkout": [{"version": VERSION}]},
-        "payment_handlers": {"com.example.tokenizer": [{"id": "tok", "version": VERSION}]},
-    },
-    "id": "chk_1",
-    "status": "incomplete",
-    "currency": "USD",
-    "line_items": [
-        {
-            "id": "li_1",
-            "item": {"id": "item_1", "title": "Shirt", "price": 2500},
-            "quantity": 2,
-            "totals": [{"type": "subtotal", "amount": 5000}, {"type": "total", "amount": 5000}],
-        }
-    ],
-    "totals": [{"type": "subtotal", "amount": 5000}, {"type": "total", "amount": 5000}],
-    "links": [{"type": "terms_of_service", "url": "https://merchant.example/terms"}],
-}
 
 
 class Clock:
@@ -90,7 +64,7 @@ class Reply:
     """What the edge merchant answers to the next UCP request."""
 
     status: int = 200
-    body: bytes = field(default_factory=lambda: canonical_json(CHECKOUT))
+    body: bytes = field(default_factory=lambda: canonical_json(checkout_document()))
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
     signed: bool = True  # signed with EdgeMerchant.signer
@@ -216,13 +190,7 @@ async def reference_shop(connector_keys: KeyStore) -> AsyncIterator[ReferenceMer
             allow_insecure_loopback=True,
             async_completion_seconds=0,
             run_background_tasks=False,
-            platforms=[
-                TrustedPlatform(
-                    profile_url=profile_url(CONNECTOR_BASE, MERCHANT),
-                    jwks=connector_keys.jwks.to_dict(),
-                    profile=platform_profile(CONNECTOR_BASE, connector_keys, None),
-                )
-            ],
+            platforms=[trusted_connector(connector_keys, MERCHANT)],
         ),
         clock=ManualClock(dt.datetime.now(dt.UTC).replace(microsecond=0)),
     )

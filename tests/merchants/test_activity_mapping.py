@@ -27,8 +27,9 @@ from activities.types import (
 )
 from contracts import SigningKey, content_digest
 from merchants.platform_profile import platform_profile
+from tests.fixtures.connector_stack import CONNECTOR_BASE, MERCHANT
 from tests.merchants.conftest import EdgeSetup
-from tests.merchants.harness import CONNECTOR_BASE, MERCHANT, Reply
+from tests.merchants.harness import Reply
 
 
 def _activities(edge: EdgeSetup) -> MerchantActivities:

@@ -15,8 +15,8 @@ from contracts import ErrorCode, UcpError
 from contracts.ucp import RestOperation
 from merchants.errors import MerchantCallError
 from tests.fixtures.bodies import payment_body, ready_body
+from tests.fixtures.connector_stack import MERCHANT
 from tests.merchants.conftest import ShopSetup
-from tests.merchants.harness import MERCHANT
 
 
 async def test_a_checkout_runs_to_its_order_through_signed_verified_calls(shop: ShopSetup) -> None:

@@ -13,8 +13,8 @@ import pytest
 
 from contracts import ErrorCode, SigningKey, UcpError, canonical_json, format_ucp_agent, sign_request
 from merchants.webhooks import verify_order_webhook
+from tests.fixtures.connector_stack import MERCHANT
 from tests.merchants.conftest import EdgeSetup
-from tests.merchants.harness import MERCHANT
 
 URL = f"http://connector.example/webhooks/merchants/{MERCHANT}"
 BODY = canonical_json({"id": "ord_1", "checkout_id": "chk_1"})
