@@ -116,7 +116,7 @@ def _children(pid: int) -> set[int]:
 
 @pytest.fixture
 def dev_stack(tmp_path: Path) -> Iterator[DevStack]:
-    stack = DevStack(tmp_path / "state", free_ports(4))
+    stack = DevStack(tmp_path / ".ucp", free_ports(4))  # the default state directory's name, under tmp_path
     try:
         yield stack
     finally:
@@ -167,6 +167,18 @@ def test_dev_runs_the_demo_and_stops_cleanly(dev_stack: DevStack) -> None:
     )
     assert shown.returncode == 0, shown.stdout + shown.stderr
     assert "completed" in shown.stdout and "call_merchant" in shown.stdout and "tok_demo" not in shown.stdout
+    # An operator on the dev stack, exactly as the README says: no flags, no UCP_* variables.
+    verified = subprocess.run(
+        [*CLI, "audit", "verify"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=dev_stack.state_dir.parent,
+        env={key: value for key, value in os.environ.items() if not key.startswith("UCP_")},
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "every chain is intact" in verified.stdout and " 0 events" not in verified.stdout, verified.stdout
     escalation = _demo(dev_stack, "--scenario", "escalation")
     assert escalation.returncode == 0 and "requires_escalation" in escalation.stdout, escalation.stdout
 
