@@ -18,20 +18,34 @@ canonically.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 from temporalio import activity
 
 from activities.errors import encode_failure, profile_failure
 from activities.types import ActivityName, CallMerchantInput, MerchantReply
-from contracts import KeyStore, UcpError
+from contracts import KeyStore, Redactor, UcpError
 from merchants.client import MerchantClient
 from merchants.errors import MerchantCallError
 from merchants.profiles import ProfileCache
 
 
 class MerchantActivities:
-    def __init__(self, http: httpx.AsyncClient, profiles: ProfileCache, keys: KeyStore, public_base_url: str) -> None:
-        self._client = MerchantClient(http, profiles, keys, public_base_url)
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        profiles: ProfileCache,
+        keys: KeyStore,
+        public_base_url: str,
+        *,
+        redactor: Redactor | None = None,
+        ca_file: Path | None = None,
+    ) -> None:
+        self._client = MerchantClient(http, profiles, keys, public_base_url, redactor=redactor, ca_file=ca_file)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
 
     @activity.defn(name=ActivityName.CALL_MERCHANT)
     async def call_merchant(self, request: CallMerchantInput) -> MerchantReply:
@@ -52,4 +66,6 @@ class MerchantActivities:
             body=response.body,
             response_digest=response.response_digest,
             signed_by=response.signed_by,
+            release=response.release,
+            unsigned_accepted=response.unsigned_accepted,
         )

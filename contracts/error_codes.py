@@ -117,6 +117,10 @@ class ErrorCode(StrEnum):
     AUDIT_CONFLICT = "audit_conflict"
     # --- Lifecycle: the API's bounded wait ---
     OPERATION_PENDING = "operation_pending"
+    # --- Merchant releases and merchant authentication (issue 15) ---
+    MERCHANT_INPUT_REJECTED = "merchant_input_rejected"
+    REQUEST_UNTRANSLATABLE = "request_untranslatable"
+    MERCHANT_AUTH_FAILED = "merchant_auth_failed"
 
     @property
     def spec(self) -> ErrorSpec:
@@ -258,6 +262,21 @@ _SPECS: Final[dict[ErrorCode, ErrorSpec]] = {
     ),
     ErrorCode.OPERATION_PENDING: _S(
         202, _F.LIFECYCLE, "connector", "Still running; replay the same request (same Idempotency-Key) for its result."
+    ),
+    ErrorCode.MERCHANT_INPUT_REJECTED: _S(
+        422,
+        _F.MERCHANT,
+        "connector",
+        "The merchant refused the platform's input (HTTP 400/422); detail carries the merchant's reason.",
+    ),
+    ErrorCode.REQUEST_UNTRANSLATABLE: _S(
+        400,
+        _F.VALIDATION,
+        "connector",
+        "The request uses a field the merchant's UCP release cannot carry; the pointer names it, detail the release.",
+    ),
+    ErrorCode.MERCHANT_AUTH_FAILED: _S(
+        502, _F.MERCHANT, "connector", "The connector could not authenticate to the merchant (credentials refused)."
     ),
 }
 

@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.error_codes import ErrorCode
 
-DetailValue = str | int | bool | None | list[str]
+DetailValue = str | int | bool | None | list[str] | list[dict[str, str | None]]
+"""Flat facts, or a list of them: a merchant's UCP ``messages[]`` travel as ``{code, content, severity, path}`` each."""
 
 
 class ErrorBody(BaseModel):

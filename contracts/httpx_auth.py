@@ -18,6 +18,7 @@ from collections.abc import Generator
 
 import httpx
 
+from contracts.detached_jws import sign_detached
 from contracts.http_signatures import sign_request
 from contracts.jwk import KeyStore
 
@@ -40,4 +41,18 @@ class RequestSigner(httpx.Auth):
         )
         for name, value in signed.items():
             request.headers[name] = value
+        yield request
+
+
+class DetachedJwsSigner(httpx.Auth):
+    """UCP 2026-01-11's ``Request-Signature``: a detached JWS (RFC 7797) over the exact body bytes (empty for GET)."""
+
+    requires_request_body = True
+
+    def __init__(self, keys: KeyStore, header: str = "Request-Signature") -> None:
+        self._keys = keys
+        self._header = header
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers[self._header] = sign_detached(request.content or b"", self._keys.active)
         yield request

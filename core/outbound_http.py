@@ -28,12 +28,24 @@ class ResponseTooLargeError(RuntimeError):
     pass
 
 
-def new_http_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT, *, ca_file: Path | None = None) -> httpx.AsyncClient:
-    """The client every activity and the API use; ``ca_file`` adds a private CA to the public roots."""
+def new_http_client(
+    timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    *,
+    ca_file: Path | None = None,
+    client_cert: tuple[str, str] | None = None,
+) -> httpx.AsyncClient:
+    """The client every activity and the API use; ``ca_file`` adds a private CA to the public roots.
+
+    ``client_cert`` (certificate file, key file) makes it present a TLS client
+    certificate: a merchant that authenticates the connector by mutual TLS.
+    """
     verify: ssl.SSLContext | bool = True
-    if ca_file is not None:
+    if ca_file is not None or client_cert is not None:
         verify = ssl.create_default_context(cafile=certifi.where())
-        verify.load_verify_locations(cafile=str(ca_file))
+        if ca_file is not None:
+            verify.load_verify_locations(cafile=str(ca_file))
+        if client_cert is not None:
+            verify.load_cert_chain(certfile=client_cert[0], keyfile=client_cert[1])
     client = httpx.AsyncClient(
         timeout=timeout,
         verify=verify,

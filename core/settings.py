@@ -51,8 +51,17 @@ from typing import Annotated, Any, Final
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
-from contracts import JwkSet, UcpError, validate_profile_url
+from contracts import JwkSet, UcpError
 from contracts.idempotency import PLATFORM_ID_PATTERN
+from core.merchant_settings import (
+    ApiKeyAuth,
+    Currency,
+    MerchantAuth,
+    MerchantSettings,
+    MutualTls,
+    OAuth2ClientCredentials,
+    check_url,
+)
 
 CONFIG_ENV: Final = "UCP_CONFIG"
 DEFAULT_CONFIG_FILE: Final = Path("ucp-connector.toml")
@@ -65,13 +74,24 @@ CURSOR_SECRET_FILE: Final = "cursor-secret.json"  # noqa: S105 -- a file name, n
 DATABASE_FILE: Final = "connector.db"
 
 
+__all__ = [
+    "ApiKeyAuth",
+    "ConfigurationError",
+    "MerchantAuth",
+    "MerchantSettings",
+    "MutualTls",
+    "OAuth2ClientCredentials",
+    "Settings",
+    "load_settings",
+]
+
+
 class ConfigurationError(ValueError):
     """The configuration file is missing or unreadable (field errors are pydantic's ``ValidationError``)."""
 
 
 PlatformId = Annotated[str, StringConstraints(pattern=f"^{PLATFORM_ID_PATTERN.pattern}$")]
 MerchantId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
 class _Strict(BaseModel):
@@ -133,7 +153,7 @@ class PlatformSettings(_Strict):
     def _urls_are_safe(self) -> PlatformSettings:
         for url in (self.profile_url, self.webhook_url):
             if url is not None:
-                _check_url(url, business=False, allow_insecure_loopback=self.allow_insecure_loopback)
+                check_url(url, business=False, allow_insecure_loopback=self.allow_insecure_loopback)
         return self
 
     @field_validator("jwks_file")
@@ -156,27 +176,6 @@ class PlatformSettings(_Strict):
         if self.jwks_file is not None:
             document = json.loads(self.jwks_file.read_text(encoding="utf-8"))
         return JwkSet.from_dict(document)
-
-
-class MerchantSettings(_Strict):
-    """A registered merchant (a UCP business) the connector may call."""
-
-    profile_url: str = Field(description="The merchant's /.well-known/ucp URL.")
-    allow_insecure_loopback: bool = Field(
-        default=False, description="Accept plain http for loopback hosts (dev and tests only)."
-    )
-
-    @field_validator("profile_url")
-    @classmethod
-    def _profile_url_shape(cls, value: str) -> str:
-        if not value.endswith("/.well-known/ucp"):
-            raise ValueError("profile_url must point to /.well-known/ucp")
-        return value
-
-    @model_validator(mode="after")
-    def _profile_url_is_safe(self) -> MerchantSettings:
-        _check_url(self.profile_url, business=True, allow_insecure_loopback=self.allow_insecure_loopback)
-        return self
 
 
 class TemporalSettings(_Strict):
@@ -219,13 +218,6 @@ class StorageSettings(_Strict):
     redaction_salt_file: Path | None = None
     cursor_secret: SecretStr | None = None
     cursor_secret_file: Path | None = None
-
-
-def _check_url(url: str, *, business: bool, allow_insecure_loopback: bool) -> None:
-    try:
-        validate_profile_url(url, business=business, allow_insecure_loopback=allow_insecure_loopback)
-    except UcpError as exc:
-        raise ValueError(exc.content) from exc
 
 
 class Settings(BaseSettings):

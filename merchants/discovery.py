@@ -1,15 +1,16 @@
 """Discovery: read a registered merchant's profile and negotiate protocol version and capabilities with it.
 
 The profile comes from the shared cache (:mod:`merchants.profiles`), which
-applies the spec's fetching rules; negotiation is the spec's intersection
-algorithm (``contracts.ucp.negotiate``, overview.md "Capability Negotiation")
-between the connector's platform profile for this merchant and the merchant's
-profile. Every failure is a :class:`~contracts.UcpError`: the cache's
-``profile_*`` codes, ``version_unsupported`` (OVR-44) or
-``capabilities_incompatible`` (OVR-46).
-
-Issue 15 widens :func:`negotiate_version` to the releases the connector has
-adapters for; the result already names the version to speak.
+applies the spec's fetching rules *and* picks the release: the highest one
+both the merchant (``version`` and the keys of ``supported_versions``) and the
+connector (its adapters, :mod:`merchants.releases`) speak, following
+``supported_versions`` to the version-specific profile (overview.md
+"Initial Service and Capability Discovery"). Negotiation is then the spec's
+intersection algorithm (``contracts.ucp.negotiate``) between the merchant's
+profile and the connector's own, declared *at that release* -- capability
+versions intersect exactly, per release, never across profiles. Every failure
+is a :class:`~contracts.UcpError`: the cache's ``profile_*`` codes,
+``version_unsupported`` (OVR-44) or ``capabilities_incompatible`` (OVR-46).
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts import ErrorCode, UcpError
-from contracts.error_codes import UCP_VERSION
-from contracts.ucp import CHECKOUT, Profile, negotiate, parse_profile
+from contracts.ucp import CHECKOUT, negotiate
 from merchants.profiles import ProfileCache
 
 
@@ -43,30 +43,18 @@ class MerchantDiscovery:
     async def negotiate(self, merchant_id: str) -> NegotiatedMerchant:
         """Fetch (or reuse) the merchant's profile and negotiate version and capabilities with it."""
         entry = await self._profiles.get(merchant_id)
-        version = negotiate_version(entry.profile)
-        ours = parse_profile(self._connector_profile(merchant_id))
-        negotiation = negotiate(entry.profile.ucp.capabilities, ours.ucp.capabilities)
+        ours = entry.adapter.our_capabilities(self._connector_profile(merchant_id))
+        negotiation = negotiate(entry.profile.ucp.capabilities, ours)
         if CHECKOUT not in negotiation:
             raise UcpError(
                 "the merchant and the connector share no checkout capability",
                 code=ErrorCode.CAPABILITIES_INCOMPATIBLE,
-                detail={"rejected": sorted(negotiation.rejected)},
+                detail={"rejected": sorted(negotiation.rejected), "release": entry.release},
             )
         return NegotiatedMerchant(
             merchant_id=merchant_id,
             profile_url=entry.profile_url,
             endpoint=entry.endpoint,
-            version=version,
+            version=entry.release,
             capabilities={name: capability.version for name, capability in negotiation.active.items()},
         )
-
-
-def negotiate_version(profile: Profile) -> str:
-    """The protocol version to speak: ours, if the merchant publishes it or maps it (OVR-01, OVR-44)."""
-    if profile.ucp.version == UCP_VERSION or UCP_VERSION in (profile.ucp.supported_versions or {}):
-        return UCP_VERSION
-    raise UcpError(
-        f"the merchant does not support UCP {UCP_VERSION} (it speaks {profile.ucp.version})",
-        code=ErrorCode.VERSION_UNSUPPORTED,
-        detail={"merchant_version": profile.ucp.version},
-    )

@@ -32,3 +32,16 @@ class MerchantCallError(UcpError):
         super().__init__(content, code=code, detail=detail)
         self.retryable = retryable
         self.retry_delay = retry_delay
+        self.orphan_checkout_id: str | None = None  # a create the merchant made but the connector refused
+
+    @classmethod
+    def final(cls, error: UcpError) -> MerchantCallError:
+        """``error`` as a call failure that trying again cannot fix (a request the release cannot carry)."""
+        failure = cls(error.content, code=error.code, retryable=False)
+        failure.detail.update(error.detail)
+        return failure.at(error.pointer)
+
+    def at(self, pointer: str | None) -> MerchantCallError:
+        """The same error, naming the offending field (a JSON pointer into the request or the response)."""
+        self.pointer = pointer
+        return self

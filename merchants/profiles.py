@@ -26,9 +26,11 @@ from typing import Any, Final, TypeVar
 import httpx
 
 from contracts import ErrorCode, JwkSet, UcpError, parse_json, validate_profile_url, verify_with_key_refresh
-from contracts.ucp import Profile, parse_business_profile
+from contracts.ucp import Profile
 from core.outbound_http import ResponseTooLargeError, send_bounded
 from core.settings import MerchantSettings
+from merchants.releases import ADAPTERS, RELEASES, ReleaseAdapter, adapter_for, select_release
+from merchants.targets import check_address, check_same_origin
 
 TTL_FLOOR: Final = 60.0
 DEFAULT_TTL: Final = 300.0
@@ -39,10 +41,14 @@ Verified = TypeVar("Verified")
 
 @dataclass(frozen=True)
 class CachedProfile:
+    """A merchant's profile at the release the connector speaks with it (issue 15)."""
+
     merchant_id: str
-    profile_url: str
-    profile: Profile
-    document: dict[str, Any]
+    profile_url: str  # the document read: the registered URL, or the version-specific one it maps to
+    release: str
+    adapter: ReleaseAdapter
+    profile: Profile  # canonical shape, the release's capability versions (what negotiation intersects)
+    document: dict[str, Any]  # canonical shape and versions: the profile as platforms see it through us
     keys: JwkSet
     endpoint: str
     fetched_at: float
@@ -67,7 +73,10 @@ class ProfileCache:
         self._clock = clock
         self._entries: OrderedDict[str, CachedProfile] = OrderedDict()
         self._last_forced: dict[str, float] = {}
+        self._key_owners: dict[str, str] = {}  # RFC 7638 thumbprint -> the registered profile URL that published it
         self.fetches = 0  # observable for tests of the refresh budget
+        for merchant_id, merchant in self._merchants.items():
+            releases_for(merchant_id, merchant)  # a bad ucp_versions/response_signatures pair fails at start
 
     def merchant(self, merchant_id: str) -> MerchantSettings:
         try:
@@ -117,6 +126,53 @@ class ProfileCache:
         url = validate_profile_url(
             settings.profile_url, business=True, allow_insecure_loopback=settings.allow_insecure_loopback
         )
+        root = await self._get_document(merchant_id, url, settings)
+        offered = _offered_versions(root)
+        release = select_release(offered, releases_for(merchant_id, settings))
+        document = root
+        if release != _version(root):
+            url = await self._versioned_url(merchant_id, offered[release], settings)
+            document = await self._get_document(merchant_id, url, settings)
+            if _version(document) != release or _offered_versions(document).keys() != {release}:
+                raise UcpError(
+                    f"the profile for UCP {release} declares {_version(document)} or maps other versions",
+                    code=ErrorCode.PROFILE_MALFORMED,
+                    detail={"merchant_id": merchant_id, "release": release, "reason": "versioned_profile_mismatch"},
+                )
+        adapter = adapter_for(release)
+        try:
+            parsed = adapter.parse_profile(document)
+            endpoint = _rest_endpoint(parsed.profile, allow_insecure_loopback=settings.allow_insecure_loopback)
+        except UcpError as exc:
+            raise UcpError(
+                f"merchant profile is malformed: {exc.content}",
+                code=ErrorCode.PROFILE_MALFORMED,
+                pointer=exc.pointer,
+                detail={"merchant_id": merchant_id, "release": release},
+            ) from exc
+        check_same_origin(endpoint, settings, what="REST endpoint")
+        await check_address(endpoint, settings, what="REST endpoint")
+        self._claim_keys(merchant_id, settings, parsed.keys)
+        return CachedProfile(
+            merchant_id, url, release, adapter, parsed.profile, parsed.presented, parsed.keys, endpoint, self._clock()
+        )
+
+    async def _versioned_url(self, merchant_id: str, url: str, settings: MerchantSettings) -> str:
+        try:
+            checked = validate_profile_url(
+                url, business=False, allow_insecure_loopback=settings.allow_insecure_loopback
+            )
+        except UcpError as exc:
+            raise UcpError(
+                f"supported_versions names a bad URL: {exc.content}",
+                code=ErrorCode.PROFILE_MALFORMED,
+                detail={"merchant_id": merchant_id},
+            ) from exc
+        check_same_origin(checked, settings, what="versioned profile")
+        return checked
+
+    async def _get_document(self, merchant_id: str, url: str, settings: MerchantSettings) -> dict[str, Any]:
+        await check_address(url, settings, what="profile")
         self.fetches += 1
         try:
             response, raw = await send_bounded(
@@ -136,16 +192,73 @@ class ProfileCache:
             )
         try:
             document = parse_json(raw)
-            profile = parse_business_profile(document)
-            keys = profile.jwks()
-            endpoint = _rest_endpoint(profile, allow_insecure_loopback=settings.allow_insecure_loopback)
         except UcpError as exc:
             raise UcpError(
                 f"merchant profile is malformed: {exc.content}",
                 code=ErrorCode.PROFILE_MALFORMED,
                 detail={"merchant_id": merchant_id},
             ) from exc
-        return CachedProfile(merchant_id, url, profile, document, keys, endpoint, self._clock())
+        if not isinstance(document, dict) or not isinstance(document.get("ucp"), dict):
+            raise UcpError(
+                "merchant profile has no ucp object",
+                code=ErrorCode.PROFILE_MALFORMED,
+                pointer="/ucp",
+                detail={"merchant_id": merchant_id},
+            )
+        return document
+
+    def _claim_keys(self, merchant_id: str, settings: MerchantSettings, keys: JwkSet) -> None:
+        """One merchant's keys are not accepted for another (issue 12 item 5): a key belongs to one profile."""
+        owner = settings.profile_url
+        for key in keys.keys:
+            if key.algorithm is None:
+                continue
+            thumbprint = key.thumbprint()
+            claimed_by = self._key_owners.get(thumbprint)
+            if claimed_by is not None and claimed_by != owner:
+                raise UcpError(
+                    f"merchant {merchant_id!r} publishes a key ({key.kid}) of another registered merchant",
+                    code=ErrorCode.PROFILE_NOT_TRUSTED,
+                    detail={"merchant_id": merchant_id, "reason": "keys_shared", "kid": key.kid},
+                )
+        released = [thumb for thumb, url in self._key_owners.items() if url == owner]
+        for thumbprint in released:
+            del self._key_owners[thumbprint]
+        for key in keys.keys:
+            if key.algorithm is not None:
+                self._key_owners[key.thumbprint()] = owner
+
+
+def releases_for(merchant_id: str, settings: MerchantSettings) -> list[str]:
+    """The releases the connector may speak with this merchant: its adapters, narrowed by configuration."""
+    wanted = list(RELEASES) if settings.ucp_versions is None else list(settings.ucp_versions)
+    unknown = sorted(set(wanted) - set(RELEASES))
+    if unknown:
+        raise ValueError(f"merchants.{merchant_id}.ucp_versions: no adapter for {', '.join(unknown)}")
+    if settings.response_signatures == "when_present":
+        wanted = [version for version in wanted if not ADAPTERS[version].response_signatures_mandatory]
+        if not wanted:
+            raise ValueError(
+                f"merchants.{merchant_id}.response_signatures: 'when_present' is refused for "
+                f"{', '.join(settings.ucp_versions or RELEASES)}, which mandate signed responses"
+            )
+    return wanted
+
+
+def _version(document: dict[str, Any]) -> str:
+    version = document["ucp"].get("version")
+    if not isinstance(version, str):
+        raise UcpError("profile declares no ucp.version", code=ErrorCode.PROFILE_MALFORMED, pointer="/ucp/version")
+    return version
+
+
+def _offered_versions(document: dict[str, Any]) -> dict[str, str]:
+    """The releases a profile offers: its own ``version`` and the keys of ``supported_versions`` (OVR-01)."""
+    offered = {_version(document): ""}
+    mapped = document["ucp"].get("supported_versions")
+    if isinstance(mapped, dict):
+        offered.update({version: url for version, url in mapped.items() if isinstance(url, str)})
+    return offered
 
 
 def _rest_endpoint(profile: Profile, *, allow_insecure_loopback: bool) -> str:

@@ -27,7 +27,8 @@ from activities.audit import StorageActivities
 from activities.discovery import DiscoveryActivities
 from activities.merchant import MerchantActivities
 from activities.notify import NotifyActivities
-from contracts import KeyStore
+from contracts import KeyStore, Redactor
+from core.logging import salt_from_settings
 from core.outbound_http import new_http_client
 from core.settings import Settings
 from core.telemetry import worker_interceptors
@@ -57,7 +58,15 @@ def build_worker(
     options = options or WorkerOptions()
     profiles = ProfileCache(http, settings.merchants)
     base = settings.public_base_url
-    merchant = MerchantActivities(http, profiles, keys, base)
+    salt = salt_from_settings(settings)
+    merchant = MerchantActivities(
+        http,
+        profiles,
+        keys,
+        base,
+        redactor=Redactor(salt) if salt is not None else None,
+        ca_file=settings.outbound_ca_file,
+    )
     discovery = DiscoveryActivities(profiles, lambda merchant_id: platform_profile(base, keys, merchant_id))
     storage = StorageActivities(repository)
     notify = NotifyActivities(http, keys, base)

@@ -39,7 +39,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.errors import encode_failure
-    from activities.types import MerchantOperation
+    from activities.types import MerchantOperation, MerchantProfileSummary
     from contracts import ErrorCode, UcpError
     from workflows import lifecycle, search_attributes
     from workflows.merchant_calls import MerchantCalls
@@ -64,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
 
 MAX_UPDATES_IN_FLIGHT: Final = 6  # the server caps a run at 10 in-flight updates
 AUDIT_BEFORE_ANSWER_PATCH: Final = "audit-before-answer"  # histories recorded before it answered earlier
+MERCHANT_RELEASE_PATCH: Final = "merchant-release"  # issue 15: record the negotiated UCP release
 _SYNCHRONOUS_CAUSES: Final = frozenset(operation.value for operation in Operation)
 
 
@@ -243,6 +244,8 @@ class CheckoutSessionWorkflow:
             if isinstance(merchant, UcpError):
                 return _error_result(Operation.CREATE, request, merchant)
             self.state.merchant = merchant
+            if workflow.patched(MERCHANT_RELEASE_PATCH):
+                self._record_release(merchant)
             outcome = await self._merchant.call(MerchantOperation.CREATE, None, request.body)
             if isinstance(outcome, UcpError):
                 return _error_result(Operation.CREATE, request, outcome)
@@ -274,9 +277,10 @@ class CheckoutSessionWorkflow:
         if isinstance(outcome, UcpError):
             result = OrderReadResult(http_status=outcome.http_status, body=outcome.to_json_dict())
         else:
-            if not lifecycle.is_error_envelope(outcome.body):
-                self.state.order = outcome.body
-            result = OrderReadResult(http_status=200, body=outcome.body)
+            body = lifecycle.order_with_currency(outcome.body, self.state.checkout)
+            if not lifecycle.is_error_envelope(body):
+                self.state.order = body
+            result = OrderReadResult(http_status=200, body=body)
         self._outbox.audit_answer(ORDER_READ_UPDATE, result.http_status, result.body, None, order_id=request.order_id)
         return result
 
@@ -303,7 +307,8 @@ class CheckoutSessionWorkflow:
             return
         self.state.order_event_ids.append(event.webhook_id)
         del self.state.order_event_ids[: -lifecycle.MAX_REMEMBERED_WEBHOOK_IDS]
-        self.state.order = event.order
+        order = lifecycle.order_with_currency(event.order, self.state.checkout)
+        self.state.order = order
         self._changes += 1
         self._outbox.audit(
             actor=f"merchant:{self._start.merchant_id}",
@@ -311,16 +316,26 @@ class CheckoutSessionWorkflow:
             outcome="accepted",
             payload={"webhook_id": event.webhook_id, "order_id": str(event.order.get("id"))},
         )
-        completed = lifecycle.completed_by_order(self.state, event.order)
+        completed = lifecycle.completed_by_order(self.state, order)
         if completed is not None:
             self._mirror(completed, cause="order_webhook")
-        self._outbox.notify("order.updated", {"order": event.order})
+        self._outbox.notify("order.updated", {"order": order})
 
     @workflow.query(name=VIEW_QUERY)
     def view(self) -> SessionView:
         return lifecycle.session_view(self._start, self.state, self._outbox.pending_actions())
 
     # ------------------------------------------------------------- internals
+
+    def _record_release(self, merchant: MerchantProfileSummary) -> None:
+        """The UCP release the merchant speaks: in the audit trail and a search attribute (issue 15)."""
+        workflow.upsert_search_attributes([search_attributes.MERCHANT_VERSION.value_set(merchant.version)])
+        self._outbox.audit(
+            actor="connector",
+            action="merchant_negotiated",
+            outcome="succeeded",
+            payload={"release": merchant.version, "capabilities": merchant.capabilities},
+        )
 
     def _presented(self) -> dict[str, Any]:
         assert self.state.checkout is not None

@@ -246,6 +246,13 @@ def completed_by_order(state: SessionState, order: dict[str, Any]) -> dict[str, 
     return {**state.checkout, "status": COMPLETED, "order": confirmation}
 
 
+def order_with_currency(order: dict[str, Any], checkout: dict[str, Any] | None) -> dict[str, Any]:
+    """An order in the canonical shape, which names its currency: a 2026-01-11 order does not, its checkout does."""
+    if "currency" in order or is_error_envelope(order) or not isinstance((checkout or {}).get("currency"), str):
+        return order
+    return {**order, "currency": (checkout or {})["currency"]}
+
+
 def merchant_forgot(error: UcpError) -> bool:
     """After expiry a merchant may forget the session (CHK-16/17): a 404 means it is gone, i.e. canceled."""
     return error.code is ErrorCode.MERCHANT_REQUEST_REJECTED and error.detail.get("http_status") == 404
@@ -258,6 +265,7 @@ def session_view(start: SessionStart, state: SessionState, outbox_pending: list[
         session_id=start.session_id,
         merchant_id=start.merchant_id,
         merchant_checkout_id=state.merchant_checkout_id,
+        merchant_version=state.merchant.version if state.merchant is not None else None,
         status=state.status,
         checkout=presented_checkout(state.checkout, start.session_id) if state.checkout is not None else None,
         order=state.order,

@@ -95,7 +95,14 @@ class MerchantCalls:
             outcome="succeeded",
             request_digest=request_digest,
             response_digest=reply.response_digest,
-            payload={"merchant_idempotency_key": key, "http_status": reply.status_code, "signed_by": reply.signed_by},
+            payload={
+                "merchant_idempotency_key": key,
+                "http_status": reply.status_code,
+                "signed_by": reply.signed_by,
+                **({"release": reply.release} if reply.release else {}),
+                # the merchant's policy let an unsigned answer through: every such answer is on the record
+                **({"unsigned_response_accepted": True} if reply.unsigned_accepted else {}),
+            },
         )
         return reply
 

@@ -2,7 +2,9 @@
 
 ``UcpPlatform`` and ``UcpMerchant`` are set when a session starts, ``UcpStatus``
 whenever the merchant's status changes, so ``UcpStatus = "complete_in_progress"``
-finds every session waiting on a merchant at 3 a.m. They are part of the
+finds every session waiting on a merchant at 3 a.m.; ``UcpMerchantVersion`` is
+the UCP release negotiated with the merchant (``UcpMerchantVersion =
+"2026-01-11"`` finds the sessions an older merchant serves). They are part of the
 workflow's vocabulary, like its update names: the workflow sets them, the API
 starts sessions with them, and ``worker.search_attributes`` registers them.
 """
@@ -16,4 +18,5 @@ from temporalio.common import SearchAttributeKey
 PLATFORM: Final = SearchAttributeKey.for_keyword("UcpPlatform")
 MERCHANT: Final = SearchAttributeKey.for_keyword("UcpMerchant")
 STATUS: Final = SearchAttributeKey.for_keyword("UcpStatus")
-ALL: Final = (PLATFORM, MERCHANT, STATUS)
+MERCHANT_VERSION: Final = SearchAttributeKey.for_keyword("UcpMerchantVersion")
+ALL: Final = (PLATFORM, MERCHANT, STATUS, MERCHANT_VERSION)

@@ -153,6 +153,7 @@ class SessionView(_Model):
     session_id: str
     merchant_id: str
     merchant_checkout_id: str | None
+    merchant_version: str | None = Field(default=None, description="The UCP release the merchant speaks with us.")
     status: str | None
     checkout: dict[str, Any] | None = Field(description="The merchant's checkout as presented to the platform.")
     order: dict[str, Any] | None

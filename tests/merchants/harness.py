@@ -157,12 +157,15 @@ class Connector:
 
 @contextlib.asynccontextmanager
 async def connector_for(
-    merchant_url: str, keys: KeyStore, *, http_timeout: httpx.Timeout | None = None
+    merchant_url: str, keys: KeyStore, *, http_timeout: httpx.Timeout | None = None, **policy: Any
 ) -> AsyncIterator[Connector]:
+    """The connector's merchant side for one merchant; ``policy`` sets more MerchantSettings fields."""
     clock = Clock()
     http = new_http_client(http_timeout) if http_timeout is not None else new_http_client()
     merchants = {
-        MERCHANT: MerchantSettings(profile_url=f"{merchant_url}/.well-known/ucp", allow_insecure_loopback=True)
+        MERCHANT: MerchantSettings(
+            profile_url=f"{merchant_url}/.well-known/ucp", allow_insecure_loopback=True, **policy
+        )
     }
     profiles = ProfileCache(http, merchants, clock=clock)
     try:

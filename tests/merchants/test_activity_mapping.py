@@ -66,7 +66,7 @@ async def test_a_retryable_failure_carries_its_code_and_the_merchants_delay(edge
     assert failure.details[0] == {
         "code": "merchant_unavailable",
         "content": "merchant answered HTTP 503",
-        "detail": {"http_status": 503},
+        "detail": {"http_status": 503, "release": "2026-04-08"},
     }
 
 
@@ -79,7 +79,7 @@ async def test_a_final_failure_is_non_retryable_with_the_signature_detail(edge: 
     assert body["code"] == "merchant_signature_invalid" and body["content"].startswith(
         "merchant response signature rejected: "
     )
-    assert body["detail"] == {"reason": "mismatch", "signature_code": "digest_mismatch"}
+    assert body["detail"] == {"reason": "mismatch", "signature_code": "digest_mismatch", "release": "2026-04-08"}
 
 
 async def test_an_unreadable_profile_is_retried_while_unreachable(edge: EdgeSetup) -> None:
@@ -128,7 +128,7 @@ async def test_discovery_negotiates_version_and_capabilities(edge: EdgeSetup) ->
 
 
 def _older_release(document: dict[str, Any]) -> None:
-    document["ucp"]["version"] = "2026-01-11"
+    document["ucp"]["version"] = "2025-10-01"  # a release the connector has no adapter for
 
 
 def _no_checkout(document: dict[str, Any]) -> None:
@@ -139,8 +139,12 @@ def _no_checkout(document: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("edit", "code", "detail"),
     [
-        (_older_release, "version_unsupported", {"merchant_version": "2026-01-11"}),
-        (_no_checkout, "capabilities_incompatible", {"rejected": []}),
+        (
+            _older_release,
+            "version_unsupported",
+            {"merchant_versions": ["2025-10-01"], "connector_versions": ["2026-01-11", "2026-04-08", "2026-08-25"]},
+        ),
+        (_no_checkout, "capabilities_incompatible", {"rejected": [], "release": "2026-04-08"}),
     ],
 )
 async def test_negotiation_failures_are_final(

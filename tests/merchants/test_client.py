@@ -72,12 +72,12 @@ async def test_a_second_rotation_inside_the_refresh_floor_waits_for_the_floor(sh
 
 
 async def test_a_merchant_rejection_is_final_and_names_the_merchant_code(shop: ShopSetup) -> None:
-    """TRN-08: a 4xx carries the merchant's {code, content}; not retryable."""
+    """TRN-08, issue 12 item 9: the platform's input refused by the merchant is the platform's 4xx, with its reason."""
     body = {"line_items": [{"item": {"id": "tshirt_red"}, "quantity": 1}], "bogus": 1}
     with pytest.raises(MerchantCallError) as rejected:
         await shop.connector.client.call(MERCHANT, RestOperation.CREATE, body=body, idempotency_key=str(uuid.uuid4()))
     error = rejected.value
-    assert error.code is ErrorCode.MERCHANT_REQUEST_REJECTED and not error.retryable
+    assert error.code is ErrorCode.MERCHANT_INPUT_REJECTED and not error.retryable and error.http_status == 422
     assert error.detail["http_status"] == 400 and error.detail["merchant_code"]
 
 

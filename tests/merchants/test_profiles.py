@@ -19,10 +19,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from contracts import ErrorCode, KeyStore, SigningKey, UcpError
-from contracts.ucp import parse_business_profile
 from core.outbound_http import new_http_client
 from core.settings import MerchantSettings
-from merchants.discovery import negotiate_version
 from merchants.profiles import ProfileCache
 from reference_merchant import MerchantConfig
 from reference_merchant.discovery import business_profile
@@ -139,16 +137,3 @@ async def test_unregistered_merchants_are_never_fetched(host: ProfileHost) -> No
         assert caught.value.code is ErrorCode.NOT_FOUND and host.hits == 0
     finally:
         await http.aclose()
-
-
-def test_version_negotiation(host: ProfileHost) -> None:
-    """OVR-01/OVR-44: speak 2026-04-08 only if the merchant publishes or maps it."""
-    profile = parse_business_profile(host.document)
-    assert negotiate_version(profile) == "2026-04-08"
-    older = copy.deepcopy(host.document)
-    older["ucp"]["version"] = "2026-01-11"
-    with pytest.raises(UcpError) as caught:
-        negotiate_version(parse_business_profile(older))
-    assert caught.value.code is ErrorCode.VERSION_UNSUPPORTED
-    older["ucp"]["supported_versions"] = {"2026-04-08": f"{host.url}/.well-known/ucp/2026-04-08"}
-    assert negotiate_version(parse_business_profile(older)) == "2026-04-08"

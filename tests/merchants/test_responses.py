@@ -64,7 +64,7 @@ async def test_overload_and_server_errors_are_retryable_with_the_merchants_delay
     edge.merchant.reply = Reply(status=status, body=b"not even json", headers={"Retry-After": "7"}, signed=False)
     error = await _refused(edge)
     assert error.code is ErrorCode.MERCHANT_UNAVAILABLE and error.retryable and error.retry_delay == 7.0
-    assert error.detail == {"http_status": status} and error.retry_after is None
+    assert error.detail == {"http_status": status, "release": "2026-04-08"} and error.retry_after is None
 
 
 async def test_a_redirect_is_refused_and_not_followed(edge: EdgeSetup) -> None:
@@ -73,23 +73,31 @@ async def test_a_redirect_is_refused_and_not_followed(edge: EdgeSetup) -> None:
     edge.merchant.reply = Reply(status=302, body=b"", headers={"Location": location})
     error = await _refused(edge)
     assert error.code is ErrorCode.MERCHANT_RESPONSE_INVALID and not error.retryable
-    assert error.detail == {"http_status": 302} and len(edge.merchant.received) == 1
+    assert error.detail == {"http_status": 302, "release": "2026-04-08"} and len(edge.merchant.received) == 1
 
 
 async def test_an_unsigned_success_is_refused(edge: EdgeSetup) -> None:
     """SIG-21: a success must be signed."""
     edge.merchant.reply = Reply(signed=False)
     error = await _refused(edge)
-    assert error.code is ErrorCode.MERCHANT_SIGNATURE_INVALID and error.detail == {"reason": "unsigned"}
+    assert error.code is ErrorCode.MERCHANT_SIGNATURE_INVALID
+    assert error.detail == {"reason": "unsigned", "release": "2026-04-08"}
 
 
 async def test_an_unsigned_rejection_is_accepted_as_the_merchants_final_word(edge: EdgeSetup) -> None:
-    """SIG-30, TRN-08: an unsigned 4xx is read; its code and content are kept, truncated."""
-    body = canonical_json({"code": "c" * 150, "content": "x" * 400})
+    """SIG-30, TRN-08: an unsigned 4xx is read; a protocol error's code and content are kept, bounded."""
+    body = canonical_json({"code": "c" * 150, "content": "x" * 600})
     edge.merchant.reply = Reply(status=409, body=body, signed=False)
     error = await _refused(edge, RestOperation.GET)
     assert error.code is ErrorCode.MERCHANT_REQUEST_REJECTED and not error.retryable
-    assert error.detail == {"http_status": 409, "merchant_code": "c" * 100, "merchant_content": "x" * 300}
+    assert error.detail == {
+        "http_status": 409,
+        "release": "2026-04-08",
+        "merchant_code": "c" * 150,
+        "merchant_content": "x" * 500,
+        "merchant_body": body.decode(),
+        "reason": "idempotency_conflict",
+    }
     assert error.content == "merchant rejected get_checkout with HTTP 409"
 
 
@@ -142,8 +150,12 @@ async def test_a_slow_merchant_is_a_retryable_timeout(edge: EdgeSetup) -> None:
 
 
 async def test_an_unreachable_endpoint_is_retryable(edge: EdgeSetup) -> None:
-    edge.merchant.endpoint = f"http://127.0.0.1:{free_port()}/ucp/v1"
-    error = await _refused(edge)
+    elsewhere = f"http://127.0.0.1:{free_port()}"
+    edge.merchant.endpoint = f"{elsewhere}/ucp/v1"
+    async with connector_for(edge.merchant.url, edge.connector.keys, allowed_origins=[elsewhere]) as connector:
+        with pytest.raises(MerchantCallError) as caught:
+            await connector.client.call(MERCHANT, RestOperation.GET, resource_id="chk_1")
+    error = caught.value
     assert error.code is ErrorCode.MERCHANT_UNAVAILABLE and error.retryable and error.retry_delay is None
 
 

@@ -1,4 +1,4 @@
-"""``verify_order_webhook``: a webhook is the named merchant's, signed with a key of its profile (SIG-23..25, SIG-31).
+"""``receive_order_webhook``: a webhook is the named merchant's, signed with a key of its profile (SIG-23..25, SIG-31).
 
 The merchant's profile is served by the edge merchant over loopback and read
 by the real profile cache; webhooks are signed as the reference merchant signs
@@ -12,12 +12,13 @@ from __future__ import annotations
 import pytest
 
 from contracts import ErrorCode, SigningKey, UcpError, canonical_json, format_ucp_agent, sign_request
-from merchants.webhooks import verify_order_webhook
+from merchants.webhooks import receive_order_webhook
+from tests.fixtures.bodies import order_document
 from tests.fixtures.connector_stack import MERCHANT
 from tests.merchants.conftest import EdgeSetup
 
 URL = f"http://connector.example/webhooks/merchants/{MERCHANT}"
-BODY = canonical_json({"id": "ord_1", "checkout_id": "chk_1"})
+BODY = canonical_json(order_document())
 
 
 def _webhook(edge: EdgeSetup, key: SigningKey | None, *, agent: str | None = None) -> list[tuple[str, str]]:
@@ -32,8 +33,9 @@ def _webhook(edge: EdgeSetup, key: SigningKey | None, *, agent: str | None = Non
 
 
 async def _verify(edge: EdgeSetup, headers: list[tuple[str, str]], body: bytes = BODY, merchant: str = MERCHANT) -> str:
-    verified = await verify_order_webhook(edge.connector.profiles, merchant, url=URL, headers=headers, body=body)
-    return verified.key.kid
+    received = await receive_order_webhook(edge.connector.profiles, merchant, url=URL, headers=headers, body=body)
+    assert received.webhook_id == "wh-1" and received.order["id"] == "ord_1"
+    return received.signed_by
 
 
 async def _refused(edge: EdgeSetup, headers: list[tuple[str, str]], merchant: str = MERCHANT) -> UcpError:
@@ -58,7 +60,6 @@ async def test_a_ucp_agent_naming_another_profile_is_not_trusted(edge: EdgeSetup
     headers = _webhook(edge, edge.merchant.signer, agent=format_ucp_agent("https://evil.example/.well-known/ucp"))
     error = await _refused(edge, headers)
     assert error.code is ErrorCode.PROFILE_NOT_TRUSTED and error.detail == {"reason": "identity_mismatch"}
-    assert edge.merchant.profile_hits == 0
 
 
 @pytest.mark.parametrize(

@@ -124,7 +124,12 @@ async def test_async_completion_via_order_webhook_signal(stack: ConnectorStack) 
     assert view.merchant_checkout_id is not None
     order = await stack.merchant.order_for_checkout(view.merchant_checkout_id)
     assert order is not None
-    snapshot = {"id": order.id, "checkout_id": view.merchant_checkout_id, "permalink_url": "https://x/o"}
+    snapshot = {
+        "id": order.id,
+        "checkout_id": view.merchant_checkout_id,
+        "permalink_url": "https://x/o",
+        "currency": "USD",
+    }
     event = OrderEvent(webhook_id="wh-1", received_at=dt.datetime.now(dt.UTC), order=snapshot)
     await stack.gateway.order_event(PLATFORM, session_id, event)
     await stack.gateway.order_event(PLATFORM, session_id, event)  # redelivery: deduplicated
@@ -268,10 +273,10 @@ async def test_cancel_replay_returns_the_same_result(stack: ConnectorStack) -> N
 
 
 async def test_merchant_4xx_fails_once_with_the_frozen_code(stack: ConnectorStack) -> None:
-    """A merchant's 4xx is final: merchant_request_rejected, no retry storm."""
+    """A merchant's 4xx is final, no retry storm; the platform's input refused is its 4xx (issue 12 item 9)."""
     session_id, result = await stack.create({"line_items": [{"item": {"id": "tshirt_red"}, "quantity": 1}], "bogus": 1})
-    assert result.http_status == 502 and result.body["code"] == "merchant_request_rejected"
-    assert result.body["detail"]["http_status"] == 400
+    assert result.http_status == 422 and result.body["code"] == "merchant_input_rejected"
+    assert result.body["detail"]["http_status"] == 400 and result.body["pointer"] == "/bogus"
     assert stack.requests.count("POST", CHECKOUTS) == 1
     assert (await stack.view(session_id)).status is None
 

@@ -70,11 +70,11 @@ async def test_create_update_complete_follows_the_scripted_merchant(scripted: Sc
         ("completed", "complete"),
     ]
     # Each answer waited for its own audit rows, so they are all stored by now, in order.
-    steps = [("merchant.create_checkout", "status_changed", "create")]
+    steps = [("merchant_negotiated", "merchant.create_checkout", "status_changed", "create")]
     steps += [("merchant.update_checkout", "status_changed", "update")]
     steps += [("merchant.complete_checkout", "status_changed", "complete")]
     assert [audit.action for audit in fakes.audits()] == [action for step in steps for action in step]
-    assert [audit.seq for audit in fakes.audits()] == list(range(1, 10))
+    assert [audit.seq for audit in fakes.audits()] == list(range(1, 11))
     index = [item for item in fakes.written if isinstance(item, SessionIndexRecord)]
     assert [(row.status, row.version) for row in index] == [
         ("incomplete", 1),
@@ -117,7 +117,8 @@ async def test_merchant_failures_reach_the_platform_as_their_frozen_codes(script
         rejected.detail,
     )
     assert fakes.operations() == [MerchantOperation.CREATE]  # non-retryable: tried once
-    [call_audit, answer_audit] = fakes.audits()
+    [negotiated, call_audit, answer_audit] = fakes.audits()
+    assert (negotiated.action, negotiated.payload["release"]) == ("merchant_negotiated", "2026-04-08")
     assert (call_audit.action, call_audit.outcome, call_audit.error_code) == (
         "merchant.create_checkout",
         "failed",

@@ -80,7 +80,10 @@ async def _show(settings: Settings, workflow_id: str, as_json: bool) -> int:
         console.print_json(view.model_dump_json())
         return 0
     console.print(f"[bold]{workflow_id}[/]  ({description.status.name if description.status else '?'})")
-    console.print(f"  merchant {view.merchant_id}, merchant checkout {view.merchant_checkout_id}, status {view.status}")
+    console.print(
+        f"  merchant {view.merchant_id} (UCP {view.merchant_version or '?'}), "
+        f"merchant checkout {view.merchant_checkout_id}, status {view.status}"
+    )
     for change in view.status_history:
         console.print(f"  {change.at.isoformat()}  {change.status:<22} ({change.cause})")
     console.print(f"  pending actions: {', '.join(view.pending_actions) or 'none'}")

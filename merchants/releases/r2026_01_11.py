@@ -1,0 +1,400 @@
+"""UCP 2026-01-11 at the merchant edge: the first release, whose shapes differ most from the canonical ones.
+
+From ``ucp-spec-2026-01-11`` (overview.md, checkout-rest.md, order.md, the
+OpenAPI ``services/shopping/openapi.json`` and the schemas):
+
+* **profile** -- ``ucp.services`` maps a name to *one* object with
+  ``rest``/``mcp``/``a2a``/``embedded`` bindings; ``ucp.capabilities`` is a
+  *list* of entries carrying their ``name``; payment handlers are a sibling of
+  ``ucp`` (``payment.handlers[]``, each with a ``name``); ``signing_keys`` may
+  be absent or null. Spec URLs are undated (``https://ucp.dev/specification/...``).
+* **requests** -- ``Request-Id`` and ``Request-Signature`` are required
+  headers; the signature is a detached JWS (RFC 7797) over the body with a key
+  of our profile (order.md "Webhook Signature Verification" defines it; the
+  OpenAPI requires the header on every operation). A create names its
+  ``currency`` (from ``context.currency`` or the merchant's configured
+  ``default_currency``) and carries a ``payment`` object; an update carries
+  the checkout ``id`` and, for fulfillment, the method and group ids and the
+  method's ``line_item_ids`` (filled from the merchant's current checkout
+  when the platform left them out, as 2026-04-08 allows); complete sends the
+  selected instrument as ``payment_data`` and the signals as
+  ``risk_signals``. ``context`` (besides its currency), ``signals`` before
+  complete and ``attribution`` have no 2026-01-11 form: refused, never dropped.
+* **responses** -- ``ucp.capabilities`` is a list of ``{name, version}``;
+  handlers come back inside ``payment``; total amounts are never negative
+  (a discount of 5.00 is ``500``, subtracted), the canonical model signs them;
+  responses may be signed with ``X-Detached-JWT`` (optional). A 2xx without
+  a checkout ``id`` but with ``messages`` is the release's error shape.
+* **orders and webhooks** -- an order has no ``currency`` (the session adds
+  its checkout's, ``workflows.lifecycle``); an adjustment has an ``amount``
+  instead of ``totals``; a webhook body is the order plus ``event_id`` and
+  ``created_time``, signed in ``Request-Signature``.
+* **idempotency** -- keys typed ``uuid``; "409 if reused with different parameters".
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final
+
+import httpx
+
+from contracts import ErrorCode, JwkSet, KeyStore, UcpError, parse_ucp_agent
+from contracts.detached_jws import verify_detached
+from contracts.httpx_auth import DetachedJwsSigner
+from contracts.ucp import RestOperation, dump, parse_order_event
+from merchants.releases.base import (
+    CANONICAL_VERSION,
+    IdempotencyRule,
+    ReleaseAdapter,
+    ReleaseProfile,
+    as_object,
+    header,
+    response_invalid,
+    untranslatable,
+)
+from merchants.releases.r2026_04_08 import ADAPTER as CANONICAL
+from merchants.releases.r2026_04_08 import with_canonical_version
+
+REQUEST_SIGNATURE: Final = "Request-Signature"
+RESPONSE_SIGNATURE: Final = "X-Detached-JWT"
+_SUBTRACTIVE: Final = frozenset({"discount", "items_discount"})
+_TRANSPORTS: Final = ("rest", "mcp", "a2a", "embedded")
+
+
+class Release20260111(ReleaseAdapter):
+    version: ClassVar[str] = "2026-01-11"
+    idempotency: ClassVar[IdempotencyRule] = IdempotencyRule(payload_match="parameters", key_format="uuid")
+    spec_url_prefix: ClassVar[str] = "/"
+
+    # ------------------------------------------------------------ discovery
+
+    def parse_profile(self, document: Mapping[str, Any]) -> ReleaseProfile:
+        ucp = document.get("ucp")
+        if not isinstance(ucp, Mapping):
+            raise UcpError("profile has no ucp object", code=ErrorCode.PROFILE_MALFORMED, pointer="/ucp")
+        services: dict[str, list[dict[str, Any]]] = {}
+        for name, service in dict(ucp.get("services") or {}).items():
+            if not isinstance(service, Mapping):
+                raise UcpError(
+                    "a service must be an object", code=ErrorCode.PROFILE_MALFORMED, pointer=f"/ucp/services/{name}"
+                )
+            base = {key: service[key] for key in ("version", "spec") if key in service}
+            services[name] = [
+                {**base, **dict(service[transport]), "transport": transport}
+                for transport in _TRANSPORTS
+                if isinstance(service.get(transport), Mapping)
+            ]
+        capabilities: dict[str, list[dict[str, Any]]] = {}
+        for index, entry in enumerate(ucp.get("capabilities") or []):
+            if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
+                raise UcpError(
+                    "a capability needs a name", code=ErrorCode.PROFILE_MALFORMED, pointer=f"/ucp/capabilities/{index}"
+                )
+            capabilities.setdefault(entry["name"], []).append({k: v for k, v in entry.items() if k != "name"})
+        payment = document.get("payment")
+        handlers = _handlers_by_name(payment.get("handlers") if isinstance(payment, Mapping) else None)
+        canonical = {
+            "ucp": {
+                "version": ucp.get("version"),
+                "services": services,
+                "capabilities": capabilities,
+                "payment_handlers": handlers,
+            },
+            "signing_keys": document.get("signing_keys") or [],
+        }
+        release = CANONICAL.release_profile(canonical)
+        presented = release.presented
+        presented["ucp"] = with_canonical_version(presented["ucp"], self.version)
+        return release
+
+    def platform_profile(self, canonical: Mapping[str, Any]) -> dict[str, Any]:
+        document = self.at_release(canonical)
+        ucp = document.get("ucp", {})
+        services = {
+            name: {
+                **{key: bindings[0][key] for key in ("version", "spec") if bindings and key in bindings[0]},
+                **{
+                    binding["transport"]: {k: v for k, v in binding.items() if k in ("schema", "endpoint")}
+                    for binding in bindings
+                },
+            }
+            for name, bindings in dict(ucp.get("services") or {}).items()
+        }
+        capabilities = [
+            {"name": name, **entry}
+            for name, entries in dict(ucp.get("capabilities") or {}).items()
+            for entry in entries
+        ]
+        return {
+            "ucp": {"version": self.version, "services": services, "capabilities": capabilities},
+            "payment": {"handlers": []},
+            "signing_keys": document.get("signing_keys", []),
+        }
+
+    # ------------------------------------------------------------- requests
+
+    def needs_current_checkout(self, operation: RestOperation) -> bool:
+        return operation is RestOperation.UPDATE
+
+    def encode_request(
+        self,
+        operation: RestOperation,
+        body: Mapping[str, Any] | None,
+        *,
+        merchant_checkout_id: str | None,
+        current: Mapping[str, Any] | None = None,
+        default_currency: str | None = None,
+    ) -> dict[str, Any] | None:
+        if operation in (RestOperation.GET, RestOperation.GET_ORDER):
+            return None
+        source = copy.deepcopy(dict(body or {}))
+        if operation is RestOperation.CANCEL:
+            return {}
+        if operation is RestOperation.COMPLETE:
+            return self._complete(source)
+        self._refuse(source, ("signals", "attribution"))
+        context = dict(source.pop("context", None) or {})
+        currency = context.pop("currency", None) or (current or {}).get("currency") or default_currency
+        for member in sorted(context):
+            raise untranslatable(self.version, f"/context/{member}", "context (only its currency maps to one)")
+        if not currency:
+            raise untranslatable(
+                self.version, "/context/currency", "a checkout needs a currency: send context.currency"
+            )
+        wire: dict[str, Any] = {
+            **source,
+            "currency": currency,
+            "payment": _payment_request(source.pop("payment", None)),
+        }
+        wire.pop("id", None)
+        if operation is RestOperation.UPDATE:
+            wire = {"id": merchant_checkout_id, **wire}
+            if "fulfillment" in wire:
+                wire["fulfillment"] = self._fulfillment_update(wire["fulfillment"], current or {})
+        return wire
+
+    def _complete(self, body: dict[str, Any]) -> dict[str, Any]:
+        self._refuse(body, ("attribution",))
+        instruments = list((body.get("payment") or {}).get("instruments") or [])
+        chosen = [item for item in instruments if item.get("selected")] or instruments
+        if len(chosen) != 1:
+            raise untranslatable(
+                self.version, "/payment/instruments", "complete sends exactly one instrument: mark one selected"
+            )
+        wire: dict[str, Any] = {"payment_data": _instrument_request(chosen[0], self.version)}
+        if body.get("signals") is not None:
+            wire["risk_signals"] = body["signals"]
+        return wire
+
+    def _fulfillment_update(self, fulfillment: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+        known = list((current.get("fulfillment") or {}).get("methods") or [])
+        methods = []
+        for index, method in enumerate(fulfillment.get("methods") or []):
+            where = f"/fulfillment/methods/{index}"
+            existing = next((m for m in known if m.get("id") == method.get("id")), None) or (
+                known[index] if index < len(known) else {}
+            )
+            if method.get("type") is not None and existing.get("type") not in (None, method["type"]):
+                raise untranslatable(self.version, f"{where}/type", "an update cannot change a method's type")
+            wire = {key: value for key, value in method.items() if key != "type"}
+            for member in ("id", "line_item_ids"):
+                if wire.get(member) is None:
+                    if existing.get(member) is None:
+                        raise untranslatable(
+                            self.version, f"{where}/{member}", f"an update names the method's {member}"
+                        )
+                    wire[member] = existing[member]
+            groups = []
+            for position, group in enumerate(wire.get("groups") or []):
+                known_groups = existing.get("groups") or []
+                group_id = group.get("id") or (
+                    known_groups[position].get("id") if position < len(known_groups) else None
+                )
+                if group_id is None:
+                    raise untranslatable(self.version, f"{where}/groups/{position}/id", "an update names each group")
+                groups.append({**group, "id": group_id})
+            if "groups" in wire:
+                wire["groups"] = groups
+            methods.append(wire)
+        return {**fulfillment, "methods": methods}
+
+    def _refuse(self, body: Mapping[str, Any], members: tuple[str, ...]) -> None:
+        for member in members:
+            if body.get(member) is not None:
+                raise untranslatable(self.version, f"/{member}", f"{member} has no 2026-01-11 equivalent here")
+
+    def request_signer(self, keys: KeyStore) -> httpx.Auth:
+        return DetachedJwsSigner(keys)
+
+    # ------------------------------------------------------------ responses
+
+    def response_signature_present(self, headers: httpx.Headers) -> bool:
+        return RESPONSE_SIGNATURE.lower() in headers
+
+    def verify_response(self, status: int, headers: list[tuple[str, str]], body: bytes, keys: JwkSet) -> str:
+        return verify_detached(header(headers, RESPONSE_SIGNATURE), body, keys).key.kid
+
+    def decode_response(self, operation: RestOperation, document: object) -> dict[str, Any]:
+        source = as_object(document, self.version, "")
+        if operation.answers_with_order:
+            canonical = _order(source, self.version)
+            CANONICAL.validate(operation, {**canonical, "currency": canonical.get("currency", "XXX")})
+            return canonical
+        if source.get("id") is None and source.get("messages"):
+            canonical = {
+                "ucp": {"version": CANONICAL_VERSION, "status": "error"},
+                "messages": [_message(message) for message in source["messages"]],
+                **({"continue_url": source["continue_url"]} if source.get("continue_url") else {}),
+            }
+        else:
+            canonical = _checkout(source, self.version)
+        CANONICAL.validate(operation, canonical)
+        return canonical
+
+    # ------------------------------------------------------------- webhooks
+
+    def verify_webhook(
+        self,
+        *,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        keys: JwkSet,
+        merchant_profile_url: str,
+        allow_insecure_loopback: bool,
+    ) -> str:
+        agent = header(headers, "ucp-agent")
+        if agent is not None:  # optional in 2026-01-11; when sent it must name this merchant
+            claimed = parse_ucp_agent(agent, business=True, allow_insecure_loopback=allow_insecure_loopback)
+            if claimed != merchant_profile_url:
+                raise UcpError(
+                    "UCP-Agent does not name this merchant's profile",
+                    code=ErrorCode.PROFILE_NOT_TRUSTED,
+                    detail={"reason": "identity_mismatch"},
+                )
+        return verify_detached(header(headers, REQUEST_SIGNATURE), body, keys).key.kid
+
+    def decode_order_event(self, headers: list[tuple[str, str]], document: object) -> tuple[str, dict[str, Any]]:
+        source = document if isinstance(document, Mapping) else {}
+        webhook_id = source.get("event_id") or header(headers, "Webhook-Id")
+        if not isinstance(webhook_id, str) or not webhook_id or len(webhook_id) > 256:
+            raise UcpError("the webhook names no event_id", code=ErrorCode.VALIDATION_FAILED, pointer="/event_id")
+        order = _order(dict(source), self.version)
+        parsed = parse_order_event({**order, "currency": "XXX"}, code=ErrorCode.VALIDATION_FAILED)
+        canonical = dump(parsed)
+        canonical.pop("currency")
+        return webhook_id, canonical
+
+
+# ---------------------------------------------------------------- shapes
+
+
+def _handlers_by_name(handlers: object) -> dict[str, list[dict[str, Any]]]:
+    registry: dict[str, list[dict[str, Any]]] = {}
+    for handler in handlers if isinstance(handlers, list) else []:
+        if isinstance(handler, Mapping) and isinstance(handler.get("name"), str):
+            entry = {k: v for k, v in handler.items() if k not in ("name", "config_schema")}
+            if "config_schema" in handler:
+                entry["schema"] = handler["config_schema"]
+            registry.setdefault(handler["name"], []).append(entry)
+    return registry
+
+
+def _envelope(ucp: object, payment: Mapping[str, Any], release: str) -> dict[str, Any]:
+    source = as_object(ucp, release, "/ucp")
+    capabilities: dict[str, list[dict[str, Any]]] = {}
+    for entry in source.get("capabilities") or []:
+        if isinstance(entry, Mapping) and isinstance(entry.get("name"), str):
+            version = entry.get("version")
+            if entry["name"].startswith("dev.ucp.") and version == release:
+                version = CANONICAL_VERSION
+            capabilities.setdefault(entry["name"], []).append({"version": version})
+    envelope: dict[str, Any] = {"version": CANONICAL_VERSION, "status": "success", "capabilities": capabilities}
+    envelope["payment_handlers"] = _handlers_by_name(payment.get("handlers"))
+    return envelope
+
+
+def _signed_totals(totals: object, release: str, pointer: str) -> list[Any]:
+    signed = []
+    for index, entry in enumerate(totals if isinstance(totals, list) else []):
+        line = dict(as_object(entry, release, f"{pointer}/{index}"))
+        amount = line.get("amount")
+        if line.get("type") in _SUBTRACTIVE and isinstance(amount, int):
+            if amount < 0:
+                raise response_invalid(release, f"{pointer}/{index}/amount", "2026-01-11 amounts are never negative")
+            line["amount"] = -amount
+        signed.append(line)
+    return signed
+
+
+def _message(message: object) -> object:
+    if isinstance(message, Mapping) and "content" not in message and isinstance(message.get("message"), str):
+        return {**{k: v for k, v in message.items() if k != "message"}, "content": message["message"]}
+    return message
+
+
+def _checkout(source: dict[str, Any], release: str) -> dict[str, Any]:
+    payment = dict(source.get("payment") or {})
+    checkout = {**source, "ucp": _envelope(source.get("ucp"), payment, release)}
+    checkout["totals"] = _signed_totals(source.get("totals"), release, "/totals")
+    checkout["line_items"] = [
+        {**line, "totals": _signed_totals(line.get("totals"), release, f"/line_items/{index}/totals")}
+        if isinstance(line, Mapping)
+        else line
+        for index, line in enumerate(source.get("line_items") or [])
+    ]
+    selected = payment.get("selected_instrument_id")
+    instruments = [
+        {**item, "selected": item.get("id") == selected} if selected is not None and isinstance(item, Mapping) else item
+        for item in payment.get("instruments") or []
+    ]
+    checkout.pop("payment", None)
+    if instruments:
+        checkout["payment"] = {"instruments": instruments}
+    if source.get("messages") is not None:
+        checkout["messages"] = [_message(message) for message in source["messages"]]
+    return checkout
+
+
+def _order(source: dict[str, Any], release: str) -> dict[str, Any]:
+    order = {k: v for k, v in source.items() if k not in ("event_id", "created_time")}
+    envelope = _envelope(source.get("ucp") or {"version": release}, {}, release)
+    envelope.pop("payment_handlers")
+    order["ucp"] = envelope
+    order["totals"] = _signed_totals(source.get("totals"), release, "/totals")
+    adjustments = []
+    for adjustment in source.get("adjustments") or []:
+        if isinstance(adjustment, Mapping) and "amount" in adjustment and "totals" not in adjustment:
+            rest = {k: v for k, v in adjustment.items() if k != "amount"}
+            adjustments.append({**rest, "totals": [{"type": "total", "amount": adjustment["amount"]}]})
+        else:
+            adjustments.append(adjustment)
+    if "adjustments" in source:
+        order["adjustments"] = adjustments
+    return order
+
+
+def _payment_request(payment: object) -> dict[str, Any]:
+    instruments = list((payment or {}).get("instruments") or []) if isinstance(payment, Mapping) else []
+    wire: dict[str, Any] = {}
+    if instruments:
+        wire["instruments"] = [_instrument_request(item, Release20260111.version) for item in instruments]
+        selected = [item.get("id") for item in instruments if item.get("selected")]
+        if len(selected) == 1:
+            wire["selected_instrument_id"] = selected[0]
+    return wire
+
+
+def _instrument_request(instrument: Mapping[str, Any], release: str) -> dict[str, Any]:
+    """2026-04-08's ``display`` members (brand, last_digits ...) sit on the 2026-01-11 instrument itself."""
+    wire = {k: v for k, v in instrument.items() if k not in ("display", "selected")}
+    for name, value in dict(instrument.get("display") or {}).items():
+        if name in wire:
+            raise untranslatable(release, f"/payment/instruments/display/{name}", f"{name} is set twice")
+        wire[name] = value
+    return wire
+
+
+ADAPTER = Release20260111()
