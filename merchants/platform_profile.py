@@ -19,8 +19,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from contracts import KeyStore
+from contracts import KeyStore, UcpError
 from contracts.error_codes import UCP_VERSION
+from merchants.profiles import ProfileCache
 
 SPEC = f"https://ucp.dev/{UCP_VERSION}/specification"
 SCHEMAS = f"https://ucp.dev/{UCP_VERSION}/schemas/shopping"
@@ -68,6 +69,7 @@ def platform_profile(public_base_url: str, keys: KeyStore, merchant_id: str | No
                         "spec": f"{SPEC}/overview",
                         "transport": "rest",
                         "schema": f"https://ucp.dev/{UCP_VERSION}/services/shopping/rest.openapi.json",
+                        "endpoint": public_base_url.rstrip("/"),
                     }
                 ]
             },
@@ -77,3 +79,21 @@ def platform_profile(public_base_url: str, keys: KeyStore, merchant_id: str | No
         },
         "signing_keys": keys.jwks.signing_keys(),
     }
+
+
+async def platform_profile_for_merchant(
+    profiles: ProfileCache, public_base_url: str, keys: KeyStore, merchant_id: str
+) -> dict[str, Any]:
+    """Our profile as *this* merchant reads it: in the release the connector speaks with it (issue 15).
+
+    A 2026-01-11 merchant parses a list of capabilities and ``payment.handlers``,
+    a 2026-08-25 one ``keys[]``; the URL stays the same per merchant, so what it
+    fetched and cached stays valid. When the merchant's own profile cannot be
+    read right now, the canonical release's shape is served.
+    """
+    canonical = platform_profile(public_base_url, keys, merchant_id)
+    try:
+        entry = await profiles.get(merchant_id)
+    except UcpError:
+        return canonical
+    return entry.adapter.platform_profile(canonical)

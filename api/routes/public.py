@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from contracts import ErrorCode, UcpError
-from merchants.platform_profile import SUPPORTED_CAPABILITIES, platform_profile
+from merchants.platform_profile import SUPPORTED_CAPABILITIES, platform_profile, platform_profile_for_merchant
 
 router = APIRouter(tags=["public"])
 
@@ -33,7 +33,12 @@ async def connector_profile(
     state = request.app.state
     if merchant is not None and merchant not in state.settings.merchants:
         raise UcpError("unknown merchant", code=ErrorCode.NOT_FOUND)
-    document = platform_profile(state.settings.public_base_url, state.keys(), merchant)
+    if merchant is None:
+        document = platform_profile(state.settings.public_base_url, state.keys())
+    else:
+        document = await platform_profile_for_merchant(
+            state.profiles, state.settings.public_base_url, state.keys(), merchant
+        )
     return JSONResponse(document, headers={"Cache-Control": PROFILE_CACHE_CONTROL})
 
 

@@ -44,6 +44,7 @@ from contracts import ErrorCode, JwkSet, KeyStore, UcpError, parse_ucp_agent
 from contracts.detached_jws import verify_detached
 from contracts.httpx_auth import DetachedJwsSigner
 from contracts.ucp import RestOperation, dump, parse_order_event
+from contracts.ucp._base import REVERSE_DOMAIN_RE
 from merchants.releases.base import (
     CANONICAL_VERSION,
     IdempotencyRule,
@@ -60,6 +61,7 @@ from merchants.releases.r2026_04_08 import with_canonical_version
 REQUEST_SIGNATURE: Final = "Request-Signature"
 RESPONSE_SIGNATURE: Final = "X-Detached-JWT"
 _SUBTRACTIVE: Final = frozenset({"discount", "items_discount"})
+_WELL_KNOWN_TOTALS: Final = frozenset({"subtotal", "items_discount", "discount", "fulfillment", "tax", "fee", "total"})
 _TRANSPORTS: Final = ("rest", "mcp", "a2a", "embedded")
 
 
@@ -240,7 +242,7 @@ class Release20260111(ReleaseAdapter):
         source = as_object(document, self.version, "")
         if operation.answers_with_order:
             canonical = _order(source, self.version)
-            CANONICAL.validate(operation, {**canonical, "currency": canonical.get("currency", "XXX")})
+            CANONICAL.validate(operation, {**canonical, "currency": canonical.get("currency", "XXX")}, self.version)
             return canonical
         if source.get("id") is None and source.get("messages"):
             canonical = {
@@ -250,7 +252,7 @@ class Release20260111(ReleaseAdapter):
             }
         else:
             canonical = _checkout(source, self.version)
-        CANONICAL.validate(operation, canonical)
+        CANONICAL.validate(operation, canonical, self.version)
         return canonical
 
     # ------------------------------------------------------------- webhooks
@@ -292,14 +294,28 @@ class Release20260111(ReleaseAdapter):
 
 
 def _handlers_by_name(handlers: object) -> dict[str, list[dict[str, Any]]]:
+    """``payment.handlers[]`` as the canonical registry keyed by the handler's reverse-domain ``name``.
+
+    The spec's own checkout examples swap ``id`` and ``name`` (``"id":
+    "com.google.pay", "name": "gpay"``); a name that is no reverse-domain name
+    falls back to the id when that one is.
+    """
     registry: dict[str, list[dict[str, Any]]] = {}
     for handler in handlers if isinstance(handlers, list) else []:
-        if isinstance(handler, Mapping) and isinstance(handler.get("name"), str):
-            entry = {k: v for k, v in handler.items() if k not in ("name", "config_schema")}
-            if "config_schema" in handler:
-                entry["schema"] = handler["config_schema"]
-            registry.setdefault(handler["name"], []).append(entry)
+        if not isinstance(handler, Mapping):
+            continue
+        name = next((value for value in (handler.get("name"), handler.get("id")) if _reverse_domain(value)), None)
+        if name is None:
+            continue
+        entry = {k: v for k, v in handler.items() if k not in ("name", "config_schema")}
+        if "config_schema" in handler:
+            entry["schema"] = handler["config_schema"]
+        registry.setdefault(str(name), []).append(entry)
     return registry
+
+
+def _reverse_domain(value: object) -> bool:
+    return isinstance(value, str) and REVERSE_DOMAIN_RE.fullmatch(value) is not None
 
 
 def _envelope(ucp: object, payment: Mapping[str, Any], release: str) -> dict[str, Any]:
@@ -321,6 +337,8 @@ def _signed_totals(totals: object, release: str, pointer: str) -> list[Any]:
     for index, entry in enumerate(totals if isinstance(totals, list) else []):
         line = dict(as_object(entry, release, f"{pointer}/{index}"))
         amount = line.get("amount")
+        if line.get("type") not in _WELL_KNOWN_TOTALS and not line.get("display_text"):
+            line["display_text"] = str(line.get("type"))  # required in the canonical model, optional here
         if line.get("type") in _SUBTRACTIVE and isinstance(amount, int):
             if amount < 0:
                 raise response_invalid(release, f"{pointer}/{index}/amount", "2026-01-11 amounts are never negative")

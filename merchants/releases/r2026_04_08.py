@@ -117,15 +117,15 @@ class Release20260408(ReleaseAdapter):
             raise response_invalid(self.version, "", "expected a JSON object")
         return dict(document)
 
-    def validate(self, operation: RestOperation, canonical: Mapping[str, Any]) -> None:
-        """Validate against the canonical models; a failure names the pointer and this release."""
+    def validate(self, operation: RestOperation, canonical: Mapping[str, Any], release: str | None = None) -> None:
+        """Validate against the canonical models; a failure names the pointer and the merchant's release."""
         try:
             if operation.answers_with_order:
                 parse_order_response(canonical)
             else:
                 parse_checkout_response(canonical)
         except UcpError as error:
-            raise response_invalid(self.version, error.pointer, error.content) from error
+            raise response_invalid(release or self.version, error.pointer, error.content) from error
 
     # ------------------------------------------------------------- webhooks
 
