@@ -54,16 +54,8 @@ class Release20260825(Release20260408):
             for registry in ("services", "capabilities"):
                 entries = ucp.get(registry)
                 if isinstance(entries, dict):
-                    ucp[registry] = {
-                        name: [
-                            entry
-                            for entry in bindings
-                            if not (name.startswith("dev.ucp.") and isinstance(entry, dict))
-                            or entry.get("version") == version
-                        ]
-                        for name, bindings in entries.items()
-                        if isinstance(bindings, list)
-                    }
+                    kept = {name: _same_release(name, bindings, version) for name, bindings in entries.items()}
+                    ucp[registry] = {name: bindings for name, bindings in kept.items() if bindings}
         release = self.release_profile(canonical)
         presented = release.presented
         presented["ucp"] = with_canonical_version(presented.get("ucp", {}), self.version)
@@ -117,6 +109,14 @@ class Release20260825(Release20260408):
         if isinstance(document, Mapping) and isinstance(document.get("ucp"), Mapping):
             return {**document, "ucp": with_canonical_version(document["ucp"], self.version)}
         return document
+
+
+def _same_release(name: str, bindings: object, version: object) -> list[Any]:
+    """A dev.ucp.* entry declared at another version is treated as not present (overview "Component Versioning")."""
+    entries = bindings if isinstance(bindings, list) else []
+    if not name.startswith("dev.ucp."):
+        return entries
+    return [entry for entry in entries if isinstance(entry, dict) and entry.get("version") == version]
 
 
 def usable_keys(documents: object) -> JwkSet:

@@ -38,6 +38,7 @@ from contracts import (
     text_headers,
     verify_request,
 )
+from contracts.detached_jws import sign_detached
 from core.outbound_http import new_http_client
 from core.settings import MerchantSettings
 from merchants.client import MerchantClient
@@ -94,6 +95,8 @@ class EdgeMerchant:
     profile_status: int = 200
     profile_hits: int = 0
     received: list[Received] = field(default_factory=list)
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # more profiles, by path below the origin
+    signature: str = "rfc9421"  # how replies are signed: "rfc9421" or 2026-01-11's "detached_jws"
 
     def profile(self) -> dict[str, Any]:
         document = business_profile(
@@ -111,6 +114,8 @@ class EdgeMerchant:
             self.profile_hits += 1
             if self.profile_status != 200:
                 return JSONResponse({"code": "down"}, status_code=self.profile_status)
+            if request.url.path in self.documents:
+                return JSONResponse(self.documents[request.url.path])
             return JSONResponse(self.profile())
 
         async def ucp(request: Request) -> Response:
@@ -120,14 +125,20 @@ class EdgeMerchant:
             if reply.delay:
                 await asyncio.sleep(reply.delay)
             headers = {"Content-Type": reply.content_type, **reply.headers}
-            if reply.signed:
+            if reply.signed and self.signature == "detached_jws":
+                headers["X-Detached-JWT"] = sign_detached(reply.body, self.signer)
+            elif reply.signed:
                 headers.update(sign_response(status=reply.status, headers=headers, body=reply.body, key=self.signer))
             sent = reply.body + b" " if reply.tamper else reply.body
             return Response(sent, status_code=reply.status, headers=headers)
 
         methods = ["GET", "POST", "PUT"]
         return Starlette(
-            routes=[Route("/.well-known/ucp", well_known), Route("/ucp/v1/{rest:path}", ucp, methods=methods)]
+            routes=[
+                Route("/.well-known/ucp", well_known),
+                Route("/.well-known/ucp/{version}", well_known),
+                Route("/ucp/v1/{rest:path}", ucp, methods=methods),
+            ]
         )
 
     def _verify_ours(self, request: Request, body: bytes) -> Received:
