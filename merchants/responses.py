@@ -118,7 +118,9 @@ def refusal(
                 if isinstance(document.get(member), str):
                     reason[f"merchant_{member}"] = redactor.redact_text(document[member][:500])
         if raw:
-            reason["merchant_body"] = redactor.redact_text(raw[:MAX_MERCHANT_BODY].decode("utf-8", "replace"))
+            # Redacted before it is cut, so a secret straddling the cut is never half kept; then bounded.
+            text = redactor.redact_text(raw[: 2 * MAX_MERCHANT_BODY].decode("utf-8", "replace"))
+            reason["merchant_body"] = text[:MAX_MERCHANT_BODY]
     if status in _INPUT_REFUSALS or status == 413:
         code = _INPUT_REFUSALS.get(status, ErrorCode.PAYLOAD_TOO_LARGE)
         content = f"the merchant refused the request's input (HTTP {status})"

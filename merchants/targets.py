@@ -71,13 +71,13 @@ def _refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address, settings: M
         return None if settings.allow_insecure_loopback else "loopback"
     if address.is_link_local:
         return None if settings.allow_insecure_loopback else "link_local"
+    if address.is_multicast or address.is_unspecified or address.is_reserved:
+        return "special_use"
     if address.is_private and not address.is_global:
         if settings.allow_insecure_loopback or settings.allow_private_addresses:
             return None
         return "private"
-    if address.is_multicast or address.is_unspecified or address.is_reserved or not address.is_global:
-        return "special_use"
-    return None
+    return None if address.is_global else "special_use"
 
 
 async def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:

@@ -97,6 +97,7 @@ class EdgeMerchant:
     received: list[Received] = field(default_factory=list)
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # more profiles, by path below the origin
     signature: str = "rfc9421"  # how replies are signed: "rfc9421" or 2026-01-11's "detached_jws"
+    replies: list[Reply] = field(default_factory=list)  # answered in turn, one per request, before `reply`
 
     def profile(self) -> dict[str, Any]:
         document = business_profile(
@@ -121,7 +122,7 @@ class EdgeMerchant:
         async def ucp(request: Request) -> Response:
             body = await request.body()
             self.received.append(self._verify_ours(request, body))
-            reply = self.reply
+            reply = self.replies.pop(0) if self.replies else self.reply
             if reply.delay:
                 await asyncio.sleep(reply.delay)
             headers = {"Content-Type": reply.content_type, **reply.headers}

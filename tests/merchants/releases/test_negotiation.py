@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.discovery import DiscoveryActivities
@@ -87,12 +88,11 @@ async def test_platform_2026_04_08_x_merchant_release(
                 connector.profiles, lambda merchant_id: platform_profile(CONNECTOR_BASE, connector_keys, merchant_id)
             )
             if isinstance(expected, ErrorCode):
-                with pytest.raises(Exception) as caught:
+                with pytest.raises(ApplicationError) as caught:
                     await ActivityEnvironment().run(
                         discovery.discover_merchant, DiscoverMerchantInput(merchant_id=MERCHANT)
                     )
-                assert getattr(caught.value, "type", None) == expected.value
-                assert getattr(caught.value, "non_retryable", False)
+                assert caught.value.type == expected.value and caught.value.non_retryable
                 return
             summary: MerchantProfileSummary = await ActivityEnvironment().run(
                 discovery.discover_merchant, DiscoverMerchantInput(merchant_id=MERCHANT)
