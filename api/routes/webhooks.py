@@ -20,6 +20,7 @@ import datetime as dt
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from api.dependencies import GatewayDep, ProfilesDep, RepositoryDep, SettingsDep
 from api.openapi import documented
 from contracts import (
     ErrorCode,
@@ -41,9 +42,15 @@ router = APIRouter(tags=["webhooks"])
 @router.post(
     "/webhooks/merchants/{merchant_id}", **documented("Receive a merchant's signed order webhook", signed_by="merchant")
 )
-async def merchant_order_webhook(request: Request, merchant_id: str) -> JSONResponse:
-    state = request.app.state
-    merchant = state.settings.merchants.get(merchant_id)
+async def merchant_order_webhook(
+    request: Request,
+    merchant_id: str,
+    settings: SettingsDep,
+    profiles: ProfilesDep,
+    repository: RepositoryDep,
+    gateway: GatewayDep,
+) -> JSONResponse:
+    merchant = settings.merchants.get(merchant_id)
     if merchant is None:
         raise UcpError("unknown merchant", code=ErrorCode.NOT_FOUND)
     body = await request.body()
@@ -56,13 +63,13 @@ async def merchant_order_webhook(request: Request, merchant_id: str) -> JSONResp
             code=ErrorCode.PROFILE_NOT_TRUSTED,
             detail={"reason": "identity_mismatch"},
         )
-    url = signed_target_uri(state.settings.public_base_url, request.scope)
-    entry = await state.profiles.get(merchant_id)
+    url = signed_target_uri(settings.public_base_url, request.scope)
+    entry = await profiles.get(merchant_id)
     try:
         verify_request(method="POST", url=url, headers=headers, body=body or None, keys=entry.keys)
     except SignatureError as error:
         refreshed = (
-            await state.profiles.refresh_for_unknown_kid(merchant_id) if error.code is ErrorCode.KEY_NOT_FOUND else None
+            await profiles.refresh_for_unknown_kid(merchant_id) if error.code is ErrorCode.KEY_NOT_FOUND else None
         )
         if refreshed is None:
             raise
@@ -71,10 +78,10 @@ async def merchant_order_webhook(request: Request, merchant_id: str) -> JSONResp
     if not webhook_id or len(webhook_id) > 256:
         raise UcpError("Webhook-Id header is required", code=ErrorCode.VALIDATION_FAILED, pointer="")
     order = parse_order_event(parse_json(body), code=ErrorCode.VALIDATION_FAILED)
-    record = await state.repository.find_session_by_merchant_ids(merchant_id, merchant_checkout_id=order.checkout_id)
+    record = await repository.find_session_by_merchant_ids(merchant_id, merchant_checkout_id=order.checkout_id)
     if record is None:
         raise UcpError("no session of this merchant has that checkout", code=ErrorCode.NOT_FOUND)
     bind(platform_id=record.platform_id, session_id=record.session_id, merchant_id=merchant_id)
     event = OrderEvent(webhook_id=webhook_id, received_at=dt.datetime.now(dt.UTC), order=dump(order))
-    await state.gateway.order_event(record.platform_id, record.session_id, event)
+    await gateway.order_event(record.platform_id, record.session_id, event)
     return JSONResponse({"status": "accepted"})
