@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from api.app import PUBLIC_PATHS, WEBHOOK_PATHS
 from contracts import verify_response
 from tests.api.conftest import MERCHANT, ApiUnderTest
+from tests.fixtures.bodies import payment_body
 from tests.fixtures.independent_signer import IndependentSigner, json_bytes, new_key
 
 CREATE_BODY = {"line_items": [{"item": {"id": "sku_tee"}, "quantity": 1}]}
@@ -188,18 +189,29 @@ async def test_wrong_media_type_is_refused(api: ApiUnderTest) -> None:
     assert response.status_code == 415 and _code(response) == "unsupported_media_type"
 
 
-async def test_temporal_unreachable_fails_closed_with_retry_after(api: ApiUnderTest) -> None:
-    """DESIGN invariant 2: no idempotency state -> 503, nothing executed."""
-    response = await api.send(
-        "POST",
-        f"/merchants/{MERCHANT}/checkout-sessions",
-        signer=api.alpha,
-        body=json_bytes(CREATE_BODY),
-        idempotency_key=new_key(),
-    )
-    assert response.status_code == 503 and _code(response) == "service_unavailable", response.text
-    assert int(response.headers["Retry-After"]) >= 1
-    _assert_signed(api, response)
+async def test_temporal_unreachable_fails_closed_with_retry_after(api_on_dead_temporal: ApiUnderTest) -> None:
+    """DESIGN invariant 2, IDM-06, TRN-10: no idempotency state -> 503 with Retry-After, nothing executed.
+
+    The real gateway on a Temporal nobody answers: the start (Update-With-Start),
+    an update and a query each fail closed.
+    """
+    api = api_on_dead_temporal
+    session = f"/merchants/{MERCHANT}/checkout-sessions/cs_{'a' * 26}"
+    for method, path, body in (
+        ("POST", f"/merchants/{MERCHANT}/checkout-sessions", CREATE_BODY),
+        ("POST", f"{session}/complete", payment_body()),
+        ("GET", session, None),
+    ):
+        response = await api.send(
+            method,
+            path,
+            signer=api.alpha,
+            body=json_bytes(body) if body is not None else None,
+            idempotency_key=new_key() if body is not None else None,
+        )
+        assert response.status_code == 503 and _code(response) == "service_unavailable", (path, response.text)
+        assert int(response.headers["Retry-After"]) >= 1
+        _assert_signed(api, response)
 
 
 async def test_merchant_scope_is_enforced(api: ApiUnderTest) -> None:
