@@ -136,6 +136,21 @@ class PlatformSettings(_Strict):
                 _check_url(url, business=False, allow_insecure_loopback=self.allow_insecure_loopback)
         return self
 
+    @field_validator("jwks_file")
+    @classmethod
+    def _jwks_file_readable(cls, value: Path | None) -> Path | None:
+        """A missing or unreadable key file is a configuration error at start, not a 401 for every request."""
+        if value is not None:
+            try:
+                JwkSet.from_dict(json.loads(value.read_text(encoding="utf-8")))
+            except OSError as exc:
+                raise ValueError(f"cannot read {value}: {exc.strerror or exc}") from exc
+            except ValueError as exc:
+                raise ValueError(f"{value} is not a JSON JWK Set") from exc
+            except UcpError as exc:
+                raise ValueError(f"{value}: {exc.content}") from exc
+        return value
+
     def load_keys(self) -> JwkSet:
         document = self.jwks
         if self.jwks_file is not None:
@@ -165,13 +180,22 @@ class MerchantSettings(_Strict):
 
 
 class TemporalSettings(_Strict):
-    address: str = "127.0.0.1:7233"
+    address: str = Field(default="127.0.0.1:7233", description="host:port of the Temporal frontend (gRPC).")
     namespace: str = "default"
     task_queue: str = "ucp-checkout"
     tls: bool = False
     tls_client_cert: Path | None = None
     tls_client_key: Path | None = None
     ui_url: str = "http://127.0.0.1:8233"
+
+    @field_validator("address")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        """Refused at start, not at the first checkout: ``nonsense`` would make every request a 503."""
+        host, separator, port = value.rpartition(":")
+        if not separator or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError("must be host:port (e.g. 127.0.0.1:7233)")
+        return value
 
 
 class StorageSettings(_Strict):

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from contracts import UcpError
 from core.keyfiles import KeyFileError
+from core.settings import ConfigurationError
 from ucp_connector.commands import audit, keys, session
 from ucp_connector.commands.api import api
 from ucp_connector.commands.demo import DemoError, demo
@@ -42,6 +43,7 @@ app.command(help="Play a platform against the running dev stack (a full checkout
 app.command(help="Run the reference merchant (a UCP business server for tests and demos).")(merchant)
 
 USER_ERRORS = (
+    ConfigurationError,
     KeyFileError,
     StackError,
     TemporalBinaryMissingError,

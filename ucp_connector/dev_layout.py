@@ -110,6 +110,7 @@ class DevLayout:
 
 def prepare(layout: DevLayout, ports: DevPorts) -> str:
     """Create missing keys, write the children's configuration, migrate the database; return the signing kid."""
+    ensure_private_dir(layout.state_dir)
     ensure_private_dir(layout.keys_dir)
     ensure_private_dir(layout.merchant_keys_dir)
     (layout.state_dir / "dev").mkdir(parents=True, exist_ok=True)

@@ -1,23 +1,38 @@
 """Supervising the child processes of ``ucp-connector dev``.
 
-Each child runs in its own process group so that Ctrl-C (or SIGTERM) reaches
-every grandchild too (the Temporal CLI forks the server and UI), and shutdown
-is orderly: SIGTERM, a grace period, then SIGKILL, so nothing is left behind.
+Each child runs in its own process group so that Ctrl-C (or SIGTERM, or the
+SIGHUP of a closed terminal) reaches every grandchild too, and shutdown is
+orderly: SIGTERM, a grace period, then SIGKILL, so nothing is left behind.
+A ``dev`` that is killed outright (SIGKILL) cannot stop anything itself, so
+every child asks the kernel to send it SIGTERM when its parent dies
+(``PR_SET_PDEATHSIG``, Linux): the children never outlive ``dev``.
+
 Ports are checked *before* anything starts, so a busy port is a clear message
-rather than a child dying half-way through start-up.
+rather than a child dying half-way through start-up — naming the process that
+holds it, and saying so when it is one of ours. Each child's log of the
+previous run is kept (``api.log.1``, ...), never truncated.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
+
+PR_SET_PDEATHSIG: Final = 1  # <linux/prctl.h>
+KEPT_LOGS: Final = 3
+LISTEN: Final = "0A"  # TCP state in /proc/net/tcp
+OUR_COMMANDS: Final = ("ucp_connector", "ucp-connector", "temporal server start-dev")
 
 
 class StackError(RuntimeError):
@@ -34,13 +49,91 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class PortHolder:
+    pid: int
+    command: str
+
+    @property
+    def ours(self) -> bool:
+        return any(marker in self.command for marker in OUR_COMMANDS)
+
+    def describe(self) -> str:
+        if self.ours:
+            return f"held by pid {self.pid} ({self.command[:80]}), left running by an earlier dev: kill {self.pid}"
+        return f"held by pid {self.pid} ({self.command[:80]})"
+
+
+def _listening_inodes(port: int) -> set[str]:
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if len(fields) > 9 and fields[3] == LISTEN and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(fields[9])
+    return inodes
+
+
+def _socket_owners(inodes: set[str]) -> Iterator[int]:
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for fd in (entry / "fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) in wanted:
+                        yield int(entry.name)
+                        break
+
+
+def port_holder(port: int) -> PortHolder | None:
+    """Who listens on ``port`` (Linux ``/proc``; ``None`` if unknown or not visible to us)."""
+    inodes = _listening_inodes(port)
+    for pid in _socket_owners(inodes) if inodes else ():
+        with contextlib.suppress(OSError):
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            return PortHolder(pid, command.strip())
+    return None
+
+
 def require_free_ports(host: str, ports: dict[str, int]) -> None:
-    busy = [f"{name} (port {port})" for name, port in ports.items() if not port_is_free(host, port)]
+    busy = []
+    for name, port in ports.items():
+        if not port_is_free(host, port):
+            holder = port_holder(port)
+            busy.append(f"{name} (port {port}{', ' + holder.describe() if holder else ''})")
     if busy:
         raise StackError(
-            "port already in use: " + ", ".join(busy) + ". Stop whatever holds it or choose other ports "
+            "port already in use: " + "; ".join(busy) + ". Stop whatever holds it or choose other ports "
             "(see `ucp-connector dev --help`)."
         )
+
+
+def rotate_log(path: Path, keep: int = KEPT_LOGS) -> None:
+    """``x.log`` becomes ``x.log.1`` (and so on, ``keep`` generations), so the last run's lines survive."""
+    if not path.exists():
+        return
+    for generation in range(keep - 1, 0, -1):
+        older = path.with_name(f"{path.name}.{generation}")
+        if older.exists():
+            older.replace(path.with_name(f"{path.name}.{generation + 1}"))
+    path.replace(path.with_name(f"{path.name}.1"))
+
+
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """A ``preexec_fn``: SIGTERM this child when ``dev`` dies, however it dies (Linux only)."""
+
+    def arm() -> None:
+        if not sys.platform.startswith("linux"):
+            return
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # dev died between fork and prctl
+            os._exit(1)
+
+    return arm
 
 
 def tcp_answers(host: str, port: int) -> bool:
@@ -62,6 +155,7 @@ class Child:
 
     def start(self) -> None:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        rotate_log(self.log_file)  # readiness then reads this run's lines only
         log = self.log_file.open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - argv is built by us, never from input
             list(self.argv),
@@ -70,6 +164,7 @@ class Child:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             env={**os.environ, **(self.env or {})},
+            preexec_fn=_die_with_parent(os.getpid()),
         )
         log.close()
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ from temporalio.client import Client
 from tests.fixtures.http import free_ports
 from ucp_connector.commands.demo import DemoPlatform
 from ucp_connector.dev_layout import DEMO_MERCHANT, DevLayout
+from ucp_connector.processes import port_is_free
 
 pytestmark = pytest.mark.e2e
 
@@ -116,7 +118,7 @@ def _children(pid: int) -> set[int]:
 
 @pytest.fixture
 def dev_stack(tmp_path: Path) -> Iterator[DevStack]:
-    stack = DevStack(tmp_path / "state", free_ports(4))
+    stack = DevStack(tmp_path / ".ucp", free_ports(4))  # the default state directory's name, under tmp_path
     try:
         yield stack
     finally:
@@ -167,6 +169,18 @@ def test_dev_runs_the_demo_and_stops_cleanly(dev_stack: DevStack) -> None:
     )
     assert shown.returncode == 0, shown.stdout + shown.stderr
     assert "completed" in shown.stdout and "call_merchant" in shown.stdout and "tok_demo" not in shown.stdout
+    # An operator on the dev stack, exactly as the README says: no flags, no UCP_* variables.
+    verified = subprocess.run(
+        [*CLI, "audit", "verify"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=dev_stack.state_dir.parent,
+        env={key: value for key, value in os.environ.items() if not key.startswith("UCP_")},
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "every chain is intact" in verified.stdout and " 0 events" not in verified.stdout, verified.stdout
     escalation = _demo(dev_stack, "--scenario", "escalation")
     assert escalation.returncode == 0 and "requires_escalation" in escalation.stdout, escalation.stdout
 
@@ -188,6 +202,11 @@ def test_a_session_continues_after_a_restart(dev_stack: DevStack) -> None:
     dev_stack.interrupt()
 
     dev_stack.start()
+    # The first run's logs are kept beside this run's, and everything dev made is private to this user.
+    assert "worker polling" in (layout.logs_dir / "worker.log.1").read_text(errors="replace")
+    assert stat.S_IMODE(dev_stack.state_dir.stat().st_mode) == 0o700
+    for made in (layout.database_file, layout.logs_dir / "api.log", dev_stack.state_dir / "temporal.db"):
+        assert stat.S_IMODE(made.stat().st_mode) & 0o077 == 0, made
     platform = DemoPlatform(f"http://127.0.0.1:{dev_stack.api}", layout.demo_platform_key(), DEMO_MERCHANT)
     status, again = platform.call("GET", f"{base}/{session}")
     assert status == 200 and again["status"] == "incomplete" and again["line_items"] == created["line_items"]
@@ -207,3 +226,54 @@ def test_a_session_continues_after_a_restart(dev_stack: DevStack) -> None:
         "status_changed",
         "cancel",
     ]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGHUP], ids=["SIGKILL", "SIGHUP"])
+def test_children_never_outlive_dev(dev_stack: DevStack, signum: signal.Signals) -> None:
+    """`kill -KILL` or `kill -HUP` (a closed terminal) of `dev` alone: all four services go too (issue 16, 5).
+
+    Only dev's own pid is signalled, never its process group, as a terminal or
+    an operator's `kill` would; before, every service kept running and held its port.
+    """
+    dev_stack.start()
+    running = dev_stack.descendants()
+    assert len(running) >= 4, "temporal, merchant, worker and api run under dev"
+    assert dev_stack.process is not None
+    os.kill(dev_stack.process.pid, signum)
+    dev_stack.process.wait(timeout=90)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in running):
+        time.sleep(0.2)
+    assert [pid for pid in running if Path(f"/proc/{pid}").exists()] == [], f"left running after {signum.name}"
+    for port in (dev_stack.temporal, dev_stack.ui, dev_stack.api, dev_stack.merchant):
+        assert port_is_free("127.0.0.1", port), f"port {port} still held"
+
+
+def test_a_busy_port_names_the_ucp_process_that_holds_it(tmp_path: Path) -> None:
+    """The next `dev` after an orphan used to say only "port already in use"."""
+    [merchant_port, *others] = free_ports(4)
+    holder = subprocess.Popen(
+        [*CLI, "merchant", "--port", str(merchant_port), "--allow-insecure-loopback", "--db", str(tmp_path / "m.db")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while port_is_free("127.0.0.1", merchant_port):
+            assert holder.poll() is None and time.monotonic() < deadline, "merchant did not start"
+            time.sleep(0.2)
+        temporal, ui, api = (str(port) for port in others)
+        ports = ["--temporal-port", temporal, "--temporal-ui-port", ui, "--api-port", api]
+        result = subprocess.run(
+            [*CLI, "dev", "--state-dir", str(tmp_path / ".ucp"), "--merchant-port", str(merchant_port), *ports],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        holder.terminate()
+        holder.wait(timeout=30)
+    assert result.returncode == 2, result.stdout + result.stderr
+    message = " ".join(result.stderr.split())
+    assert f"port {merchant_port}" in message and f"pid {holder.pid}" in message and "earlier dev" in message, message

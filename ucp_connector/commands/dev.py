@@ -6,8 +6,10 @@ registered), the reference merchant, the worker and the API — each a child
 process with its own log file. Before that it generates whatever key is
 missing (0600 files), writes the children's configuration and migrates the
 embedded SQLite database (see ``ucp_connector.dev_layout``). Every URL is
-printed; Ctrl-C (or SIGTERM) stops every child and grandchild; state stays, so
-the next ``dev`` continues the same sessions.
+printed; Ctrl-C (or SIGTERM, or closing the terminal) stops every child and
+grandchild, and a ``dev`` killed outright takes its children with it
+(``ucp_connector.processes``); state stays (0700), so the next ``dev``
+continues the same sessions.
 """
 
 from __future__ import annotations
@@ -74,6 +76,8 @@ def dev(
         host,
         {"temporal": temporal_port, "temporal-ui": temporal_ui_port, "api": api_port, "merchant": merchant_port},
     )
+    # Everything dev creates — keys, databases, logs, Temporal's state — is private to this user.
+    os.umask(0o077)
     layout = DevLayout(state_dir)
     with console.status("preparing keys, configuration and database ..."):
         kid = prepare(layout, ports)
@@ -86,8 +90,8 @@ def dev(
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal was closed
+        signal.signal(signum, request_stop)
     children = [
         Child(
             "temporal",
@@ -145,8 +149,6 @@ def dev(
             env=env,
         ),
     ]
-    for log in logs.glob("*.log") if logs.exists() else []:
-        log.write_text("")  # each run's logs start empty, so readiness reads this run's lines only
     try:
         for child in children:
             if stopping:

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from temporalio.api.enums.v1 import EventType
+from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import checkout_workflow_id
 from core.settings import Settings, load_settings
@@ -52,15 +53,29 @@ def show(
         workflow_id = checkout_workflow_id(platform, session_id)
     else:
         raise typer.BadParameter("give --platform with a cs_ id, or the full workflow id checkout/PLATFORM/cs_...")
-    code = asyncio.run(_show(load_settings(), workflow_id, as_json))
+    settings = load_settings()
+    try:
+        code = asyncio.run(_show(settings, workflow_id, as_json))
+    except SessionShowError as error:
+        # Not left to the CLI's handler: a process that used the Temporal client leaves through exit_now.
+        Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        code = 2
     exit_now(code)
 
 
 async def _show(settings: Settings, workflow_id: str, as_json: bool) -> int:
-    client = await connect(settings.temporal, load_payload_keyring(settings))
+    try:
+        client = await connect(settings.temporal, load_payload_keyring(settings))
+    except RuntimeError as exc:  # the SDK's "Failed client connect"
+        raise SessionShowError(f"cannot reach Temporal at {settings.temporal.address}: {_first_line(exc)}") from exc
     handle = client.get_workflow_handle(workflow_id)
-    description = await handle.describe()
-    view = await handle.query(CheckoutSessionWorkflow.view)
+    try:
+        description = await handle.describe()
+        view = await handle.query(CheckoutSessionWorkflow.view)
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise SessionShowError(f"no session {workflow_id} in namespace {client.namespace}") from exc
+        raise SessionShowError(f"Temporal refused to show {workflow_id}: {_first_line(exc)}") from exc
     if as_json:
         console.print_json(view.model_dump_json())
         return 0
@@ -81,6 +96,14 @@ async def _show(settings: Settings, workflow_id: str, as_json: bool) -> int:
             continue
         console.print(f"    {event.event_time.ToDatetime().isoformat()}  {label:<18} {_what(event)}")
     return 0
+
+
+class SessionShowError(RuntimeError):
+    """A session that cannot be shown: an unknown id, or Temporal out of reach (a one-line message, exit 2)."""
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
 
 
 def _what(event: Any) -> str:
