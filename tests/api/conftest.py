@@ -24,7 +24,7 @@ from temporalio.client import Client
 from api.app import create_app
 from api.dependencies import checkout_gateway
 from api.gateway import CheckoutGateway
-from contracts import KeyStore, SigningKey
+from contracts import KeyStore, SigningKey, verify_response
 from core.settings import Settings
 from core.temporal.client import data_converter
 from core.temporal.codec import PayloadKeyring
@@ -62,6 +62,15 @@ class ApiUnderTest:
         url = self.url + path
         signed = {} if signer is None else signer.sign(method, url, body=body, idempotency_key=idempotency_key)
         return await self.http.request(method, url, content=body, headers={**signed, **(headers or {})})
+
+    def assert_signed(self, response: httpx.Response) -> None:
+        """SIG-21: every response is signed with the connector's key (@status, content-digest, content-type)."""
+        verify_response(
+            status=response.status_code,
+            headers=list(response.headers.multi_items()),
+            body=response.content or None,
+            keys=self.connector_keys,
+        )
 
 
 def _signer(platform: str) -> tuple[IndependentSigner, dict[str, object]]:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from api.gateway import SessionContext
-from contracts import ErrorCode, UcpError, canonical_json, checkout_session_id, content_digest, verify_response
+from contracts import ErrorCode, UcpError, canonical_json, checkout_session_id, content_digest
 from storage.sessions import SessionUpsert
 from tests.api.conftest import MERCHANT, OTHER_MERCHANT, ApiUnderTest
 from tests.api.gateway_double import ScriptedGateway
@@ -64,15 +64,6 @@ def _digest(body: dict[str, Any]) -> str:
     return content_digest(canonical_json(body))
 
 
-def _assert_signed(api: ApiUnderTest, response: httpx.Response) -> None:
-    verify_response(
-        status=response.status_code,
-        headers=list(response.headers.multi_items()),
-        body=response.content or None,
-        keys=api.connector_keys,
-    )
-
-
 async def _mutate(
     api: ApiUnderTest, method: str, path: str, body: dict[str, Any], key: str | None = None
 ) -> httpx.Response:
@@ -88,7 +79,7 @@ async def test_create_answers_201_with_the_sessions_location(api: ApiUnderTest, 
     assert response.status_code == 201, response.text
     assert response.headers["Location"] == f"{CHECKOUTS}/{checkout_session_id('alpha', key)}"
     assert response.json() == checkout
-    _assert_signed(api, response)
+    api.assert_signed(response)
 
 
 async def test_create_hands_the_gateway_the_platforms_context_and_the_verified_body(
@@ -184,7 +175,7 @@ async def test_gateway_refusals_are_ucp_error_bodies(
     assert document["code"] == error.code.value and document["content"] == error.content
     assert document.get("detail", {}) == error.detail and set(document) <= ERROR_BODY_FIELDS
     assert response.headers.get("Retry-After") == retry_after
-    _assert_signed(api, response)
+    api.assert_signed(response)
 
 
 async def test_gateway_refusals_are_audited_in_the_platforms_chain(
