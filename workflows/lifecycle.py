@@ -1,4 +1,4 @@
-"""Pure rules of the UCP checkout lifecycle, kept out of the workflow class so they are easy to test.
+"""Pure rules of the UCP checkout lifecycle and of a session, kept out of the workflow class so they are easy to test.
 
 Status machine (checkout.md "Checkout Status Lifecycle"): ``incomplete <->
 requires_escalation``, ``incomplete -> ready_for_complete ->
@@ -15,6 +15,11 @@ Assumptions where the spec is silent:
   ambiguous (CMP-14) and an order may be on its way, so the connector waits for
   the merchant's outcome instead of racing it;
 * ``complete`` only from ``ready_for_complete`` (CMP-01).
+
+The session's rules read its :class:`~workflows.types.SessionState` and decide
+without side effects: which request may be admitted (invariants 2-3), which
+status a merchant's answer moves the session to, when to poll (CMP-03), when to
+re-read it (CHK-16), when its idempotency window ends, and what the Query shows.
 """
 
 from __future__ import annotations
@@ -23,9 +28,10 @@ import copy
 import datetime as dt
 from typing import Any, Final
 
+from activities.types import MerchantOperation
 from contracts import ErrorCode, UcpError
 from contracts.ucp import CheckoutStatus, ResponseStatus
-from workflows.types import Operation, PolicySnapshot
+from workflows.types import Operation, OperationRequest, PolicySnapshot, SessionStart, SessionState, SessionView
 
 INCOMPLETE: Final = CheckoutStatus.INCOMPLETE
 REQUIRES_ESCALATION: Final = CheckoutStatus.REQUIRES_ESCALATION
@@ -36,12 +42,37 @@ CANCELED: Final = CheckoutStatus.CANCELED
 STATUSES: Final = frozenset(status.value for status in CheckoutStatus)
 TERMINAL: Final = frozenset(status.value for status in CheckoutStatus if status.is_terminal)
 
+IDEMPOTENCY_WINDOW: Final = dt.timedelta(hours=48)  # DESIGN invariant 2: keys are honoured for 48 h
+DEFAULT_SESSION_LIFETIME: Final = dt.timedelta(hours=6)  # checkout.md: expires_at defaults to 6 h
+EXPIRY_RECHECK: Final = dt.timedelta(minutes=1)
+POLL_INITIAL: Final = dt.timedelta(seconds=1)
+POLL_MAX: Final = dt.timedelta(minutes=1)
+MAX_REMEMBERED_WEBHOOK_IDS: Final = 500
+
 ALLOWED_FROM: Final[dict[Operation, frozenset[str]]] = {
     Operation.UPDATE: frozenset({INCOMPLETE, REQUIRES_ESCALATION, READY_FOR_COMPLETE}),
     Operation.COMPLETE: frozenset({READY_FOR_COMPLETE}),
     Operation.CANCEL: frozenset({INCOMPLETE, REQUIRES_ESCALATION, READY_FOR_COMPLETE}),
     Operation.REFRESH: frozenset(STATUSES),
 }
+
+
+MERCHANT_OPERATION: Final[dict[Operation, MerchantOperation]] = {
+    Operation.CREATE: MerchantOperation.CREATE,
+    Operation.UPDATE: MerchantOperation.UPDATE,
+    Operation.COMPLETE: MerchantOperation.COMPLETE,
+    Operation.CANCEL: MerchantOperation.CANCEL,
+    Operation.REFRESH: MerchantOperation.GET,
+}
+# Failures after which a complete's outcome is unknown: the merchant may have placed the order.
+OUTCOME_UNKNOWN: Final = frozenset(
+    {
+        ErrorCode.MERCHANT_SIGNATURE_INVALID,
+        ErrorCode.MERCHANT_RESPONSE_INVALID,
+        ErrorCode.MERCHANT_TIMEOUT,
+        ErrorCode.MERCHANT_UNAVAILABLE,
+    }
+)
 
 
 def transition_error(operation: Operation, status: str | None) -> UcpError | None:
@@ -118,3 +149,132 @@ def presented_checkout(checkout: dict[str, Any], session_id: str) -> dict[str, A
     presented = copy.deepcopy(checkout)
     presented["id"] = session_id
     return presented
+
+
+def request_error(
+    operation: Operation, request: OperationRequest, merchant_id: str, state: SessionState
+) -> UcpError | None:
+    """Why this request names no session it may act on: another merchant, a reused key, create twice (invariants 2-3).
+
+    A replay (same key, same operation, same digest) passes: the handler answers it from the record.
+    """
+    if request.merchant_id is not None and request.merchant_id != merchant_id:
+        # The session exists, but not at the merchant the platform named: do not reveal it (404).
+        return UcpError("no such checkout session", code=ErrorCode.NOT_FOUND)
+    record = state.idempotency.get(request.idempotency_key)
+    if record is not None:
+        if record.operation != operation or record.digest != request.body_digest:
+            return UcpError(
+                "this Idempotency-Key was already used with a different request",
+                code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                detail={"operation": record.operation.value},
+            )
+        return None
+    if operation is Operation.CREATE and state.created:
+        return UcpError("the session already exists", code=ErrorCode.TRANSITION_INVALID)
+    if operation is not Operation.CREATE and not state.created:
+        return UcpError("the checkout session does not exist", code=ErrorCode.NOT_FOUND)
+    return None
+
+
+def refusal(operation: Operation, state: SessionState, policy: PolicySnapshot) -> UcpError | None:
+    """Why ``operation`` may not run now: a transition the spec forbids, or the platform's spend policy."""
+    error = transition_error(operation, state.status)
+    if error is None and operation is Operation.COMPLETE and state.checkout is not None:
+        error = policy_error(policy, state.checkout)
+    return error
+
+
+def outcome_unknown(operation: Operation, error: UcpError) -> bool:
+    """A complete that failed this way may have placed the order: poll until the merchant says (invariant 4)."""
+    return operation is Operation.COMPLETE and error.code in OUTCOME_UNKNOWN
+
+
+def reported_status(state: SessionState, checkout: dict[str, Any]) -> str | None:
+    """The status the merchant's ``checkout`` moves the session to, or ``None`` when it stays where it is."""
+    status = merchant_status(checkout)
+    return None if status is None or status == state.status else status
+
+
+def awaiting_outcome(state: SessionState) -> bool:
+    """The merchant is completing, or a complete's outcome is unknown: the workflow polls (CMP-03)."""
+    return state.status == COMPLETE_IN_PROGRESS or state.reconcile
+
+
+def poll_backoff(polls: int) -> dt.timedelta:
+    backoff: dt.timedelta = POLL_INITIAL * (2 ** min(polls, 10))
+    return min(POLL_MAX, backoff)
+
+
+def window_end(state: SessionState) -> dt.datetime | None:
+    """When the idempotency window of a finished (or never created) session ends; ``None`` while it is open."""
+    if state.status is not None and state.status not in TERMINAL:
+        return None
+    return (state.closed_at or state.created_at) + IDEMPOTENCY_WINDOW
+
+
+def window_closed(state: SessionState, now: dt.datetime) -> bool:
+    end = window_end(state)
+    return end is not None and now >= end
+
+
+def expiry_check_due(state: SessionState) -> dt.datetime:
+    """When to re-read the session: at ``expires_at`` (else 6 h after the last change), then once a minute (CHK-16)."""
+    last_change = state.status_history[-1].at if state.status_history else state.created_at
+    due = (state.checkout and expires_at(state.checkout)) or (last_change + DEFAULT_SESSION_LIFETIME)
+    if state.last_expiry_check is not None:
+        due = max(due, state.last_expiry_check + EXPIRY_RECHECK)
+    return due
+
+
+def order_id(state: SessionState) -> str | None:
+    """The merchant's order id, from a webhook snapshot or the completed checkout's ``order``."""
+    for source in (state.order, (state.checkout or {}).get("order")):
+        if isinstance(source, dict) and isinstance(source.get("id"), str):
+            return str(source["id"])
+    return None
+
+
+def completed_by_order(state: SessionState, order: dict[str, Any]) -> dict[str, Any] | None:
+    """The checkout a signed order webhook proves ``completed`` (ORD-18), or ``None`` when it proves nothing new.
+
+    Only a session waiting on the merchant (``complete_in_progress`` or an unknown complete outcome) moves.
+    """
+    if state.checkout is None or state.status == COMPLETED or not awaiting_outcome(state):
+        return None
+    confirmation = {key: order[key] for key in ("id", "permalink_url") if isinstance(order.get(key), str)}
+    return {**state.checkout, "status": COMPLETED, "order": confirmation}
+
+
+def merchant_forgot(error: UcpError) -> bool:
+    """After expiry a merchant may forget the session (CHK-16/17): a 404 means it is gone, i.e. canceled."""
+    return error.code is ErrorCode.MERCHANT_REQUEST_REJECTED and error.detail.get("http_status") == 404
+
+
+def session_view(start: SessionStart, state: SessionState, outbox_pending: list[str]) -> SessionView:
+    """The Query answer: the session as the platform and an operator see it, without touching the merchant."""
+    return SessionView(
+        platform_id=start.platform_id,
+        session_id=start.session_id,
+        merchant_id=start.merchant_id,
+        merchant_checkout_id=state.merchant_checkout_id,
+        status=state.status,
+        checkout=presented_checkout(state.checkout, start.session_id) if state.checkout is not None else None,
+        order=state.order,
+        status_history=state.status_history,
+        pending_actions=pending_actions(state) + outbox_pending,
+        created_at=state.created_at,
+        closed_at=state.closed_at,
+    )
+
+
+def pending_actions(state: SessionState) -> list[str]:
+    """What the session is waiting for, as an operator reads it (``session show``, the Query)."""
+    actions = []
+    if state.status == REQUIRES_ESCALATION:
+        actions.append("buyer_handoff_via_continue_url")
+    if awaiting_outcome(state):
+        actions.append("polling_merchant_for_outcome")
+    if state.status == READY_FOR_COMPLETE:
+        actions.append("platform_may_complete")
+    return actions

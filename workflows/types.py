@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from activities.types import AuditRecord, MerchantProfileSummary, PlatformNotification, SessionIndexRecord
+from activities.types import MerchantProfileSummary, PlatformNotification, StorageWrite
 
 # The names the API and operators address the workflow by; recorded histories carry them: never rename one.
 WORKFLOW_TYPE: Final = "CheckoutSession"
@@ -98,26 +98,38 @@ class IdempotencyRecord(_Model):
     result: OperationResult | None = None
 
 
-class CarriedState(_Model):
-    """Everything a continued-as-new run needs; histories stay small, state stays whole."""
+class SessionState(BaseModel):
+    """Everything a session knows, in one object: handlers change it and ``continue_as_new`` carries it whole.
 
-    merchant: MerchantProfileSummary | None
-    merchant_checkout_id: str | None
-    checkout: dict[str, Any] | None
-    status: str | None
-    created: bool
-    closed_at: dt.datetime | None
+    A field kept anywhere else would be silently reset in the next run (an unknown complete
+    outcome would stop being polled; the outbound key sequence would restart and collide,
+    invariant 4). The field names are the former ``CarriedState``'s, so a run continued by an
+    earlier build still starts; fields added since have defaults for the same reason.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    created: bool = Field(default=False, description="The create update has run (whatever the merchant said).")
     created_at: dt.datetime
-    order: dict[str, Any] | None
-    order_event_ids: list[str]
-    status_history: list[StatusChange]
-    idempotency: dict[str, IdempotencyRecord]
-    merchant_call_seq: int
-    audit_seq: int
-    notification_seq: int
-    pending_audit: list[AuditRecord | SessionIndexRecord]
-    pending_notifications: list[PlatformNotification]
+    merchant: MerchantProfileSummary | None = None
+    merchant_checkout_id: str | None = None
+    checkout: dict[str, Any] | None = Field(default=None, description="The merchant's latest checkout, as it sent it.")
+    status: str | None = None
+    status_history: list[StatusChange] = Field(default_factory=list)
+    closed_at: dt.datetime | None = None
+    order: dict[str, Any] | None = None
+    order_event_ids: list[str] = Field(default_factory=list, description="Recent Webhook-Ids, for dedup.")
+    idempotency: dict[str, IdempotencyRecord] = Field(default_factory=dict, description="Platform key -> record.")
     reconcile: bool = Field(default=False, description="A complete's outcome is still unknown: keep polling.")
+    polls: int = Field(default=0, description="Merchant polls since the last status change (backoff exponent).")
+    last_expiry_check: dt.datetime | None = None
+    merchant_call_seq: int = Field(default=0, description="Operation sequence of the outbound Idempotency-Key.")
+    audit_seq: int = 0
+    notification_seq: int = 0
+    pending_audit: list[StorageWrite] = Field(
+        default_factory=list, description="Audit events and index rows not yet stored, in decision order."
+    )
+    pending_notifications: list[PlatformNotification] = Field(default_factory=list)
 
 
 class SessionStart(_Model):
@@ -131,7 +143,7 @@ class SessionStart(_Model):
     merchant_call_timeout_seconds: int = Field(
         default=30, ge=1, le=300, description="start_to_close of one merchant call attempt (a crash retries after it)."
     )
-    carried: CarriedState | None = None
+    carried: SessionState | None = Field(default=None, description="The state a continued run resumes.")
 
 
 class SessionView(_Model):
