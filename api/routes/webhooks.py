@@ -17,6 +17,7 @@ import datetime as dt
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from api.dependencies import GatewayDep, ProfilesDep, RepositoryDep, SettingsDep
 from api.openapi import documented
 from contracts import ErrorCode, UcpError, signed_target_uri, text_headers
 from core.logging import bind
@@ -29,18 +30,24 @@ router = APIRouter(tags=["webhooks"])
 @router.post(
     "/webhooks/merchants/{merchant_id}", **documented("Receive a merchant's signed order webhook", signed_by="merchant")
 )
-async def merchant_order_webhook(request: Request, merchant_id: str) -> JSONResponse:
-    state = request.app.state
-    url = signed_target_uri(state.settings.public_base_url, request.scope)
+async def merchant_order_webhook(
+    request: Request,
+    merchant_id: str,
+    settings: SettingsDep,
+    profiles: ProfilesDep,
+    repository: RepositoryDep,
+    gateway: GatewayDep,
+) -> JSONResponse:
+    url = signed_target_uri(settings.public_base_url, request.scope)
     headers = text_headers(request.scope["headers"])
     body = await request.body()
-    received = await receive_order_webhook(state.profiles, merchant_id, url=url, headers=headers, body=body)
-    record = await state.repository.find_session_by_merchant_ids(
+    received = await receive_order_webhook(profiles, merchant_id, url=url, headers=headers, body=body)
+    record = await repository.find_session_by_merchant_ids(
         merchant_id, merchant_checkout_id=str(received.order.get("checkout_id"))
     )
     if record is None:
         raise UcpError("no session of this merchant has that checkout", code=ErrorCode.NOT_FOUND)
     bind(platform_id=record.platform_id, session_id=record.session_id, merchant_id=merchant_id)
     event = OrderEvent(webhook_id=received.webhook_id, received_at=dt.datetime.now(dt.UTC), order=received.order)
-    await state.gateway.order_event(record.platform_id, record.session_id, event)
+    await gateway.order_event(record.platform_id, record.session_id, event)
     return JSONResponse({"status": "accepted"})
