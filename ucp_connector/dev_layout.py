@@ -32,6 +32,7 @@ from core.connector_keys import ensure_connector_keys, signing_keys
 from core.keyfiles import ensure_private_dir, read_secret_json, write_secret_json
 from core.settings import DATABASE_FILE, Settings
 from merchants.platform_profile import profile_url
+from merchants.releases import CANONICAL_VERSION
 from storage import migrate
 from storage.database import make_engine
 
@@ -108,8 +109,11 @@ class DevLayout:
         return SigningKey.from_private_jwk(read_secret_json(self.demo_platform_key_file))
 
 
-def prepare(layout: DevLayout, ports: DevPorts) -> str:
-    """Create missing keys, write the children's configuration, migrate the database; return the signing kid."""
+def prepare(layout: DevLayout, ports: DevPorts, merchant_version: str = CANONICAL_VERSION) -> str:
+    """Create missing keys, write the children's configuration, migrate the database; return the signing kid.
+
+    ``merchant_version`` is the UCP release the reference merchant speaks (``dev --merchant-version``).
+    """
     ensure_private_dir(layout.state_dir)
     ensure_private_dir(layout.keys_dir)
     ensure_private_dir(layout.merchant_keys_dir)
@@ -121,8 +125,8 @@ def prepare(layout: DevLayout, ports: DevPorts) -> str:
         write_secret_json(layout.demo_platform_key_file, SigningKey.generate(kid="demo-platform-1").to_private_jwk())
     demo_public = JwkSet((layout.demo_platform_key().public_jwk,)).to_dict()
     layout.demo_platform_jwks_file.write_text(json.dumps(demo_public, indent=2) + "\n", encoding="utf-8")
-    _write_connector_config(layout, ports)
-    _write_merchant_config(layout)
+    _write_connector_config(layout, ports, merchant_version)
+    _write_merchant_config(layout, merchant_version)
     layout.write_stack(ports)
     asyncio.run(_migrate(settings))
     return keys.active.kid
@@ -140,7 +144,7 @@ def merchant_url(ports: DevPorts) -> str:
     return f"http://{ports.host}:{ports.merchant}"
 
 
-def _write_connector_config(layout: DevLayout, ports: DevPorts) -> None:
+def _write_connector_config(layout: DevLayout, ports: DevPorts, merchant_version: str = CANONICAL_VERSION) -> None:
     # Keys, secrets and the database derive from state_dir, exactly as for `ucp-connector audit verify` & co.
     text = f"""# Written by `ucp-connector dev` at every start; edit the options of `dev`, not this file.
 state_dir = {json.dumps(str(layout.state_dir.resolve()))}
@@ -153,7 +157,7 @@ ui_url = "{temporal_ui_url(ports)}"
 [merchants.{DEMO_MERCHANT}]
 profile_url = "{merchant_url(ports)}/.well-known/ucp"
 allow_insecure_loopback = true
-
+{_release_policy(merchant_version)}
 [platforms.{DEMO_PLATFORM}]
 jwks_file = {json.dumps(str(layout.demo_platform_jwks_file.resolve()))}
 allowed_merchants = ["{DEMO_MERCHANT}"]
@@ -166,12 +170,21 @@ max_total = 100000
     layout.config_file.write_text(text, encoding="utf-8")
 
 
-def _write_merchant_config(layout: DevLayout) -> None:
+def _release_policy(merchant_version: str) -> str:
+    """What the connector needs to know of a 2026-01-11 merchant: it signs no answers, its creates need a currency."""
+    if merchant_version != "2026-01-11":
+        return ""
+    return 'response_signatures = "when_present"  # 2026-01-11 signs no answers\ndefault_currency = "USD"\n'
+
+
+def _write_merchant_config(layout: DevLayout, merchant_version: str = CANONICAL_VERSION) -> None:
     # The demo shows order webhooks: the merchant ships a few seconds after the order and delivers next.
-    layout.merchant_config_file.write_text(
-        "# Written by `ucp-connector dev`.\nauto_ship_after_seconds = 3\nauto_deliver_after_seconds = 6\n",
-        encoding="utf-8",
-    )
+    text = "# Written by `ucp-connector dev`.\nauto_ship_after_seconds = 3\nauto_deliver_after_seconds = 6\n"
+    if merchant_version != CANONICAL_VERSION:
+        text += f'ucp_version = "{merchant_version}"\n'
+    if merchant_version == "2026-01-11":
+        text += "sign_webhooks_2026_01_11 = true  # the connector accepts signed webhooks only (order.md)\n"
+    layout.merchant_config_file.write_text(text, encoding="utf-8")
 
 
 def connector_profile_for_merchant(ports: DevPorts) -> str:

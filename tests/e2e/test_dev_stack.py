@@ -219,6 +219,7 @@ def test_a_session_continues_after_a_restart(dev_stack: DevStack) -> None:
     assert status == 200, events
     actions = [event["action"] for event in events["events"]]
     assert actions == [
+        "merchant_negotiated",
         "merchant.create_checkout",
         "status_changed",
         "create",

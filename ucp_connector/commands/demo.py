@@ -4,11 +4,15 @@ The demo platform signs every request with its own key (from the dev state
 directory) and verifies every response signature with the keys the
 connector publishes at ``/.well-known/ucp``, exactly as a real platform would.
 
-* ``--scenario checkout`` (default): create -> add buyer and shipping ->
+* ``--scenario checkout`` (default): create -> add buyer and shipping (and
+  pick the first fulfillment option where the merchant offers a choice) ->
   complete -> wait for the merchant's signed order webhooks (the reference
   merchant ships a few seconds after the order) -> read the order through
   the connector -> show the audit trail and the Temporal UI link of the
-  session's workflow.
+  session's workflow. ``--merchant NAME`` drives any merchant in the
+  connector's registry, whatever UCP release it speaks: ``--item``,
+  ``--handler``, ``--card-token``, ``--currency`` say what to buy and how to pay
+  there (the handler defaults to the first one its profile lists).
 * ``--scenario escalation``: an item whose engraving must be chosen on the
   merchant's site: the session answers ``requires_escalation`` with a
   ``continue_url``; the demo shows the hand-off and cancels.
@@ -19,6 +23,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -48,6 +53,10 @@ ADDRESS = {
     "address_country": "US",
 }
 BUYER = {"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe"}
+SHIPPING = {
+    "methods": [{"type": "shipping", "destinations": [{"id": "home", **ADDRESS}], "selected_destination_id": "home"}]
+}
+DEMO_CARD_TOKEN = "tok_demo"  # noqa: S105 -- a test card token the reference merchant accepts, not a secret
 STANDARD_SHIPPING = {
     "methods": [
         {
@@ -82,6 +91,14 @@ class DemoPlatform:
         except httpx.HTTPError as exc:
             raise DemoError(f"cannot reach the connector at {self.api_url}; is `ucp-connector dev` running?") from exc
         self.connector_keys = JwkSet.from_list(profile.json()["signing_keys"])
+
+    def payment_handler(self) -> str | None:
+        """The first payment handler id the merchant's profile lists (as the connector presents it)."""
+        response = self.http.get(f"{self.api_url}/merchants/{self.merchant}/.well-known/ucp")
+        if response.status_code != 200:
+            return None
+        handlers = response.json().get("ucp", {}).get("payment_handlers", {})
+        return next((entry.get("id") for entries in handlers.values() for entry in entries if entry.get("id")), None)
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
         url = f"{self.api_url}{path}"
@@ -118,58 +135,112 @@ def _show(status: int, document: dict[str, Any]) -> None:
     console.print(f"   HTTP {status}  {json.dumps(summary)}  [dim](response signature verified)[/]")
 
 
-def _expect(status: int, document: dict[str, Any], wanted: str) -> None:
+def _expect(status: int, document: dict[str, Any], *wanted: str) -> None:
     _show(status, document)
-    if document.get("status") != wanted:
-        raise DemoError(f"expected status {wanted!r}, got HTTP {status}: {json.dumps(document)[:300]}")
+    if document.get("status") not in wanted:
+        raise DemoError(f"expected status {' or '.join(wanted)}, got HTTP {status}: {json.dumps(document)[:600]}")
 
 
-def run_checkout(platform: DemoPlatform, ui_url: str) -> None:
+@dataclass(frozen=True)
+class Purchase:
+    """What the demo buys and how it pays: the dev merchant's defaults, or options for any configured merchant."""
+
+    item: str = "tshirt_red"
+    quantity: int = 1
+    handler: str | None = None  # default: the first payment handler the merchant's profile (via the connector) lists
+    card_token: str = DEMO_CARD_TOKEN
+    currency: str | None = None
+    webhooks: int = 2
+
+
+def run_checkout(platform: DemoPlatform, ui_url: str, purchase: Purchase = Purchase()) -> None:
     base = f"/merchants/{platform.merchant}/checkout-sessions"
-    _say(1, "create a checkout session (one red T-shirt)")
-    status, checkout = platform.call("POST", base, {"line_items": [{"item": {"id": "tshirt_red"}, "quantity": 1}]})
-    _expect(status, checkout, "incomplete")
+    _say(1, f"create a checkout session ({purchase.quantity} x {purchase.item})")
+    create: dict[str, Any] = {"line_items": [{"item": {"id": purchase.item}, "quantity": purchase.quantity}]}
+    if purchase.currency:
+        create["context"] = {"currency": purchase.currency}
+    status, checkout = platform.call("POST", base, create)
+    _expect(status, checkout, "incomplete", "ready_for_complete")
     session = checkout["id"]
-    _say(2, "add the buyer and choose standard shipping")
-    update = {
-        "line_items": [
-            {"id": line["id"], "item": {"id": line["item"]["id"]}, "quantity": line["quantity"]}
-            for line in checkout["line_items"]
-        ],
-        "buyer": BUYER,
-        "fulfillment": STANDARD_SHIPPING,
+    _say(2, "add the buyer and a shipping address")
+    update: dict[str, Any] = {**_line_items(checkout), "buyer": BUYER, "fulfillment": SHIPPING}
+    if purchase.currency:
+        update["context"] = {"currency": purchase.currency}
+    status, checkout = platform.call("PUT", f"{base}/{session}", update)
+    choice = _first_options(checkout)
+    if choice is not None:
+        _show(status, checkout)
+        _say(3, "choose the first fulfillment option of each group")
+        status, checkout = platform.call("PUT", f"{base}/{session}", {**update, "fulfillment": choice})
+    _expect(status, checkout, "ready_for_complete")
+    handler = purchase.handler or platform.payment_handler() or "ref_tokenizer"
+    _say(4, f"complete the checkout (the buyer confirmed; a tokenized card for handler {handler})")
+    instrument = {
+        "id": "pi_1",
+        "handler_id": handler,
+        "type": "card",
+        "selected": True,
+        "display": {"brand": "visa", "last_digits": "1111"},
+        "credential": {"type": "token", "token": purchase.card_token},
     }
-    _expect(*platform.call("PUT", f"{base}/{session}", update), "ready_for_complete")
-    _say(3, "complete the checkout (the buyer confirmed; a tokenized card)")
-    payment = {
-        "payment": {
-            "instruments": [
-                {
-                    "id": "pi_1",
-                    "handler_id": "ref_tokenizer",
-                    "type": "card",
-                    "selected": True,
-                    "credential": {"type": "token", "token": "tok_demo"},
-                }
-            ]
-        }
-    }
-    status, completed = platform.call("POST", f"{base}/{session}/complete", payment)
-    _expect(status, completed, "completed")
-    order_id = completed["order"]["id"]
-    _say(4, f"wait for the merchant's signed order webhooks (order {order_id} placed, then shipped)")
-    _wait_for_order_webhooks(platform, session, count=2)
-    _say(5, "read the order (the connector asks the merchant and verifies its signature)")
-    status, order = platform.call("GET", f"/merchants/{platform.merchant}/orders/{order_id}")
-    if status != 200:
-        raise DemoError(f"order read failed with HTTP {status}: {json.dumps(order)[:300]}")
-    events = [event.get("type") for event in order.get("fulfillment", {}).get("events", [])]
-    console.print(f"   order {order_id}: fulfillment events {events}")
-    _say(6, "the session's audit trail (hash-chained, append-only)")
+    status, completed = platform.call("POST", f"{base}/{session}/complete", {"payment": {"instruments": [instrument]}})
+    _expect(status, completed, "completed", "complete_in_progress")
+    order_id = (completed.get("order") or {}).get("id")
+    if purchase.webhooks and order_id:
+        _say(5, f"wait for the merchant's signed order webhooks (order {order_id} placed, then shipped)")
+        _wait_for_order_webhooks(platform, session, count=purchase.webhooks)
+    if order_id:
+        _say(6, "read the order (the connector asks the merchant and verifies its signature)")
+        status, order = platform.call("GET", f"/merchants/{platform.merchant}/orders/{order_id}")
+        if status != 200:
+            raise DemoError(f"order read failed with HTTP {status}: {json.dumps(order)[:300]}")
+        events = [event.get("type") for event in order.get("fulfillment", {}).get("events", [])]
+        console.print(f"   order {order_id}: fulfillment events {events}")
+    _say(7, "the session's audit trail (hash-chained, append-only)")
     _, trail = platform.call("GET", f"/checkout-sessions/{session}/events?limit=200")
     for event in trail["events"]:
         console.print(f"   #{event['seq']:<3} {event['actor']:<28} {event['action']:<28} {event['outcome']}")
     _workflow_link(ui_url, session)
+
+
+def _line_items(checkout: dict[str, Any]) -> dict[str, Any]:
+    lines = [
+        {"id": line["id"], "item": {"id": line["item"]["id"]}, "quantity": line["quantity"]}
+        for line in checkout["line_items"]
+    ]
+    return {"line_items": lines}
+
+
+def _first_options(checkout: dict[str, Any]) -> dict[str, Any] | None:
+    """A fulfillment that selects each group's first option, when some group has options and none chosen."""
+    methods = (checkout.get("fulfillment") or {}).get("methods") or []
+    open_groups = [
+        group
+        for method in methods
+        for group in method.get("groups") or []
+        if group.get("options") and not group.get("selected_option_id")
+    ]
+    if not open_groups:
+        return None
+    # PUT replaces the session (CHK-15): the buyer's address goes again, with the choice of option.
+    shipping = SHIPPING["methods"][0]
+    return {
+        "methods": [
+            {
+                **shipping,
+                "id": method.get("id"),
+                "groups": [
+                    {
+                        "id": group.get("id"),
+                        "selected_option_id": group.get("selected_option_id") or group["options"][0]["id"],
+                    }
+                    for group in method.get("groups") or []
+                    if group.get("options")
+                ],
+            }
+            for method in methods
+        ]
+    }
 
 
 def _wait_for_order_webhooks(platform: DemoPlatform, session: str, *, count: int, seconds: float = 60.0) -> None:
@@ -217,6 +288,16 @@ def demo(
     temporal_ui_url: Annotated[str | None, typer.Option(help="Temporal Web UI, for the workflow link.")] = None,
     scenario: Annotated[Scenario, typer.Option(help="What to show.")] = Scenario.CHECKOUT,
     merchant: Annotated[str, typer.Option(help="Merchant id in the connector's registry.")] = DEMO_MERCHANT,
+    item: Annotated[str, typer.Option(help="Item id to buy (the merchant's catalog).")] = "tshirt_red",
+    quantity: Annotated[int, typer.Option(min=1, max=100)] = 1,
+    handler: Annotated[
+        str | None, typer.Option(help="Payment handler id (default: the first the merchant's profile lists).")
+    ] = None,
+    card_token: Annotated[str, typer.Option(help="The card token the instrument carries.")] = DEMO_CARD_TOKEN,
+    currency: Annotated[str | None, typer.Option(help="context.currency, for merchants that want one.")] = None,
+    webhooks: Annotated[
+        int | None, typer.Option(help="Order webhooks to wait for (default: 2 at the dev merchant, else 0).")
+    ] = None,
 ) -> None:
     """Drive a checkout through the running dev stack as the demo platform, step by step."""
     layout = DevLayout(state_dir)
@@ -227,4 +308,9 @@ def demo(
     temporal_ui_url = temporal_ui_url or recorded.get("temporal_ui_url", "http://127.0.0.1:8233")
     platform = DemoPlatform(api_url, layout.demo_platform_key(), merchant)
     console.print(f"[bold]demo platform '{DEMO_PLATFORM}' -> {api_url} (merchant '{merchant}')[/]")
-    (run_checkout if scenario is Scenario.CHECKOUT else run_escalation)(platform, temporal_ui_url)
+    if scenario is Scenario.ESCALATION:
+        run_escalation(platform, temporal_ui_url)
+        return
+    expected_webhooks = webhooks if webhooks is not None else (2 if merchant == DEMO_MERCHANT else 0)
+    purchase = Purchase(item, quantity, handler, card_token, currency, expected_webhooks)
+    run_checkout(platform, temporal_ui_url, purchase)

@@ -19,14 +19,16 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Final
 
 import httpx
 import typer
 from rich.console import Console
 
+from merchants.releases import CANONICAL_VERSION, RELEASES
 from ucp_connector.dev_layout import (
     DEMO_MERCHANT,
     DEMO_PLATFORM,
@@ -43,6 +45,8 @@ from ucp_connector.temporal_binaries import temporal_cli
 from worker import search_attributes as registration
 
 console = Console()
+MerchantRelease = StrEnum("MerchantRelease", {version.replace("-", "_"): version for version in RELEASES})  # type: ignore[misc]
+DEFAULT_MERCHANT_RELEASE: Final = MerchantRelease(CANONICAL_VERSION)
 CLI = [sys.executable, "-c", "from ucp_connector.cli import main; main()"]
 
 
@@ -69,6 +73,9 @@ def dev(
     temporal_ui_port: Annotated[int, typer.Option(help="Temporal Web UI port.")] = 8233,
     api_port: Annotated[int, typer.Option(help="Connector API port.")] = 8000,
     merchant_port: Annotated[int, typer.Option(help="Reference merchant port.")] = 8181,
+    merchant_version: Annotated[
+        MerchantRelease, typer.Option(help="The UCP release the reference merchant speaks (the connector adapts).")
+    ] = DEFAULT_MERCHANT_RELEASE,
 ) -> None:
     """Start the embedded stack (Temporal + UI, reference merchant, worker, API) until Ctrl-C."""
     ports = DevPorts(host, temporal_port, temporal_ui_port, api_port, merchant_port)
@@ -80,7 +87,7 @@ def dev(
     os.umask(0o077)
     layout = DevLayout(state_dir)
     with console.status("preparing keys, configuration and database ..."):
-        kid = prepare(layout, ports)
+        kid = prepare(layout, ports, merchant_version.value)
     logs = layout.logs_dir
     env = {"UCP_CONFIG": str(layout.config_file.resolve()), "UCP_STATE_DIR": str(layout.state_dir.resolve())}
     stack = Stack()
@@ -156,7 +163,7 @@ def dev(
             with console.status(f"starting {child.name} ..."):
                 stack.start(child, timeout=120)
         if not stopping:
-            _print_urls(layout, ports, kid)
+            _print_urls(layout, ports, kid, merchant_version.value)
         while not stopping:
             dead = stack.first_dead()
             if dead is not None:
@@ -169,13 +176,14 @@ def dev(
         console.print(f"stopped; state kept in {state_dir} (run `ucp-connector dev` again to continue)")
 
 
-def _print_urls(layout: DevLayout, ports: DevPorts, kid: str) -> None:
+def _print_urls(layout: DevLayout, ports: DevPorts, kid: str, release: str) -> None:
     rows = [
         ("Temporal Web UI", temporal_ui_url(ports)),
         ("Temporal frontend", f"{ports.host}:{ports.temporal}"),
         ("connector API", api_url(ports)),
         ("connector profile", f"{api_url(ports)}/.well-known/ucp"),
         (f"merchant '{DEMO_MERCHANT}' via connector", f"{api_url(ports)}/merchants/{DEMO_MERCHANT}"),
+        ("reference merchant's UCP release", release),
         ("reference merchant", merchant_url(ports)),
         ("configuration", str(layout.config_file)),
         ("keys (0600)", f"{layout.keys_dir} (signing kid {kid})"),

@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
-from contracts import ErrorCode, KeyStore, canonical_json
+from contracts import ErrorCode, KeyStore, UcpError, canonical_json
+from contracts.detached_jws import sign_detached
 from contracts.ucp import RestOperation
 from merchants.errors import MerchantCallError
-from tests.fixtures.bodies import checkout_document
+from merchants.webhooks import receive_order_webhook
+from tests.fixtures.bodies import checkout_document, order_document
 from tests.fixtures.connector_stack import MERCHANT
 from tests.merchants.conftest import EdgeSetup
 from tests.merchants.harness import Connector, EdgeMerchant, Reply, connector_for, edge_merchant
@@ -213,3 +215,33 @@ def _checkout_2026_01_11() -> dict[str, Any]:
     }
     document["payment"] = {"handlers": []}
     return document
+
+
+# --- order webhooks in the merchant's release ---------------------------------------------------------------------
+
+
+async def test_a_2026_01_11_webhook_is_verified_by_its_detached_jws_and_read_with_its_event_id(
+    connector_keys: KeyStore,
+) -> None:
+    """order.md (2026-01-11): Request-Signature over the body, event_id in it; no Webhook-Id, no UCP-Agent needed."""
+    async with edge_merchant(connector_keys) as merchant:
+        merchant.edit_profile = _release_2026_01_11(merchant)
+        async with connector_for(merchant.url, connector_keys) as connector:
+            order = {k: v for k, v in order_document().items() if k != "currency"}
+            order["ucp"] = {
+                "version": "2026-01-11",
+                "capabilities": [{"name": "dev.ucp.shopping.order", "version": "2026-01-11"}],
+            }
+            body = canonical_json({**order, "event_id": "evt_9", "created_time": "2026-01-15T12:00:00Z"})
+            url = "http://connector.example/webhooks/merchants/shop"
+            headers = [
+                ("Content-Type", "application/json"),
+                ("Request-Signature", sign_detached(body, merchant.signer)),
+            ]
+            received = await receive_order_webhook(connector.profiles, MERCHANT, url=url, headers=headers, body=body)
+            assert (received.webhook_id, received.signed_by) == ("evt_9", merchant.signer.kid)
+            assert received.order["ucp"]["version"] == "2026-04-08" and "currency" not in received.order
+            unsigned = [("Content-Type", "application/json")]
+            with pytest.raises(UcpError) as caught:
+                await receive_order_webhook(connector.profiles, MERCHANT, url=url, headers=unsigned, body=body)
+            assert caught.value.code is ErrorCode.SIGNATURE_MISSING  # webhooks are signed whatever the release
