@@ -193,10 +193,10 @@ async def test_unsigned_or_forged_merchant_webhooks_are_refused(connector: Conne
         url, content=body, headers=signer.sign("POST", url, body=body, extra_headers={"Webhook-Id": "w1"})
     )
     assert forged.status_code == 401 and forged.json()["code"] == "key_not_found"
+    # Signed, but UCP-Agent names someone else (an unsigned impostor is refused as unsigned, before this).
+    evil = dataclasses.replace(connector.alpha.signer, profile_url="https://evil.example/.well-known/ucp")
     impostor = await connector.http.post(
-        url,
-        content=body,
-        headers={"Content-Type": "application/json", "UCP-Agent": 'profile="https://evil.example/.well-known/ucp"'},
+        url, content=body, headers=evil.sign("POST", url, body=body, extra_headers={"Webhook-Id": "w2"})
     )
     assert impostor.status_code == 403 and impostor.json()["code"] == "profile_not_trusted"
 
