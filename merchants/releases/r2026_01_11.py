@@ -44,7 +44,6 @@ from contracts import ErrorCode, JwkSet, KeyStore, UcpError, parse_ucp_agent
 from contracts.detached_jws import verify_detached
 from contracts.httpx_auth import DetachedJwsSigner
 from contracts.ucp import RestOperation, dump, parse_order_event
-from contracts.ucp._base import REVERSE_DOMAIN_RE
 from merchants.releases.base import (
     CANONICAL_VERSION,
     IdempotencyRule,
@@ -52,16 +51,22 @@ from merchants.releases.base import (
     ReleaseProfile,
     as_object,
     header,
-    response_invalid,
     untranslatable,
+)
+from merchants.releases.r2026_01_11_shapes import (
+    handlers_by_name,
+    instrument_request,
+    payment_request,
+    read_checkout,
+    read_message,
+    read_order,
+    titled,
 )
 from merchants.releases.r2026_04_08 import ADAPTER as CANONICAL
 from merchants.releases.r2026_04_08 import with_canonical_version
 
 REQUEST_SIGNATURE: Final = "Request-Signature"
 RESPONSE_SIGNATURE: Final = "X-Detached-JWT"
-_SUBTRACTIVE: Final = frozenset({"discount", "items_discount"})
-_WELL_KNOWN_TOTALS: Final = frozenset({"subtotal", "items_discount", "discount", "fulfillment", "tax", "fee", "total"})
 _TRANSPORTS: Final = ("rest", "mcp", "a2a", "embedded")
 
 
@@ -96,7 +101,7 @@ class Release20260111(ReleaseAdapter):
                 )
             capabilities.setdefault(entry["name"], []).append({k: v for k, v in entry.items() if k != "name"})
         payment = document.get("payment")
-        handlers = _handlers_by_name(payment.get("handlers") if isinstance(payment, Mapping) else None)
+        handlers = handlers_by_name(payment.get("handlers") if isinstance(payment, Mapping) else None)
         canonical = {
             "ucp": {
                 "version": ucp.get("version"),
@@ -137,7 +142,7 @@ class Release20260111(ReleaseAdapter):
 
     # ------------------------------------------------------------- requests
 
-    def needs_current_checkout(self, operation: RestOperation) -> bool:
+    def needs_currentcheckout(self, operation: RestOperation) -> bool:
         return operation is RestOperation.UPDATE
 
     def encode_request(
@@ -168,8 +173,9 @@ class Release20260111(ReleaseAdapter):
         wire: dict[str, Any] = {
             **source,
             "currency": currency,
-            "payment": _payment_request(source.pop("payment", None)),
+            "payment": payment_request(source.pop("payment", None)),
         }
+        wire["line_items"] = [titled(line) for line in wire.get("line_items") or []]
         wire.pop("id", None)
         if operation is RestOperation.UPDATE:
             wire = {"id": merchant_checkout_id, **wire}
@@ -185,7 +191,7 @@ class Release20260111(ReleaseAdapter):
             raise untranslatable(
                 self.version, "/payment/instruments", "complete sends exactly one instrument: mark one selected"
             )
-        wire: dict[str, Any] = {"payment_data": _instrument_request(chosen[0], self.version)}
+        wire: dict[str, Any] = {"payment_data": instrument_request(chosen[0], self.version)}
         if body.get("signals") is not None:
             wire["risk_signals"] = body["signals"]
         return wire
@@ -241,17 +247,17 @@ class Release20260111(ReleaseAdapter):
     def decode_response(self, operation: RestOperation, document: object) -> dict[str, Any]:
         source = as_object(document, self.version, "")
         if operation.answers_with_order:
-            canonical = _order(source, self.version)
+            canonical = read_order(source, self.version)
             CANONICAL.validate(operation, {**canonical, "currency": canonical.get("currency", "XXX")}, self.version)
             return canonical
         if source.get("id") is None and source.get("messages"):
             canonical = {
                 "ucp": {"version": CANONICAL_VERSION, "status": "error"},
-                "messages": [_message(message) for message in source["messages"]],
+                "messages": [read_message(message) for message in source["messages"]],
                 **({"continue_url": source["continue_url"]} if source.get("continue_url") else {}),
             }
         else:
-            canonical = _checkout(source, self.version)
+            canonical = read_checkout(source, self.version)
         CANONICAL.validate(operation, canonical, self.version)
         return canonical
 
@@ -283,136 +289,11 @@ class Release20260111(ReleaseAdapter):
         webhook_id = source.get("event_id") or header(headers, "Webhook-Id")
         if not isinstance(webhook_id, str) or not webhook_id or len(webhook_id) > 256:
             raise UcpError("the webhook names no event_id", code=ErrorCode.VALIDATION_FAILED, pointer="/event_id")
-        order = _order(dict(source), self.version)
+        order = read_order(dict(source), self.version)
         parsed = parse_order_event({**order, "currency": "XXX"}, code=ErrorCode.VALIDATION_FAILED)
         canonical = dump(parsed)
         canonical.pop("currency")
         return webhook_id, canonical
-
-
-# ---------------------------------------------------------------- shapes
-
-
-def _handlers_by_name(handlers: object) -> dict[str, list[dict[str, Any]]]:
-    """``payment.handlers[]`` as the canonical registry keyed by the handler's reverse-domain ``name``.
-
-    The spec's own checkout examples swap ``id`` and ``name`` (``"id":
-    "com.google.pay", "name": "gpay"``); a name that is no reverse-domain name
-    falls back to the id when that one is.
-    """
-    registry: dict[str, list[dict[str, Any]]] = {}
-    for handler in handlers if isinstance(handlers, list) else []:
-        if not isinstance(handler, Mapping):
-            continue
-        name = next((value for value in (handler.get("name"), handler.get("id")) if _reverse_domain(value)), None)
-        if name is None:
-            continue
-        entry = {k: v for k, v in handler.items() if k not in ("name", "config_schema")}
-        if "config_schema" in handler:
-            entry["schema"] = handler["config_schema"]
-        registry.setdefault(str(name), []).append(entry)
-    return registry
-
-
-def _reverse_domain(value: object) -> bool:
-    return isinstance(value, str) and REVERSE_DOMAIN_RE.fullmatch(value) is not None
-
-
-def _envelope(ucp: object, payment: Mapping[str, Any], release: str) -> dict[str, Any]:
-    source = as_object(ucp, release, "/ucp")
-    capabilities: dict[str, list[dict[str, Any]]] = {}
-    for entry in source.get("capabilities") or []:
-        if isinstance(entry, Mapping) and isinstance(entry.get("name"), str):
-            version = entry.get("version")
-            if entry["name"].startswith("dev.ucp.") and version == release:
-                version = CANONICAL_VERSION
-            capabilities.setdefault(entry["name"], []).append({"version": version})
-    envelope: dict[str, Any] = {"version": CANONICAL_VERSION, "status": "success", "capabilities": capabilities}
-    envelope["payment_handlers"] = _handlers_by_name(payment.get("handlers"))
-    return envelope
-
-
-def _signed_totals(totals: object, release: str, pointer: str) -> list[Any]:
-    signed = []
-    for index, entry in enumerate(totals if isinstance(totals, list) else []):
-        line = dict(as_object(entry, release, f"{pointer}/{index}"))
-        amount = line.get("amount")
-        if line.get("type") not in _WELL_KNOWN_TOTALS and not line.get("display_text"):
-            line["display_text"] = str(line.get("type"))  # required in the canonical model, optional here
-        if line.get("type") in _SUBTRACTIVE and isinstance(amount, int):
-            if amount < 0:
-                raise response_invalid(release, f"{pointer}/{index}/amount", "2026-01-11 amounts are never negative")
-            line["amount"] = -amount
-        signed.append(line)
-    return signed
-
-
-def _message(message: object) -> object:
-    if isinstance(message, Mapping) and "content" not in message and isinstance(message.get("message"), str):
-        return {**{k: v for k, v in message.items() if k != "message"}, "content": message["message"]}
-    return message
-
-
-def _checkout(source: dict[str, Any], release: str) -> dict[str, Any]:
-    payment = dict(source.get("payment") or {})
-    checkout = {**source, "ucp": _envelope(source.get("ucp"), payment, release)}
-    checkout["totals"] = _signed_totals(source.get("totals"), release, "/totals")
-    checkout["line_items"] = [
-        {**line, "totals": _signed_totals(line.get("totals"), release, f"/line_items/{index}/totals")}
-        if isinstance(line, Mapping)
-        else line
-        for index, line in enumerate(source.get("line_items") or [])
-    ]
-    selected = payment.get("selected_instrument_id")
-    instruments = [
-        {**item, "selected": item.get("id") == selected} if selected is not None and isinstance(item, Mapping) else item
-        for item in payment.get("instruments") or []
-    ]
-    checkout.pop("payment", None)
-    if instruments:
-        checkout["payment"] = {"instruments": instruments}
-    if source.get("messages") is not None:
-        checkout["messages"] = [_message(message) for message in source["messages"]]
-    return checkout
-
-
-def _order(source: dict[str, Any], release: str) -> dict[str, Any]:
-    order = {k: v for k, v in source.items() if k not in ("event_id", "created_time")}
-    envelope = _envelope(source.get("ucp") or {"version": release}, {}, release)
-    envelope.pop("payment_handlers")
-    order["ucp"] = envelope
-    order["totals"] = _signed_totals(source.get("totals"), release, "/totals")
-    adjustments = []
-    for adjustment in source.get("adjustments") or []:
-        if isinstance(adjustment, Mapping) and "amount" in adjustment and "totals" not in adjustment:
-            rest = {k: v for k, v in adjustment.items() if k != "amount"}
-            adjustments.append({**rest, "totals": [{"type": "total", "amount": adjustment["amount"]}]})
-        else:
-            adjustments.append(adjustment)
-    if "adjustments" in source:
-        order["adjustments"] = adjustments
-    return order
-
-
-def _payment_request(payment: object) -> dict[str, Any]:
-    instruments = list((payment or {}).get("instruments") or []) if isinstance(payment, Mapping) else []
-    wire: dict[str, Any] = {}
-    if instruments:
-        wire["instruments"] = [_instrument_request(item, Release20260111.version) for item in instruments]
-        selected = [item.get("id") for item in instruments if item.get("selected")]
-        if len(selected) == 1:
-            wire["selected_instrument_id"] = selected[0]
-    return wire
-
-
-def _instrument_request(instrument: Mapping[str, Any], release: str) -> dict[str, Any]:
-    """2026-04-08's ``display`` members (brand, last_digits ...) sit on the 2026-01-11 instrument itself."""
-    wire = {k: v for k, v in instrument.items() if k not in ("display", "selected")}
-    for name, value in dict(instrument.get("display") or {}).items():
-        if name in wire:
-            raise untranslatable(release, f"/payment/instruments/display/{name}", f"{name} is set twice")
-        wire[name] = value
-    return wire
 
 
 ADAPTER = Release20260111()
