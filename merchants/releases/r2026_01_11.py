@@ -192,39 +192,41 @@ class Release20260111(ReleaseAdapter):
                 self.version, "/payment/instruments", "complete sends exactly one instrument: mark one selected"
             )
         wire: dict[str, Any] = {"payment_data": instrument_request(chosen[0], self.version)}
-        if body.get("signals") is not None:
-            wire["risk_signals"] = body["signals"]
+        # Optional in the OpenAPI, required by the official samples merchant: always sent, {} without signals.
+        wire["risk_signals"] = body.get("signals") or {}
         return wire
 
     def _fulfillment_update(self, fulfillment: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+        """Name the merchant's method and group ids (and a method's line items) the platform left out.
+
+        2026-01-11 updates require them for the methods and groups the checkout
+        has; a method the checkout does not have yet is a new one and goes as
+        the platform sent it, type included (how the official samples add one).
+        """
         known = list((current.get("fulfillment") or {}).get("methods") or [])
         methods = []
         for index, method in enumerate(fulfillment.get("methods") or []):
-            where = f"/fulfillment/methods/{index}"
             existing = next((m for m in known if m.get("id") == method.get("id")), None) or (
-                known[index] if index < len(known) else {}
+                known[index] if index < len(known) and method.get("id") is None else None
             )
+            if existing is None:
+                methods.append(dict(method))
+                continue
             if method.get("type") is not None and existing.get("type") not in (None, method["type"]):
-                raise untranslatable(self.version, f"{where}/type", "an update cannot change a method's type")
+                where = f"/fulfillment/methods/{index}/type"
+                raise untranslatable(self.version, where, "an update cannot change a method's type")
             wire = {key: value for key, value in method.items() if key != "type"}
             for member in ("id", "line_item_ids"):
-                if wire.get(member) is None:
-                    if existing.get(member) is None:
-                        raise untranslatable(
-                            self.version, f"{where}/{member}", f"an update names the method's {member}"
-                        )
+                if wire.get(member) is None and existing.get(member) is not None:
                     wire[member] = existing[member]
-            groups = []
-            for position, group in enumerate(wire.get("groups") or []):
-                known_groups = existing.get("groups") or []
-                group_id = group.get("id") or (
-                    known_groups[position].get("id") if position < len(known_groups) else None
-                )
-                if group_id is None:
-                    raise untranslatable(self.version, f"{where}/groups/{position}/id", "an update names each group")
-                groups.append({**group, "id": group_id})
+            known_groups = existing.get("groups") or []
             if "groups" in wire:
-                wire["groups"] = groups
+                wire["groups"] = [
+                    {**group, "id": known_groups[position].get("id")}
+                    if group.get("id") is None and position < len(known_groups)
+                    else group
+                    for position, group in enumerate(wire["groups"] or [])
+                ]
             methods.append(wire)
         return {**fulfillment, "methods": methods}
 

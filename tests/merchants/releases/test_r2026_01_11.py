@@ -146,6 +146,14 @@ def test_an_update_names_the_merchants_ids_filled_from_its_current_checkout() ->
     assert _wire_errors(wire, "update") == []
 
 
+def test_complete_without_signals_still_sends_risk_signals() -> None:
+    """The official samples merchant answers 422 "risk_signals: Field required" without it (OpenAPI: optional)."""
+    wire = ADAPTER.encode_request(
+        RestOperation.COMPLETE, {"payment": {"instruments": [CARD]}}, merchant_checkout_id="c"
+    )
+    assert wire is not None and wire["risk_signals"] == {}
+
+
 def test_complete_sends_the_selected_instrument_as_payment_data_and_signals_as_risk_signals() -> None:
     body = {"payment": {"instruments": [CARD]}, "signals": {"dev.ucp.buyer_ip": "203.0.113.7"}}
     wire = ADAPTER.encode_request(RestOperation.COMPLETE, body, merchant_checkout_id="chk_1")
