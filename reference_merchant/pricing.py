@@ -60,8 +60,9 @@ class Rendered:
     messages: list[dict[str, Any]] = field(default_factory=list)
 
 
-def continue_url(config: MerchantConfig, checkout_id: str) -> str:
-    return f"{config.base_url}/checkout/{checkout_id}"
+def continue_url(config: MerchantConfig, state: CheckoutState) -> str:
+    """The buyer page of this checkout, with its hand-off token (:mod:`reference_merchant.handoff`)."""
+    return f"{config.base_url}/checkout/{state.id}?token={state.handoff_token}"
 
 
 def order_permalink(config: MerchantConfig, order_id: str) -> str:
@@ -291,7 +292,7 @@ def render_checkout(
     if DISCOUNT in extensions and state.discount_codes is not None:
         body["discounts"] = {"codes": state.discount_codes, "applied": applied}
     if not status.is_terminal:
-        body["continue_url"] = continue_url(config, state.id)
+        body["continue_url"] = continue_url(config, state)
     if state.order_id is not None and status is CheckoutStatus.COMPLETED:
         body["order"] = {"id": state.order_id, "permalink_url": order_permalink(config, state.order_id)}
         if state.order_label:
