@@ -34,7 +34,7 @@ from contracts import ErrorCode, JwkSet, KeyFormatError, UcpError, parse_json, v
 from contracts.ucp import Capability
 from reference_merchant.clock import Clock
 from reference_merchant.config import MerchantConfig, TrustedPlatform
-from reference_merchant.releases import PlatformProfile, Release, declared_version
+from reference_merchant.releases import PlatformProfile, Release, declared_version, release
 
 MIN_TTL: Final = dt.timedelta(seconds=60)
 REFRESH_FLOOR: Final = dt.timedelta(seconds=60)
@@ -153,10 +153,17 @@ class PlatformDirectory:
         return self._known(trusted, profile, profile.keys, fetched_at=self._clock.now(), ttl=ttl)
 
     def parse(self, document: object) -> PlatformProfile:
-        """Read a platform profile in the shape of the release it declares (the merchant's own when unknown)."""
-        version = declared_version(document)
-        release = self._served.get(version or "") or self._served[self._config.ucp_version]
-        return release.parse_platform_profile(document)
+        """Read a platform profile in the shape of the release it declares (the merchant's own when unknown).
+
+        A release the merchant implements but does not serve is still read in its own shape, so the
+        request's signature verifies and the answer is the precise ``version_unsupported``.
+        """
+        version = declared_version(document) or ""
+        try:
+            reader = self._served.get(version) or release(version)
+        except KeyError:
+            reader = self._served[self._config.ucp_version]
+        return reader.parse_platform_profile(document)
 
     def _known(
         self,

@@ -96,6 +96,10 @@ class SignedRelease:
 
     # -- discovery ------------------------------------------------------------------------------
 
+    def payment_handlers(self) -> dict[str, list[dict[str, Any]]]:
+        """The handler registry of the profile and of every checkout (:mod:`reference_merchant.payments`)."""
+        return payment_handlers(self.version)
+
     def business_capabilities(self) -> dict[str, list[Capability]]:
         return {
             name: [Capability.model_validate(entry) for entry in entries]
@@ -121,7 +125,7 @@ class SignedRelease:
                     ]
                 },
                 "capabilities": capability_entries(version),
-                "payment_handlers": payment_handlers(version),
+                "payment_handlers": self.payment_handlers(),
             }
         )
         return {"ucp": ucp, self.key_member: site.keys.jwks.signing_keys()}
@@ -162,7 +166,7 @@ class SignedRelease:
             "version": self.version,
             "status": "success",
             "capabilities": {entry.name: [{"version": entry.version}] for entry in capabilities},
-            "payment_handlers": payment_handlers(self.version),
+            "payment_handlers": self.payment_handlers(),
         }
         return {"ucp": envelope, **body}
 

@@ -14,6 +14,11 @@ the wire this merchant produces:
   Requests are then served in the release the platform's profile declares
   (overview "Request-Time Validation"); anything else is
   ``version_unsupported``.
+* A payment handler's ``available_instruments[].constraints`` is a
+  Constraint Expression over the instrument's ``constraint_target``
+  (``{"properties": {"brand": {"enum": [...]}}}``), not ``{"brands": [...]}``.
+* Destinations in responses carry their discriminator ``type``
+  (``shipping_address``; fulfillment_destination.json), optional in requests.
 * A fulfillment option's ``description`` is a Description object
   (``{"plain": ...}``, fulfillment_option_base.json), not a string.
 * Checkouts and orders may carry ``policies``/``actions`` (optional; this
@@ -44,6 +49,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from contracts.ucp import FULFILLMENT, NegotiatedCapability, parse_profile
+from contracts.ucp.checkout import CheckoutCreateRequest, CheckoutUpdateRequest
 from reference_merchant.releases.base import IdempotencyRecordKey, PlatformProfile
 from reference_merchant.releases.r2026_04_08 import SignedRelease
 
@@ -55,6 +61,22 @@ VERSION: Final = "2026-08-25"
 
 class Release20260825(SignedRelease):
     key_member = "keys"
+
+    def create_request(self, document: object, config: MerchantConfig) -> CheckoutCreateRequest:
+        return super().create_request(_without_destination_types(document), config)
+
+    def update_request(self, document: object, config: MerchantConfig) -> CheckoutUpdateRequest:
+        return super().update_request(_without_destination_types(document), config)
+
+    def payment_handlers(self) -> dict[str, list[dict[str, Any]]]:
+        handlers = super().payment_handlers()
+        for entries in handlers.values():
+            for handler in entries:
+                for instrument in handler.get("available_instruments", []):
+                    brands = (instrument.get("constraints") or {}).pop("brands", None)
+                    if brands is not None:
+                        instrument["constraints"] = {"properties": {"brand": {"enum": brands}}}
+        return handlers
 
     def parse_platform_profile(self, document: object) -> PlatformProfile:
         profile = parse_profile(_keys_as_signing_keys(document))
@@ -71,6 +93,8 @@ class Release20260825(SignedRelease):
         document = super().checkout_document(body, capabilities, config)
         if any(entry.name == FULFILLMENT for entry in capabilities) and "fulfillment" in document:
             for method in document["fulfillment"].get("methods", []):
+                for destination in method.get("destinations", []):
+                    destination.setdefault("type", "shipping_address")
                 for group in method.get("groups", []):
                     for option in group.get("options", []):
                         if isinstance(option.get("description"), str):
@@ -81,6 +105,16 @@ class Release20260825(SignedRelease):
         return IdempotencyRecordKey(
             scope=f"{method.upper()} {path} {key}", fingerprint=hashlib.sha256(body).hexdigest()
         )
+
+
+def _without_destination_types(document: object) -> object:
+    """A request may name a destination's ``type``; ``shipping_address`` is the only one this merchant takes."""
+    methods = (document.get("fulfillment") or {}).get("methods") if isinstance(document, dict) else None
+    for method in methods if isinstance(methods, list) else []:
+        for destination in (method.get("destinations") or []) if isinstance(method, dict) else []:
+            if isinstance(destination, dict) and destination.get("type") == "shipping_address":
+                del destination["type"]
+    return document
 
 
 def _keys_as_signing_keys(document: object) -> object:
