@@ -18,7 +18,9 @@ is guarded instead:
 * **Escaped output and a strict CSP**: every value goes through
   ``html.escape``; ``default-src 'none'``, the one inline stylesheet allowed by
   a per-response nonce, ``form-action 'self'``, ``frame-ancestors 'none'``,
-  ``Referrer-Policy: no-referrer`` (the token must not leak), ``no-store``.
+  ``Referrer-Policy: same-origin`` (the token never leaves in a referrer, and
+  the browser still sends our ``Origin`` on the forms' posts: with
+  ``no-referrer`` it would send ``Origin: null``), ``no-store``.
 * **One checkout only**: a post resolves escalations of the checkout named in
   the path, after its token was verified, and nothing else.
 
@@ -67,7 +69,7 @@ def _headers(style_nonce: str) -> dict[str, str]:
         ),
         "X-Frame-Options": "DENY",
         "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
+        "Referrer-Policy": "same-origin",
         "Cache-Control": "no-store",
     }
 
