@@ -6,8 +6,8 @@
     await merchant.complete_buyer_handoff(checkout_id)      # the buyer finished on continue_url
     await merchant.ship_order(order_id)                     # order events -> signed webhooks
 
-Nothing here is reachable over HTTP: the only routes are the profile and the
-UCP operations (DESIGN.md: no admin routes).
+Nothing here is reachable over HTTP: the only routes are the profiles, the
+UCP operations and the buyer's hand-off page (DESIGN.md: no admin routes).
 """
 
 from __future__ import annotations
