@@ -21,13 +21,17 @@ from typing import Any, Final
 
 from contracts import KeyStore
 from reference_merchant.config import MerchantConfig
+from reference_merchant import releases
 from reference_merchant.releases import Release, Site, leaf_profile_url
 
 CACHE_CONTROL: Final = "public, max-age=300"
 
 
-def business_profile(config: MerchantConfig, keys: KeyStore, served: dict[str, Release]) -> dict[str, Any]:
-    """The profile at ``/.well-known/ucp``."""
+def business_profile(
+    config: MerchantConfig, keys: KeyStore, served: dict[str, Release] | None = None
+) -> dict[str, Any]:
+    """The profile at ``/.well-known/ucp`` (``served`` defaults to the releases ``config`` names)."""
+    served = served if served is not None else releases.served(config)
     supported: dict[str, str] = {v: leaf_profile_url(config, v) for v in config.supported_versions}
     return served[config.ucp_version].business_profile(Site(config, keys, supported))
 

@@ -9,29 +9,18 @@ and the assumptions.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contracts import MalformedInputError, parse_json
 from contracts.ucp import parse_model
 from contracts.ucp.checkout import CheckoutCompleteRequest, CheckoutCreateRequest, CheckoutUpdateRequest
+from reference_merchant.orders import POSTAL_FIELDS
 from reference_merchant.releases.r2026_01_11_http import LegacyValidationError
 
 if TYPE_CHECKING:
     from reference_merchant.config import MerchantConfig
-
-POSTAL_FIELDS: Final = (
-    "extended_address",
-    "street_address",
-    "address_locality",
-    "address_region",
-    "address_country",
-    "postal_code",
-    "first_name",
-    "last_name",
-    "phone_number",
-)
 
 
 # -- the release's request shapes (lenient, as the samples' models) ------------------------------

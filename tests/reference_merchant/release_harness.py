@@ -28,7 +28,7 @@ from referencing.jsonschema import DRAFT202012
 
 from contracts import SigningKey
 from tests import spec_schemas
-from tests.fixtures.bodies import ADDRESS
+from tests.fixtures.bodies import ready_body
 from tests.reference_merchant.harness import Reply, UcpClient, platform_profile
 
 LEGACY: Final = "2026-01-11"
@@ -140,26 +140,10 @@ def current_platform_profile(webhook_url: str | None, key: SigningKey) -> dict[s
 
 def legacy_create_body(items: list[tuple[str, int]] | None = None, **extra: Any) -> dict[str, Any]:
     """A 2026-01-11 create body that gets the reference merchant to ``ready_for_complete``."""
-    body: dict[str, Any] = {
-        "line_items": [
-            {"item": {"id": item, "title": item}, "quantity": quantity}
-            for item, quantity in (items or [("tshirt_red", 2)])
-        ],
-        "buyer": {"email": "jane@example.com", "full_name": "Jane Doe"},
-        "currency": "USD",
-        "payment": {"instruments": []},
-        "fulfillment": {
-            "methods": [
-                {
-                    "type": "shipping",
-                    "destinations": [{"id": "dest_home", **ADDRESS}],
-                    "selected_destination_id": "dest_home",
-                    "groups": [{"selected_option_id": "standard"}],
-                }
-            ]
-        },
-    }
-    body.update(extra)
+    body = ready_body(items, buyer={"email": "jane@example.com", "full_name": "Jane Doe"})
+    for line in body["line_items"]:
+        line["item"]["title"] = line["item"]["id"]  # the release's item.json requires a title
+    body.update({"currency": "USD", "payment": {"instruments": []}, **extra})
     return body
 
 
