@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.ucp import RestOperation
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -31,32 +33,12 @@ class ActivityName(StrEnum):
     NOTIFY_PLATFORM = "notify_platform"
 
 
-class MerchantOperation(StrEnum):
-    """The UCP REST operations the connector performs at a merchant (checkout-rest.md, order-rest.md)."""
+MerchantOperation = RestOperation
+"""The UCP REST operations the connector performs at a merchant: the wire vocabulary of ``contracts.ucp.rest``.
 
-    CREATE = "create_checkout"
-    GET = "get_checkout"
-    UPDATE = "update_checkout"
-    COMPLETE = "complete_checkout"
-    CANCEL = "cancel_checkout"
-    GET_ORDER = "get_order"
-
-    @property
-    def method(self) -> str:
-        return {
-            MerchantOperation.CREATE: "POST",
-            MerchantOperation.UPDATE: "PUT",
-            MerchantOperation.COMPLETE: "POST",
-            MerchantOperation.CANCEL: "POST",
-        }.get(self, "GET")
-
-    def path(self, resource_id: str | None) -> str:
-        if self is MerchantOperation.CREATE:
-            return "/checkout-sessions"
-        if self is MerchantOperation.GET_ORDER:
-            return f"/orders/{resource_id}"
-        suffix = {MerchantOperation.COMPLETE: "/complete", MerchantOperation.CANCEL: "/cancel"}.get(self, "")
-        return f"/checkout-sessions/{resource_id}{suffix}"
+One enum, two names: merchants/ builds requests from it, the workflow schedules
+calls with it, and recorded histories carry its values (never rename one).
+"""
 
 
 class DiscoverMerchantInput(_Model):

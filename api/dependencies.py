@@ -1,4 +1,10 @@
-"""FastAPI dependencies shared by the signed routers: the verified platform and its request body.
+"""Typed FastAPI dependencies: the services a route may use, the verified platform, its request body.
+
+The providers below are the only code that touches ``app.state`` (one
+``ApiServices`` stored by ``attach_services``); a route names what it needs
+with an ``Annotated`` alias (``gateway: GatewayDep``), so ``mypy`` checks every
+call on it and a test replaces one provider with ``app.dependency_overrides``.
+Providers are ``async def``: FastAPI would run a plain ``def`` in a thread.
 
 ``signed_platform`` is attached to every signed router (not to single routes),
 so a new route cannot forget verification; it verifies, then applies the
@@ -10,12 +16,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel
 
-from api.security import VerifiedPlatform, verify_platform_request
+from api.gateway import CheckoutGateway
+from api.limits import PlatformLimiter
+from api.security import PlatformRegistry, VerifiedPlatform, verify_platform_request
+from api.services import ApiServices, SessionContexts
+from api.temporal_errors import engine_unavailable
 from contracts import (
     ErrorCode,
+    KeyStore,
     UcpError,
     canonical_json,
     content_digest,
@@ -23,14 +34,82 @@ from contracts import (
     validate_idempotency_key,
 )
 from contracts.ucp import parse_model
+from core.settings import Settings
+from merchants.profiles import ProfileCache
+from storage.repository import Repository
 from workflows.types import OperationRequest
 
 Model = TypeVar("Model", bound=BaseModel)
 
 
-async def signed_platform(request: Request) -> AsyncIterator[VerifiedPlatform]:
-    platform = await verify_platform_request(request)
-    async with request.app.state.limiter.admit(platform.platform_id, platform.settings.rate_limit):
+def attach_services(app: FastAPI, services: ApiServices) -> None:
+    app.state.services = services
+
+
+def services_of(app: FastAPI) -> ApiServices:
+    services = app.state.services
+    assert isinstance(services, ApiServices), "create_app attaches the services"
+    return services
+
+
+async def api_services(request: Request) -> ApiServices:
+    return services_of(request.app)
+
+
+ServicesDep = Annotated[ApiServices, Depends(api_services)]
+
+
+async def app_settings(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+async def checkout_gateway(services: ServicesDep) -> CheckoutGateway:
+    """The gateway, once ``api.main``'s lifespan has connected it; before that the API fails closed (503)."""
+    if services.gateway is None:
+        raise engine_unavailable("not_connected")
+    return services.gateway
+
+
+async def audit_repository(services: ServicesDep) -> Repository:
+    return services.repository
+
+
+async def connector_keys(services: ServicesDep) -> KeyStore:
+    """The connector's keys as of this request (the keyring reloads rotated key files)."""
+    return services.keys()
+
+
+async def profile_cache(services: ServicesDep) -> ProfileCache:
+    return services.profiles
+
+
+async def platform_registry(services: ServicesDep) -> PlatformRegistry:
+    return services.platforms
+
+
+async def platform_limiter(services: ServicesDep) -> PlatformLimiter:
+    return services.limiter
+
+
+async def session_contexts(services: ServicesDep) -> SessionContexts:
+    return services.session_contexts
+
+
+SettingsDep = Annotated[Settings, Depends(app_settings)]
+GatewayDep = Annotated[CheckoutGateway, Depends(checkout_gateway)]
+RepositoryDep = Annotated[Repository, Depends(audit_repository)]
+KeysDep = Annotated[KeyStore, Depends(connector_keys)]
+ProfilesDep = Annotated[ProfileCache, Depends(profile_cache)]
+RegistryDep = Annotated[PlatformRegistry, Depends(platform_registry)]
+LimiterDep = Annotated[PlatformLimiter, Depends(platform_limiter)]
+SessionContextsDep = Annotated[SessionContexts, Depends(session_contexts)]
+
+
+async def signed_platform(
+    request: Request, settings: SettingsDep, registry: RegistryDep, limiter: LimiterDep
+) -> AsyncIterator[VerifiedPlatform]:
+    platform = await verify_platform_request(request, registry=registry, public_base_url=settings.public_base_url)
+    async with limiter.admit(platform.platform_id, platform.settings.rate_limit):
         yield platform
 
 

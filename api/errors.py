@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.audit import RejectionAudit
 from contracts import ErrorCode, UcpError
 from contracts.ucp import json_pointer as ucp_json_pointer
 
@@ -39,32 +40,34 @@ def json_pointer(location: Sequence[Any]) -> str:
     return ucp_json_pointer(parts[1:] if parts[:1] == ("body",) else parts)
 
 
-async def _audited(request: Request, error: UcpError) -> JSONResponse:
-    audit = getattr(request.app.state, "rejections", None)
-    if audit is not None:
-        await audit.record(request, error)
-    return error_response(error)
+class _AuditedErrors:
+    """The handlers of refused requests: each refusal is audited (invariant 7), then answered."""
 
+    def __init__(self, rejections: RejectionAudit) -> None:
+        self._rejections = rejections
 
-async def _ucp_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, UcpError)
-    return await _audited(request, exc)
+    async def _answer(self, request: Request, error: UcpError) -> JSONResponse:
+        await self._rejections.record(request, error)
+        return error_response(error)
 
+    async def ucp_error(self, request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, UcpError)
+        return await self._answer(request, exc)
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    errors = exc.errors()
-    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-    pointer = json_pointer(first.get("loc", ()))
-    return await _audited(
-        request,
-        UcpError(
-            f"{first.get('msg', 'invalid value')} at {pointer or '/'}",
-            code=ErrorCode.VALIDATION_FAILED,
-            pointer=pointer,
-            detail={"reason": str(first.get("type", "invalid")), "errors": len(errors)},
-        ),
-    )
+    async def validation_error(self, request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+        pointer = json_pointer(first.get("loc", ()))
+        return await self._answer(
+            request,
+            UcpError(
+                f"{first.get('msg', 'invalid value')} at {pointer or '/'}",
+                code=ErrorCode.VALIDATION_FAILED,
+                pointer=pointer,
+                detail={"reason": str(first.get("type", "invalid")), "errors": len(errors)},
+            ),
+        )
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -81,8 +84,10 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(UcpError("internal error; nothing was committed", code=ErrorCode.INTERNAL_ERROR))
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(UcpError, _ucp_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
+def install_error_handlers(app: FastAPI, rejections: RejectionAudit) -> None:
+    """Answer every failure as a UCP error; the refusals of a request (not 404/405 routing misses) are audited."""
+    audited = _AuditedErrors(rejections)
+    app.add_exception_handler(UcpError, audited.ucp_error)
+    app.add_exception_handler(RequestValidationError, audited.validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -16,23 +16,20 @@
 * an order read is an update with a fresh id (reads carry no key); once the
   session's workflow has closed the route serves the final snapshot instead;
 * Temporal unreachable → ``503 service_unavailable`` with ``Retry-After``: fail
-  closed, nothing half-created.
+  closed, nothing half-created (every failure's mapping: ``api.temporal_errors``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
     WorkflowHandle,
-    WorkflowUpdateFailedError,
     WorkflowUpdateHandle,
     WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
@@ -44,9 +41,9 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
-from activities.errors import decode_failure
+from api.temporal_errors import RETRY_AFTER_SECONDS, temporal_errors, workflow_closed
 from contracts import ErrorCode, UcpError, checkout_session_id, checkout_workflow_id, update_id
 from core.logging import bind
 from workflows import search_attributes
@@ -67,8 +64,6 @@ from workflows.types import (
     SessionView,
 )
 
-RETRY_AFTER_SECONDS: Final = 2
-
 
 @dataclass(frozen=True)
 class SessionContext:
@@ -81,57 +76,6 @@ class SessionContext:
     webhook_allow_insecure_loopback: bool
     history_limit: int | None = None  # continue-as-new bound; tests lower it
     merchant_call_timeout_seconds: int = 30
-
-
-def _unavailable(reason: str) -> UcpError:
-    return UcpError(
-        "the workflow engine is unavailable; nothing was executed, retry later",
-        code=ErrorCode.SERVICE_UNAVAILABLE,
-        retry_after=RETRY_AFTER_SECONDS,
-        detail={"reason": reason},
-    )
-
-
-def _not_found() -> UcpError:
-    return UcpError("no such checkout session", code=ErrorCode.NOT_FOUND)
-
-
-def _from_update_failure(error: WorkflowUpdateFailedError) -> UcpError:
-    return decode_failure(error.cause) or UcpError("the operation failed", code=ErrorCode.INTERNAL_ERROR)
-
-
-@contextlib.contextmanager
-def _temporal_errors() -> Iterator[None]:
-    """Map every way a Temporal call can fail to a frozen code; nothing escapes as a 500."""
-    try:
-        yield
-    except WorkflowUpdateFailedError as exc:
-        raise _from_update_failure(exc) from exc
-    except RPCError as exc:
-        raise _from_rpc(exc) from exc
-    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
-        raise _unavailable("timeout") from exc
-    except RuntimeError as exc:  # the lazy client could not connect at all
-        if "connect" not in str(exc).lower():
-            raise
-        raise _unavailable("unreachable") from exc
-
-
-def _closed(error: RPCError) -> bool:
-    """The workflow exists but has finished: Temporal's "workflow execution already completed"."""
-    return "already completed" in error.message
-
-
-def _from_rpc(error: RPCError) -> UcpError:
-    if error.status == RPCStatusCode.NOT_FOUND:
-        return _not_found()
-    if error.status == RPCStatusCode.FAILED_PRECONDITION or _closed(error):
-        return UcpError(
-            "the session is closed; its idempotency window has passed",
-            code=ErrorCode.TRANSITION_INVALID,
-            detail={"reason": "session_closed"},
-        )
-    return _unavailable(error.status.name.lower() if error.status else "rpc_error")
 
 
 class CheckoutGateway:
@@ -178,7 +122,7 @@ class CheckoutGateway:
             ),
         )
         try:
-            with _temporal_errors():
+            with temporal_errors():
                 handle = await self._client.start_update_with_start_workflow(
                     Operation.CREATE.value,
                     request,
@@ -199,7 +143,7 @@ class CheckoutGateway:
         self, platform_id: str, session_id: str, operation: Operation, request: OperationRequest
     ) -> OperationResult:
         handle = self._handle(platform_id, session_id)
-        with _temporal_errors():
+        with temporal_errors():
             update = await handle.start_update(
                 operation.value,
                 request,
@@ -223,7 +167,7 @@ class CheckoutGateway:
             # Our bounded wait ran out; the update itself keeps running in the workflow.
             return await self._still_running(operation, request, platform_id, session_id)
         except Exception:  # mapped to a frozen code, or re-raised untouched (the SDK keeps its cause there)
-            with _temporal_errors():
+            with temporal_errors():
                 raise
         if result.request_digest != request.body_digest:
             raise UcpError(
@@ -257,7 +201,7 @@ class CheckoutGateway:
         nothing; the caller then serves the final snapshot from its Query.
         """
         handle = self._handle(platform_id, session_id)
-        with _temporal_errors():
+        with temporal_errors():
             try:
                 result: OrderReadResult = await handle.execute_update(
                     ORDER_READ_UPDATE,
@@ -267,7 +211,7 @@ class CheckoutGateway:
                     rpc_timeout=self._wait_bound,
                 )
             except RPCError as exc:
-                if _closed(exc):
+                if workflow_closed(exc):
                     return None
                 raise
             except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
@@ -279,10 +223,10 @@ class CheckoutGateway:
         return result
 
     async def view(self, platform_id: str, session_id: str) -> SessionView:
-        with _temporal_errors():
+        with temporal_errors():
             view: SessionView = await self._handle(platform_id, session_id).query(VIEW_QUERY, result_type=SessionView)
         return view
 
     async def order_event(self, platform_id: str, session_id: str, event: OrderEvent) -> None:
-        with _temporal_errors():
+        with temporal_errors():
             await self._handle(platform_id, session_id).signal(ORDER_EVENT_SIGNAL, event)

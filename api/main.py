@@ -3,6 +3,8 @@
 The Temporal client is connected inside the server's event loop (in the
 lifespan), lazily, so the API starts — and answers ``503`` with
 ``Retry-After`` — while Temporal is down, and recovers when it comes back.
+Until the lifespan has run the gateway is absent, and ``api.dependencies``
+answers ``503`` as well.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from api.app import create_app
+from api.dependencies import services_of
 from api.gateway import CheckoutGateway
 from core.keyfiles import ReloadingKeyring
 from core.outbound_http import new_http_client
@@ -35,7 +38,7 @@ def build_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         client = await connect(settings.temporal, payload_keyring, lazy=True)
-        app.state.gateway = CheckoutGateway(
+        services_of(app).gateway = CheckoutGateway(
             client,
             task_queue=settings.temporal.task_queue,
             wait_bound=dt.timedelta(seconds=settings.api_wait_seconds),

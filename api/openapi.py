@@ -114,15 +114,10 @@ def render(document: dict[str, Any]) -> str:
 
 
 def reference_document() -> dict[str, Any]:
-    """The document of an app built with neutral settings (routes and models do not depend on them)."""
-    from api.app import create_app
-    from contracts import KeyStore, SigningKey
-    from core.settings import Settings
+    """The document of the app's routes (it depends on neither settings nor services)."""
+    from api.app import routed_app
 
-    settings = Settings.model_validate({})
-    keys = KeyStore(SigningKey.generate())
-    app = create_app(settings, gateway=None, repository=None, keys=lambda: keys, profiles=None)  # type: ignore[arg-type]
-    return build_openapi(app)
+    return build_openapi(routed_app())
 
 
 def main() -> None:

@@ -81,15 +81,15 @@ class PlatformRegistry:
         return self._platforms[platform_id]
 
 
-async def verify_platform_request(request: Request) -> VerifiedPlatform:
-    """FastAPI dependency: verify the request and remember the platform on ``request.state``."""
-    state = request.app.state
-    registry: PlatformRegistry = state.platforms
+async def verify_platform_request(
+    request: Request, *, registry: PlatformRegistry, public_base_url: str
+) -> VerifiedPlatform:
+    """Verify the request and remember the platform on ``request.state`` (``api.dependencies.signed_platform``)."""
     body = await request.body()
     headers = text_headers(request.scope["headers"])
     signed = verify_request(
         method=request.method,
-        url=signed_target_uri(state.settings.public_base_url, request.scope),
+        url=signed_target_uri(public_base_url, request.scope),
         headers=headers,
         body=body or None,
         keys=registry,

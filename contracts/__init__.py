@@ -40,6 +40,7 @@ from contracts.idempotency import (
     validate_idempotency_key,
 )
 from contracts.jwk import JwkSet, KeyStore, PublicJwk, SignatureAlgorithm, SigningKey
+from contracts.key_refresh import verify_with_key_refresh
 from contracts.redaction import Redactor
 from contracts.ucp_agent import format_ucp_agent, parse_ucp_agent, validate_profile_url
 
@@ -86,4 +87,5 @@ __all__ = [
     "verify_content_digest",
     "verify_request",
     "verify_response",
+    "verify_with_key_refresh",
 ]

@@ -46,11 +46,20 @@ def new_http_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT, *, ca_file: Path |
 
 
 async def send_bounded(
-    client: httpx.AsyncClient, method: str, url: str, *, headers: list[tuple[str, str]], content: bytes | None
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    headers: list[tuple[str, str]],
+    content: bytes | None,
+    auth: httpx.Auth | None = None,
 ) -> tuple[httpx.Response, bytes]:
-    """Send a request and read at most ``MAX_RESPONSE_BYTES`` of the body (exact bytes, for digests)."""
+    """Send a request and read at most ``MAX_RESPONSE_BYTES`` of the body (exact bytes, for digests).
+
+    ``auth`` runs on the request as built (a signer: ``contracts.httpx_auth.RequestSigner``).
+    """
     request = client.build_request(method, url, headers=headers, content=content)
-    response = await client.send(request, stream=True)
+    response = await client.send(request, stream=True, auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT)
     try:
         chunks: list[bytes] = []
         size = 0

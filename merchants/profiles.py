@@ -21,11 +21,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import httpx
 
-from contracts import ErrorCode, JwkSet, UcpError, parse_json, validate_profile_url
+from contracts import ErrorCode, JwkSet, UcpError, parse_json, validate_profile_url, verify_with_key_refresh
 from contracts.ucp import Profile, parse_business_profile
 from core.outbound_http import ResponseTooLargeError, send_bounded
 from core.settings import MerchantSettings
@@ -33,6 +33,8 @@ from core.settings import MerchantSettings
 TTL_FLOOR: Final = 60.0
 DEFAULT_TTL: Final = 300.0
 MAX_CACHED_PROFILES: Final = 256
+
+Verified = TypeVar("Verified")
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,18 @@ class ProfileCache:
             return None
         self._last_forced[origin] = now
         return await self._load(merchant_id)
+
+    async def verify_signature(self, entry: CachedProfile, check: Callable[[JwkSet], Verified]) -> Verified:
+        """``check`` with the merchant's keys; on an unknown ``kid`` once more after a budgeted refresh (SIG-09).
+
+        The one place the connector verifies a merchant's signature (responses,
+        order webhooks); the sequence is ``contracts.verify_with_key_refresh``.
+        """
+        return await verify_with_key_refresh(
+            lambda profile: check(profile.keys),
+            entry,
+            refresh=lambda: self.refresh_for_unknown_kid(entry.merchant_id),
+        )
 
     async def _load(self, merchant_id: str) -> CachedProfile:
         settings = self.merchant(merchant_id)

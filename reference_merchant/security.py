@@ -44,6 +44,7 @@ from contracts import (
     text_headers,
     validate_idempotency_key,
     verify_request,
+    verify_with_key_refresh,
 )
 from contracts.ucp import CHECKOUT, ORDER, Negotiation, negotiate
 from reference_merchant.config import MerchantConfig
@@ -116,16 +117,15 @@ class RequestAuthenticator:
         )
         platform = await self._directory.lookup(profile_url)
         url = signed_target_uri(self._config.base_url, request.scope)
-        try:
-            verify_request(method=request.method, url=url, headers=headers, body=body, keys=platform.keys)
-        except SignatureError as exc:
-            if exc.code is not ErrorCode.KEY_NOT_FOUND:
-                raise
-            refreshed = await self._directory.refresh_for_unknown_kid(profile_url)
-            if refreshed is None:
-                raise
-            platform = refreshed
-            verify_request(method=request.method, url=url, headers=headers, body=body, keys=platform.keys)
+
+        def verified_with(candidate: KnownPlatform) -> KnownPlatform:
+            verify_request(method=request.method, url=url, headers=headers, body=body, keys=candidate.keys)
+            return candidate
+
+        # The platform whose keys verified: the refreshed copy after a rotation (its version and capabilities too).
+        platform = await verify_with_key_refresh(
+            verified_with, platform, refresh=lambda: self._directory.refresh_for_unknown_kid(profile_url)
+        )
 
         release = self._served.get(platform.version)
         if release is None or release.authentication is not Authentication.RFC9421:

@@ -16,7 +16,17 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from api.dependencies import Platform, json_body, operation_request, signed_platform
+from api.dependencies import (
+    GatewayDep,
+    Platform,
+    RepositoryDep,
+    SessionContextsDep,
+    SettingsDep,
+    json_body,
+    operation_request,
+    signed_platform,
+)
+from api.gateway import CheckoutGateway
 from api.openapi import documented
 from api.security import VerifiedPlatform
 from contracts import ErrorCode, UcpError
@@ -27,13 +37,14 @@ from contracts.ucp import (
     CheckoutCreateRequest,
     CheckoutUpdateRequest,
 )
-from workflows.types import Operation, OperationResult, OrderRead, PolicySnapshot, SessionView
+from core.settings import Settings
+from workflows.types import Operation, OperationResult, OrderRead, SessionView
 
 router = APIRouter(prefix="/merchants/{merchant_id}", tags=["checkout"], dependencies=[Depends(signed_platform)])
 
 
-def _merchant(request: Request, platform: VerifiedPlatform, merchant_id: str) -> None:
-    if merchant_id not in request.app.state.settings.merchants:
+def _merchant(settings: Settings, platform: VerifiedPlatform, merchant_id: str) -> None:
+    if merchant_id not in settings.merchants:
         raise UcpError("unknown merchant", code=ErrorCode.NOT_FOUND)
     if merchant_id not in platform.settings.allowed_merchants:
         raise UcpError(
@@ -53,8 +64,8 @@ def _respond(result: OperationResult, headers: dict[str, str] | None = None) -> 
     return JSONResponse(result.body, status_code=result.http_status, headers=headers)
 
 
-async def _view(request: Request, platform: VerifiedPlatform, merchant_id: str, session_id: str) -> SessionView:
-    view: SessionView = await request.app.state.gateway.view(platform.platform_id, _session_id(session_id))
+async def _view(gateway: CheckoutGateway, platform: VerifiedPlatform, merchant_id: str, session_id: str) -> SessionView:
+    view = await gateway.view(platform.platform_id, _session_id(session_id))
     if view.merchant_id != merchant_id:
         raise UcpError("no such checkout session", code=ErrorCode.NOT_FOUND)
     return view
@@ -65,12 +76,17 @@ async def _view(request: Request, platform: VerifiedPlatform, merchant_id: str, 
     status_code=201,
     **documented("Create a checkout session", CheckoutCreateRequest, mutation=True),
 )
-async def create_checkout(request: Request, merchant_id: str, platform: Platform) -> JSONResponse:
-    _merchant(request, platform, merchant_id)
+async def create_checkout(
+    request: Request,
+    merchant_id: str,
+    platform: Platform,
+    settings: SettingsDep,
+    contexts: SessionContextsDep,
+    gateway: GatewayDep,
+) -> JSONResponse:
+    _merchant(settings, platform, merchant_id)
     operation = operation_request(request, json_body(request, platform, CheckoutCreateRequest), merchant_id)
-    policy = platform.settings.policy.for_merchant(merchant_id)
-    context = request.app.state.session_context(platform, merchant_id, PolicySnapshot(**policy.model_dump()))
-    session_id, result = await request.app.state.gateway.create(context, operation)
+    session_id, result = await gateway.create(contexts.for_new_session(platform, merchant_id), operation)
     headers = (
         {"Location": f"/merchants/{merchant_id}/checkout-sessions/{session_id}"} if result.http_status == 201 else None
     )
@@ -78,63 +94,75 @@ async def create_checkout(request: Request, merchant_id: str, platform: Platform
 
 
 @router.get("/checkout-sessions/{session_id}", **documented("Get a checkout session"))
-async def get_checkout(request: Request, merchant_id: str, session_id: str, platform: Platform) -> JSONResponse:
-    view = await _view(request, platform, merchant_id, session_id)
+async def get_checkout(merchant_id: str, session_id: str, platform: Platform, gateway: GatewayDep) -> JSONResponse:
+    view = await _view(gateway, platform, merchant_id, session_id)
     if view.checkout is None:
         raise UcpError("no such checkout session", code=ErrorCode.NOT_FOUND)
     return JSONResponse(view.checkout)
 
 
 async def _operate(
-    request: Request, platform: VerifiedPlatform, merchant_id: str, session_id: str, operation: Operation, body: Any
+    request: Request,
+    settings: Settings,
+    gateway: CheckoutGateway,
+    platform: VerifiedPlatform,
+    merchant_id: str,
+    session_id: str,
+    operation: Operation,
+    body: Any,
 ) -> JSONResponse:
-    _merchant(request, platform, merchant_id)
+    _merchant(settings, platform, merchant_id)
     operation_body = operation_request(request, body, merchant_id)
     # The workflow's validator refuses a session of another merchant (404) before anything runs.
-    result = await request.app.state.gateway.operate(
-        platform.platform_id, _session_id(session_id), operation, operation_body
-    )
+    result = await gateway.operate(platform.platform_id, _session_id(session_id), operation, operation_body)
     return _respond(result)
 
 
 @router.put(
     "/checkout-sessions/{session_id}", **documented("Update a checkout session", CheckoutUpdateRequest, mutation=True)
 )
-async def update_checkout(request: Request, merchant_id: str, session_id: str, platform: Platform) -> JSONResponse:
+async def update_checkout(
+    request: Request, merchant_id: str, session_id: str, platform: Platform, settings: SettingsDep, gateway: GatewayDep
+) -> JSONResponse:
     body = json_body(request, platform, CheckoutUpdateRequest)
-    return await _operate(request, platform, merchant_id, session_id, Operation.UPDATE, body)
+    return await _operate(request, settings, gateway, platform, merchant_id, session_id, Operation.UPDATE, body)
 
 
 @router.post(
     "/checkout-sessions/{session_id}/complete",
     **documented("Complete a checkout session (place the order)", CheckoutCompleteRequest, mutation=True),
 )
-async def complete_checkout(request: Request, merchant_id: str, session_id: str, platform: Platform) -> JSONResponse:
+async def complete_checkout(
+    request: Request, merchant_id: str, session_id: str, platform: Platform, settings: SettingsDep, gateway: GatewayDep
+) -> JSONResponse:
     body = json_body(request, platform, CheckoutCompleteRequest)
-    return await _operate(request, platform, merchant_id, session_id, Operation.COMPLETE, body)
+    return await _operate(request, settings, gateway, platform, merchant_id, session_id, Operation.COMPLETE, body)
 
 
 @router.post(
     "/checkout-sessions/{session_id}/cancel",
     **documented("Cancel a checkout session", CheckoutCancelRequest, mutation=True),
 )
-async def cancel_checkout(request: Request, merchant_id: str, session_id: str, platform: Platform) -> JSONResponse:
+async def cancel_checkout(
+    request: Request, merchant_id: str, session_id: str, platform: Platform, settings: SettingsDep, gateway: GatewayDep
+) -> JSONResponse:
     body = json_body(request, platform, CheckoutCancelRequest, empty_ok=True)
-    return await _operate(request, platform, merchant_id, session_id, Operation.CANCEL, body)
+    return await _operate(request, settings, gateway, platform, merchant_id, session_id, Operation.CANCEL, body)
 
 
 @router.get("/orders/{order_id}", **documented("Get an order placed through the connector"))
-async def get_order(request: Request, merchant_id: str, order_id: str, platform: Platform) -> JSONResponse:
-    state = request.app.state
-    record = await state.repository.find_session_by_merchant_ids(merchant_id, order_id=order_id[:255])
+async def get_order(
+    merchant_id: str, order_id: str, platform: Platform, repository: RepositoryDep, gateway: GatewayDep
+) -> JSONResponse:
+    record = await repository.find_session_by_merchant_ids(merchant_id, order_id=order_id[:255])
     if record is None or record.platform_id != platform.platform_id:
         raise UcpError("no such order", code=ErrorCode.NOT_FOUND)
     read = OrderRead(merchant_id=merchant_id, order_id=order_id)
-    result = await state.gateway.read_order(platform.platform_id, record.session_id, read)
+    result = await gateway.read_order(platform.platform_id, record.session_id, read)
     if result is not None:
         return JSONResponse(result.body, status_code=result.http_status)
     # The session's workflow has closed (48 h after its last status): serve the last signed snapshot.
-    view = await _view(request, platform, merchant_id, record.session_id)
+    view = await _view(gateway, platform, merchant_id, record.session_id)
     order = view.order or (view.checkout or {}).get("order")
     if not isinstance(order, dict):
         raise UcpError("no such order", code=ErrorCode.NOT_FOUND)

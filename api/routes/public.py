@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from api.dependencies import KeysDep, ProfilesDep, SettingsDep
 from contracts import ErrorCode, UcpError
 from merchants.platform_profile import SUPPORTED_CAPABILITIES, platform_profile
 
@@ -27,26 +28,27 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/.well-known/ucp", summary="The connector's UCP platform profile")
 async def connector_profile(
-    request: Request,
+    settings: SettingsDep,
+    keys: KeysDep,
     merchant: str | None = Query(default=None, max_length=64, description="Per-merchant webhook URL variant."),
 ) -> JSONResponse:
-    state = request.app.state
-    if merchant is not None and merchant not in state.settings.merchants:
+    if merchant is not None and merchant not in settings.merchants:
         raise UcpError("unknown merchant", code=ErrorCode.NOT_FOUND)
-    document = platform_profile(state.settings.public_base_url, state.keys(), merchant)
+    document = platform_profile(settings.public_base_url, keys, merchant)
     return JSONResponse(document, headers={"Cache-Control": PROFILE_CACHE_CONTROL})
 
 
 @router.get(
     "/merchants/{merchant_id}/.well-known/ucp", summary="A merchant's profile as presented through the connector"
 )
-async def merchant_profile(request: Request, merchant_id: str) -> JSONResponse:
-    state = request.app.state
-    if merchant_id not in state.settings.merchants:
+async def merchant_profile(
+    merchant_id: str, settings: SettingsDep, keys: KeysDep, profiles: ProfilesDep
+) -> JSONResponse:
+    if merchant_id not in settings.merchants:
         raise UcpError("unknown merchant", code=ErrorCode.NOT_FOUND)
-    entry = await state.profiles.get(merchant_id)
+    entry = await profiles.get(merchant_id)
     document = presented_merchant_profile(
-        entry.document, state.settings.public_base_url, merchant_id, state.keys().jwks.signing_keys()
+        entry.document, settings.public_base_url, merchant_id, keys.jwks.signing_keys()
     )
     return JSONResponse(document, headers={"Cache-Control": PROFILE_CACHE_CONTROL})
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from api.dependencies import Platform, signed_platform
+from api.dependencies import Platform, RepositoryDep, signed_platform
 from api.openapi import documented
 from contracts import ErrorCode, UcpError
 from contracts.idempotency import is_session_id
@@ -35,13 +35,14 @@ def _only(request: Request, allowed: set[str]) -> None:
 async def list_sessions(
     request: Request,
     platform: Platform,
+    repository: RepositoryDep,
     status: CheckoutStatus | None = None,
     merchant_id: str | None = Query(default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$"),
     cursor: str | None = Query(default=None, max_length=1024),
     limit: int = Query(default=50, ge=1, le=200),
 ) -> dict[str, object]:
     _only(request, {"status", "merchant_id", "cursor", "limit"})
-    page = await request.app.state.repository.list_sessions(
+    page = await repository.list_sessions(
         platform.platform_id, SessionFilters(status=status, merchant_id=merchant_id), cursor=cursor, limit=limit
     )
     return {
@@ -64,13 +65,13 @@ async def list_events(
     request: Request,
     session_id: str,
     platform: Platform,
+    repository: RepositoryDep,
     cursor: str | None = Query(default=None, max_length=1024),
     limit: int = Query(default=50, ge=1, le=200),
 ) -> dict[str, object]:
     _only(request, {"cursor", "limit"})
     if not is_session_id(session_id):
         raise UcpError("no such checkout session", code=ErrorCode.NOT_FOUND)
-    repository = request.app.state.repository
     if await repository.get_session(session_id, platform.platform_id) is None:
         raise UcpError("no such checkout session", code=ErrorCode.NOT_FOUND)
     page = await repository.list_session_events(session_id, platform.platform_id, cursor=cursor, limit=limit)

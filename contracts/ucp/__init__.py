@@ -5,6 +5,7 @@
 * :mod:`contracts.ucp.order` — orders and order-event webhook payloads.
 * :mod:`contracts.ucp.profile` — discovery profiles, capability entries,
   payment handlers, ``signing_keys``, and the capability intersection.
+* :mod:`contracts.ucp.rest` — the REST operations: method and path of each.
 
 Models of what counterparties send keep unknown members (open for
 extension); request models are strict. Validation failures are
@@ -61,6 +62,7 @@ from contracts.ucp.profile import (
     parse_profile,
     response_capabilities,
 )
+from contracts.ucp.rest import RestOperation
 
 __all__ = [
     "CHECKOUT",
@@ -93,6 +95,7 @@ __all__ = [
     "Profile",
     "ResponseMetadata",
     "ResponseStatus",
+    "RestOperation",
     "Service",
     "Severity",
     "StrictModel",

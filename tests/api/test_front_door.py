@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from api.app import PUBLIC_PATHS, WEBHOOK_PATHS
-from contracts import verify_response
 from tests.api.conftest import MERCHANT, ApiUnderTest
+from tests.fixtures.bodies import payment_body
 from tests.fixtures.independent_signer import IndependentSigner, json_bytes, new_key
 
 CREATE_BODY = {"line_items": [{"item": {"id": "sku_tee"}, "quantity": 1}]}
@@ -28,27 +28,17 @@ def _code(response: httpx.Response) -> str:
     return str(response.json()["code"])
 
 
-def _assert_signed(api: ApiUnderTest, response: httpx.Response) -> None:
-    """SIG-21: every response is signed with the connector's key (@status, content-digest, content-type)."""
-    verify_response(
-        status=response.status_code,
-        headers=list(response.headers.multi_items()),
-        body=response.content or None,
-        keys=api.connector_keys,
-    )
-
-
 async def test_unsigned_get_is_refused_and_the_refusal_is_signed(api: ApiUnderTest) -> None:
     response = await api.send("GET", "/checkout-sessions")
     assert response.status_code == 401 and _code(response) == "signature_missing"
-    _assert_signed(api, response)
+    api.assert_signed(response)
 
 
 async def test_signed_get_passes_verification(api: ApiUnderTest) -> None:
     response = await api.send("GET", "/checkout-sessions?limit=5", signer=api.alpha)
     assert response.status_code == 200, response.text
     assert response.json() == {"sessions": [], "next_cursor": None}
-    _assert_signed(api, response)
+    api.assert_signed(response)
 
 
 @pytest.mark.parametrize(
@@ -64,7 +54,7 @@ async def test_tampered_request_line_is_refused(api: ApiUnderTest, method: str, 
     assert response.status_code in (401, 404)
     if response.status_code == 401:
         assert _code(response) == "signature_invalid"
-    _assert_signed(api, response)
+    api.assert_signed(response)
 
 
 async def test_signature_made_for_another_host_is_refused(api: ApiUnderTest) -> None:
@@ -128,7 +118,7 @@ async def test_oversized_bodies_are_refused_before_anything_else(api: ApiUnderTe
     big = b'{"x":"' + b"a" * 5000 + b'"}'
     response = await api.http.post(url, content=big, headers={"Content-Type": "application/json"})
     assert response.status_code == 413 and _code(response) == "payload_too_large"
-    _assert_signed(api, response)
+    api.assert_signed(response)
 
     async def chunks() -> Any:
         for _ in range(10):
@@ -188,18 +178,29 @@ async def test_wrong_media_type_is_refused(api: ApiUnderTest) -> None:
     assert response.status_code == 415 and _code(response) == "unsupported_media_type"
 
 
-async def test_temporal_unreachable_fails_closed_with_retry_after(api: ApiUnderTest) -> None:
-    """DESIGN invariant 2: no idempotency state -> 503, nothing executed."""
-    response = await api.send(
-        "POST",
-        f"/merchants/{MERCHANT}/checkout-sessions",
-        signer=api.alpha,
-        body=json_bytes(CREATE_BODY),
-        idempotency_key=new_key(),
-    )
-    assert response.status_code == 503 and _code(response) == "service_unavailable", response.text
-    assert int(response.headers["Retry-After"]) >= 1
-    _assert_signed(api, response)
+async def test_temporal_unreachable_fails_closed_with_retry_after(api_on_dead_temporal: ApiUnderTest) -> None:
+    """DESIGN invariant 2, IDM-06, TRN-10: no idempotency state -> 503 with Retry-After, nothing executed.
+
+    The real gateway on a Temporal nobody answers: the start (Update-With-Start),
+    an update and a query each fail closed.
+    """
+    api = api_on_dead_temporal
+    session = f"/merchants/{MERCHANT}/checkout-sessions/cs_{'a' * 26}"
+    for method, path, body in (
+        ("POST", f"/merchants/{MERCHANT}/checkout-sessions", CREATE_BODY),
+        ("POST", f"{session}/complete", payment_body()),
+        ("GET", session, None),
+    ):
+        response = await api.send(
+            method,
+            path,
+            signer=api.alpha,
+            body=json_bytes(body) if body is not None else None,
+            idempotency_key=new_key() if body is not None else None,
+        )
+        assert response.status_code == 503 and _code(response) == "service_unavailable", (path, response.text)
+        assert int(response.headers["Retry-After"]) >= 1
+        api.assert_signed(response)
 
 
 async def test_merchant_scope_is_enforced(api: ApiUnderTest) -> None:
@@ -292,7 +293,7 @@ async def test_public_profile_is_cacheable_and_publishes_our_keys(api: ApiUnderT
     assert (await api.http.get(api.url + "/.well-known/ucp?merchant=nope")).status_code == 404
     health = await api.http.get(api.url + "/healthz")
     assert health.json() == {"status": "ok"}
-    _assert_signed(api, health)
+    api.assert_signed(health)
 
 
 async def test_unknown_route_and_method_get_frozen_codes(api: ApiUnderTest) -> None:
@@ -300,7 +301,7 @@ async def test_unknown_route_and_method_get_frozen_codes(api: ApiUnderTest) -> N
     assert response.status_code == 404 and _code(response) == "not_found"
     response = await api.http.delete(api.url + "/healthz")
     assert response.status_code == 405 and _code(response) == "method_not_allowed"
-    _assert_signed(api, response)
+    api.assert_signed(response)
 
 
 def test_error_bodies_are_json_objects_with_code_and_content() -> None:

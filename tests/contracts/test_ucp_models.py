@@ -51,6 +51,7 @@ from contracts.ucp.checkout import (
 )
 from contracts.ucp.order import OrderQuantity
 from tests import spec_schemas
+from tests.fixtures.bodies import checkout_document
 from tests.spec_schemas import requires_spec
 
 VERSION = "2026-04-08"
@@ -68,29 +69,7 @@ def _cap(version: str = VERSION, extends: str | list[str] | None = None, name: s
 
 
 def _checkout(**overrides: Any) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "ucp": {
-            "version": VERSION,
-            "status": "success",
-            "capabilities": {CHECKOUT: [{"version": VERSION}]},
-            "payment_handlers": {"com.example.tokenizer": [{"id": "tok", "version": VERSION}]},
-        },
-        "id": "chk_1",
-        "status": "incomplete",
-        "currency": "USD",
-        "line_items": [
-            {
-                "id": "li_1",
-                "item": {"id": "item_1", "title": "Shirt", "price": 2500},
-                "quantity": 2,
-                "totals": [{"type": "subtotal", "amount": 5000}, {"type": "total", "amount": 5000}],
-            }
-        ],
-        "totals": [{"type": "subtotal", "amount": 5000}, {"type": "total", "amount": 5000}],
-        "links": [{"type": "terms_of_service", "url": "https://merchant.example/terms"}],
-    }
-    document.update(overrides)
-    return document
+    return checkout_document(VERSION, **overrides)
 
 
 # ---------------------------------------------------------------------------

@@ -31,11 +31,19 @@ from api.gateway import CheckoutGateway
 from core.keyfiles import create_signing_keyring
 from core.settings import Settings
 from core.temporal.codec import PayloadKeyring
-from merchants.platform_profile import platform_profile, profile_url
-from reference_merchant import ManualClock, MerchantConfig, ReferenceMerchant, TrustedPlatform
+from reference_merchant import ManualClock, MerchantConfig, ReferenceMerchant
 from storage import migrate
 from storage.repository import Repository
-from tests.fixtures.connector_stack import MERCHANT, PLATFORM, RequestLog, payment_body, ready_body, request
+from tests.fixtures.connector_stack import (
+    CONNECTOR_BASE,
+    MERCHANT,
+    PLATFORM,
+    RequestLog,
+    payment_body,
+    ready_body,
+    request,
+    trusted_connector,
+)
 from tests.fixtures.http import bind_loopback, serve, url_of
 from tests.fixtures.waiting import eventually
 from tests.fixtures.worker_process import WorkerProcess, save_payload_keyring, write_config
@@ -43,7 +51,6 @@ from workflows.types import Operation, PolicySnapshot
 
 pytestmark = pytest.mark.e2e
 
-CONNECTOR_BASE = "http://127.0.0.1:1"
 CALL_TIMEOUT_SECONDS = 4  # a killed attempt is retried after this (start_to_close)
 
 
@@ -94,13 +101,7 @@ async def rig(
         MerchantConfig(
             base_url=merchant_url,
             allow_insecure_loopback=True,
-            platforms=[
-                TrustedPlatform(
-                    profile_url=profile_url(CONNECTOR_BASE, MERCHANT),
-                    jwks=keys.jwks.to_dict(),
-                    profile=platform_profile(CONNECTOR_BASE, keys, None),
-                )
-            ],
+            platforms=[trusted_connector(keys)],
         ),
         clock=ManualClock(),
     )

@@ -18,15 +18,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from activities.discovery import negotiate_version
 from contracts import ErrorCode, KeyStore, SigningKey, UcpError
 from contracts.ucp import parse_business_profile
 from core.outbound_http import new_http_client
 from core.settings import MerchantSettings
+from merchants.discovery import negotiate_version
 from merchants.profiles import ProfileCache
 from reference_merchant import MerchantConfig
 from reference_merchant.discovery import business_profile
 from tests.fixtures.http import bind_loopback, serve, url_of
+from tests.merchants.harness import Clock
 
 
 @dataclass
@@ -48,14 +49,6 @@ class ProfileHost:
             return JSONResponse(self.document, headers={"Cache-Control": "public, max-age=3600"})
 
         return Starlette(routes=[Route("/.well-known/ucp", profile)])
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -39,6 +39,7 @@ from contracts import (
     text_headers,
     verify_request,
     verify_response,
+    verify_with_key_refresh,
 )
 from tests import spec_schemas
 from tests.fixtures.bodies import ADDRESS, payment_body, ready_body
@@ -300,15 +301,13 @@ class UcpClient:
     async def verify(self, reply: Reply) -> VerifiedSignature:
         """Every merchant response is signed (SIG-21); check it with the published keys."""
         headers = list(reply.headers.multi_items())
-        try:
-            return verify_response(
-                status=reply.status, headers=headers, body=reply.body, keys=await self.merchant_keys()
-            )
-        except SignatureError as exc:
-            if exc.code.value != "key_not_found":
-                raise
-            keys = await self.merchant_keys(refresh=True)
+
+        def check(keys: JwkSet) -> VerifiedSignature:
             return verify_response(status=reply.status, headers=headers, body=reply.body, keys=keys)
+
+        return await verify_with_key_refresh(
+            check, await self.merchant_keys(), refresh=lambda: self.merchant_keys(refresh=True)
+        )
 
     def validate(self, schema: str, document: Any) -> None:
         if not self.validate_schemas:

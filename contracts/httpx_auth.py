@@ -1,0 +1,43 @@
+"""RFC 9421 request signing as an ``httpx.Auth``: a client call made with it is signed by construction.
+
+The signature itself is :func:`contracts.http_signatures.sign_request`'s; this
+adapter only hands it the request exactly as httpx will send it — method, the
+encoded absolute URL (so ``@path``/``@query`` are the bytes on the wire), the
+header lines already set (``UCP-Agent``, ``Idempotency-Key``, ``Content-Type``
+are covered when present, SIG-16..19) and the body bytes — and adds the
+``Content-Digest``, ``Signature-Input`` and ``Signature`` it returns. Headers a
+transport adds later (``traceparent``) are not covered, by design.
+
+Not exported from ``contracts`` itself, so importing the wire rules does not
+import httpx.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import httpx
+
+from contracts.http_signatures import sign_request
+from contracts.jwk import KeyStore
+
+
+class RequestSigner(httpx.Auth):
+    """Sign every request with ``keys.active`` (signatures.md "REST Binding: Request Signing")."""
+
+    requires_request_body = True  # the digest is over the exact body bytes
+
+    def __init__(self, keys: KeyStore) -> None:
+        self._keys = keys
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        signed = sign_request(
+            method=request.method,
+            url=str(request.url),
+            headers=request.headers.multi_items(),
+            body=request.content or None,
+            key=self._keys.active,
+        )
+        for name, value in signed.items():
+            request.headers[name] = value
+        yield request
