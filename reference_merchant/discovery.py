@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 from contracts import KeyStore
-from reference_merchant.config import MerchantConfig
 from reference_merchant import releases
+from reference_merchant.config import MerchantConfig
 from reference_merchant.releases import Release, Site, leaf_profile_url
 
 CACHE_CONTROL: Final = "public, max-age=300"
