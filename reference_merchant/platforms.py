@@ -155,15 +155,18 @@ class PlatformDirectory:
     def parse(self, document: object) -> PlatformProfile:
         """Read a platform profile in the shape of the release it declares (the merchant's own when unknown).
 
-        A release the merchant implements but does not serve is still read in its own shape, so the
-        request's signature verifies and the answer is the precise ``version_unsupported``.
+        A release the merchant implements but does not serve is read in its own shape, or failing that in
+        the merchant's, so the request's signature still verifies and the answer is the precise
+        ``version_unsupported`` rather than a shape error.
         """
         version = declared_version(document) or ""
+        own = self._served[self._config.ucp_version]
+        if version in self._served:
+            return self._served[version].parse_platform_profile(document)
         try:
-            reader = self._served.get(version) or release(version)
-        except KeyError:
-            reader = self._served[self._config.ucp_version]
-        return reader.parse_platform_profile(document)
+            return release(version).parse_platform_profile(document)
+        except (KeyError, UcpError):
+            return own.parse_platform_profile(document)
 
     def _known(
         self,
