@@ -16,7 +16,8 @@ Where the spec snapshot (``ucp-spec-2026-08-25-rc``) and PyPI ``ucp-sdk``
   ``line_item_ids`` (fulfillment "Destinations"). Both are refused with a
   pointer rather than dropped.
 * **responses** -- destinations carry a ``type`` (``shipping_address``,
-  ``business_location``), kept as an extension member; new members
+  ``business_location``), kept as an extension member; a fulfillment
+  option's ``description`` is a ``{plain, markdown, html}`` object, read as its text; new members
   (``actions``, ``policies``, ``quantity_unit``...) travel as extension
   members of the open canonical model; the ``ucp`` envelope is re-declared at
   the canonical version.
@@ -103,6 +104,11 @@ class Release20260825(Release20260408):
         if not isinstance(ucp, Mapping):
             raise response_invalid(self.version, "/ucp", "the response has no ucp envelope")
         canonical["ucp"] = with_canonical_version(ucp, self.version)
+        for method in (canonical.get("fulfillment") or {}).get("methods") or []:
+            for group in method.get("groups") or [] if isinstance(method, dict) else []:
+                for option in group.get("options") or [] if isinstance(group, dict) else []:
+                    if isinstance(option, dict) and isinstance(option.get("description"), Mapping):
+                        option["description"] = plain_description(option["description"])
         return canonical
 
     def order_event_to_canonical(self, document: object) -> object:
@@ -117,6 +123,18 @@ def _same_release(name: str, bindings: object, version: object) -> list[Any]:
     if not name.startswith("dev.ucp."):
         return entries
     return [entry for entry in entries if isinstance(entry, dict) and entry.get("version") == version]
+
+
+def plain_description(description: Mapping[str, Any]) -> str:
+    """2026-08-25 descriptions are ``{plain, markdown, html}`` (types/description.json); 2026-04-08's are text.
+
+    The plain form when there is one, else the markdown source (readable as
+    text), else the HTML as written: text either way, never dropped.
+    """
+    for form in ("plain", "markdown", "html"):
+        if isinstance(description.get(form), str):
+            return str(description[form])
+    return ""
 
 
 def usable_keys(documents: object) -> JwkSet:

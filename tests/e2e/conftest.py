@@ -44,6 +44,7 @@ from tests.fixtures.storage import migrated_repository, tmp_storage
 from worker.main import build_worker
 
 MERCHANT = "shop"
+_RELAXED_2026_01_11 = {"response_signatures": "when_present", "default_currency": "USD"}
 
 
 @dataclass
@@ -132,9 +133,13 @@ async def running_connector(
     alpha_rate_limit: dict[str, Any] | None = None,
     client: Client | None = None,
     merchant_front: Callable[[ASGIApp], ASGIApp] | None = None,
+    merchant_release: str = "2026-04-08",
+    async_completion_seconds: float = 0,
 ) -> AsyncIterator[Connector]:
     """``client`` replaces the environment's client (e.g. one with tracing); ``merchant_front`` wraps the
-    merchant's ASGI app (an observer of what reaches the merchant)."""
+    merchant's ASGI app (an observer of what reaches the merchant); ``merchant_release`` is the UCP
+    release the reference merchant speaks (its 2026-01-11 mode signs no answers, like the official
+    samples, so the connector is configured with ``response_signatures = "when_present"`` for it)."""
     client = client or env.client
     api_sock, merchant_sock, inbox_sock = bind_loopback(), bind_loopback(), bind_loopback()
     api_url, merchant_url, inbox_url = url_of(api_sock), url_of(merchant_sock), url_of(inbox_sock)
@@ -146,7 +151,13 @@ async def running_connector(
         storage=storage,
         api_wait_seconds=wait_seconds,
         temporal={"task_queue": f"e2e-{uuid.uuid4().hex[:8]}"},
-        merchants={MERCHANT: {"profile_url": f"{merchant_url}/.well-known/ucp", "allow_insecure_loopback": True}},
+        merchants={
+            MERCHANT: {
+                "profile_url": f"{merchant_url}/.well-known/ucp",
+                "allow_insecure_loopback": True,
+                **(_RELAXED_2026_01_11 if merchant_release == "2026-01-11" else {}),
+            }
+        },
         platforms={
             "alpha": {
                 "jwks": alpha_jwks,
@@ -164,8 +175,10 @@ async def running_connector(
         MerchantConfig(
             base_url=merchant_url,
             allow_insecure_loopback=True,
-            async_completion_seconds=0,
+            async_completion_seconds=async_completion_seconds,
             platforms=[TrustedPlatform(profile_url=profile_url(api_url, MERCHANT))],
+            ucp_version=merchant_release,
+            sign_webhooks_2026_01_11=True,  # the connector accepts signed webhooks only (order.md)
         )
     )
     inbox = PlatformInbox(keys=keys.jwks)
