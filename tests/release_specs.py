@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
@@ -22,6 +21,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from tests import spec_schemas
 from tests.spec_schemas import _resolve_request
 
 FOLDERS: Final = {
@@ -83,25 +83,6 @@ def errors(checker: Draft202012Validator, document: Any) -> list[str]:
     return [f"{list(error.absolute_path)}: {error.message[:200]}" for error in found]
 
 
-_COMMENT = re.compile(r"\s//.*$")
-_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
-
-
 def json_examples(release: str, page: str) -> list[Any]:
-    """The JSON documents of one spec page's ```json blocks that parse (HTTP preambles and comments dropped)."""
-    root = release_spec_dir(release)
-    assert root is not None
-    text = (root / "docs" / "specification" / page).read_text(encoding="utf-8")
-    documents = []
-    for block in re.findall(r"```json\n(.*?)```", text, flags=re.DOTALL):
-        lines = [line[4:] if line.startswith("    ") else line for line in block.splitlines()]
-        start = next((index for index, line in enumerate(lines) if line.lstrip().startswith(("{", "["))), None)
-        if start is None:
-            continue
-        body = "\n".join(_COMMENT.sub("", line) for line in lines[start:])
-        body = _TRAILING_COMMA.sub(r"\1", body.replace("{{ ucp_version }}", release))
-        try:
-            documents.append(json.loads(body))
-        except ValueError:
-            continue
-    return documents
+    """The JSON documents of one release's spec page (the parsing of :func:`tests.spec_schemas.json_examples`)."""
+    return spec_schemas.json_examples(page, spec_dir=release_spec_dir(release), version=release)

@@ -147,10 +147,14 @@ _COMMENT = re.compile(r"\s//\s.*$")
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 
 
-def json_examples(page: str) -> list[Any]:
-    """The JSON documents of a spec page's ```json blocks that parse (placeholders like ``...`` do not)."""
-    assert SPEC_DIR is not None
-    text = (SPEC_DIR / "docs" / "specification" / page).read_text(encoding="utf-8")
+def json_examples(page: str, *, spec_dir: Path | None = None, version: str = UCP_VERSION) -> list[Any]:
+    """The JSON documents of a spec page's ```json blocks that parse (placeholders like ``...`` do not).
+
+    ``spec_dir``/``version`` read another release's spec folder (tests/release_specs.py).
+    """
+    root = spec_dir or SPEC_DIR
+    assert root is not None
+    text = (root / "docs" / "specification" / page).read_text(encoding="utf-8")
     documents = []
     for block in re.findall(r"```json\n(.*?)```", text, flags=re.DOTALL):
         lines = [line.strip() if line.startswith("    ") else line for line in block.splitlines()]
@@ -158,7 +162,7 @@ def json_examples(page: str) -> list[Any]:
         if start is None:
             continue
         body = "\n".join(_COMMENT.sub("", line) for line in lines[start:])
-        body = _TRAILING_COMMA.sub(r"\1", body.replace("{{ ucp_version }}", UCP_VERSION))
+        body = _TRAILING_COMMA.sub(r"\1", body.replace("{{ ucp_version }}", version))
         try:
             documents.append(json.loads(body))
         except ValueError:

@@ -125,6 +125,16 @@ async def token_endpoint(secret: str) -> AsyncIterator[TokenEndpoint]:
         yield endpoint
 
 
+def _oauth(tokens: TokenEndpoint, secret_file: Path, scopes: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "type": "oauth2_client_credentials",
+        "token_url": tokens.url,
+        "client_id": "connector",
+        "client_secret_file": secret_file,
+        "scopes": scopes or [],
+    }
+
+
 async def test_oauth_tokens_are_cached_refreshed_before_expiry_and_after_a_401(
     connector_keys: KeyStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -132,13 +142,7 @@ async def test_oauth_tokens_are_cached_refreshed_before_expiry_and_after_a_401(
     secret_file = _secret_file(tmp_path, "client.secret", "s3cr3t")
     clock = Clock()
     async with token_endpoint("s3cr3t") as tokens, edge_merchant(connector_keys) as merchant:
-        auth = {
-            "type": "oauth2_client_credentials",
-            "token_url": tokens.url,
-            "client_id": "connector",
-            "client_secret_file": secret_file,
-            "scopes": ["ucp:checkout", "ucp:orders"],
-        }
+        auth = _oauth(tokens, secret_file, scopes=["ucp:checkout", "ucp:orders"])
         async with _client(merchant, connector_keys, clock, auth=auth) as (client, authenticator):
             await _get(client)
             await _get(client)
@@ -163,16 +167,13 @@ async def test_a_token_endpoint_that_refuses_the_credentials_is_merchant_auth_fa
     connector_keys: KeyStore, tmp_path: Path
 ) -> None:
     secret_file = _secret_file(tmp_path, "client.secret", "wrong")
-    async with token_endpoint("s3cr3t") as tokens, edge_merchant(connector_keys) as merchant:
-        auth = {
-            "type": "oauth2_client_credentials",
-            "token_url": tokens.url,
-            "client_id": "connector",
-            "client_secret_file": secret_file,
-        }
-        async with _client(merchant, connector_keys, auth=auth) as (client, _):
-            with pytest.raises(MerchantCallError) as caught:
-                await _get(client)
+    async with (
+        token_endpoint("s3cr3t") as tokens,
+        edge_merchant(connector_keys) as merchant,
+        _client(merchant, connector_keys, auth=_oauth(tokens, secret_file)) as (client, _),
+    ):
+        with pytest.raises(MerchantCallError) as caught:
+            await _get(client)
     error = caught.value
     assert (error.code, error.retryable, error.detail["oauth_error"]) == (
         ErrorCode.MERCHANT_AUTH_FAILED,
