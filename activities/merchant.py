@@ -68,4 +68,5 @@ class MerchantActivities:
             signed_by=response.signed_by,
             release=response.release,
             unsigned_accepted=response.unsigned_accepted,
+            auth=response.auth,
         )

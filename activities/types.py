@@ -69,6 +69,7 @@ class MerchantReply(_Model):
     response_digest: str = Field(description="Content-Digest (sha-256) of the raw response bytes.")
     signed_by: str | None = Field(default=None, description="kid that signed the response, if signed.")
     release: str | None = Field(default=None, description="The UCP release the merchant answered in.")
+    auth: str | None = Field(default=None, description="The merchant's own authentication the call carried.")
     unsigned_accepted: bool = Field(
         default=False, description='Unsigned, accepted under the merchant\'s response_signatures = "when_present".'
     )

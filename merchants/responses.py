@@ -57,6 +57,7 @@ class MerchantResponse:
     signed_by: str | None  # kid of the key that signed it
     release: str = ""
     unsigned_accepted: bool = False  # unsigned, accepted under response_signatures = "when_present"
+    auth: str | None = None  # the merchant's own authentication the call carried (api_key, oauth2_..., mtls)
 
 
 async def read_response(
@@ -98,6 +99,7 @@ async def read_response(
         signed_by=signed_by,
         release=release,
         unsigned_accepted=signed_by is None,
+        auth=policy.auth.type if policy.auth is not None else None,
     )
 
 

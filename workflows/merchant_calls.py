@@ -102,6 +102,7 @@ class MerchantCalls:
                 **({"release": reply.release} if reply.release else {}),
                 # the merchant's policy let an unsigned answer through: every such answer is on the record
                 **({"unsigned_response_accepted": True} if reply.unsigned_accepted else {}),
+                **({"merchant_auth": reply.auth} if reply.auth else {}),
             },
         )
         return reply

@@ -82,9 +82,10 @@ async def test_an_api_key_travels_in_its_header_from_a_private_file(connector_ke
     key_file = _secret_file(tmp_path, "shop.key", "k-123")
     auth = {"type": "api_key", "header": "X-Shop-Key", "key_file": key_file}
     async with edge_merchant(connector_keys) as merchant, _client(merchant, connector_keys, auth=auth) as (client, _):
-        await _get(client)
+        answer = await _get(client)
     sent = merchant.received[-1]
     assert sent.headers["x-shop-key"] == "k-123" and sent.verified is not None  # still signed by us
+    assert answer.auth == "api_key"  # audited with the call (merchant_auth), never the key
 
 
 # --- OAuth 2.0 client credentials ----------------------------------------------------------------------------------
