@@ -10,6 +10,14 @@ per origin (SIG-09), so a hostile peer cannot make us hammer a profile.
 
 Only merchants in the registry are ever fetched, at the URL the registry
 names; no URL from a request is fetched (DESIGN.md invariant 1, no SSRF).
+The release is chosen here (issue 15): the highest one the merchant's
+``version``/``supported_versions`` and the connector's adapters share; for
+an older one the version-specific profile is fetched (same origin as the
+registered one, its ``ucp.version`` must be the chosen release, it may map no
+further versions) and read by that release's adapter. What the profile names
+-- endpoint, versioned profiles -- must be same-origin and public
+(:mod:`merchants.targets`), and its keys may belong to no other registered
+merchant.
 Both the worker (merchant calls, negotiation) and the API (verifying merchant
 order webhooks) read public profiles through this one cache; neither
 re-implements the rules.
