@@ -36,7 +36,7 @@ import httpx
 from contracts import ErrorCode, JwkSet, UcpError, parse_json, validate_profile_url, verify_with_key_refresh
 from contracts.ucp import Profile
 from core.outbound_http import ResponseTooLargeError, send_bounded
-from core.settings import MerchantSettings
+from core.settings import ConfigurationError, MerchantSettings
 from merchants.releases import ADAPTERS, RELEASES, ReleaseAdapter, adapter_for, select_release
 from merchants.targets import check_address, check_same_origin
 
@@ -242,11 +242,11 @@ def releases_for(merchant_id: str, settings: MerchantSettings) -> list[str]:
     wanted = list(RELEASES) if settings.ucp_versions is None else list(settings.ucp_versions)
     unknown = sorted(set(wanted) - set(RELEASES))
     if unknown:
-        raise ValueError(f"merchants.{merchant_id}.ucp_versions: no adapter for {', '.join(unknown)}")
+        raise ConfigurationError(f"merchants.{merchant_id}.ucp_versions: no adapter for {', '.join(unknown)}")
     if settings.response_signatures == "when_present":
         wanted = [version for version in wanted if not ADAPTERS[version].response_signatures_mandatory]
         if not wanted:
-            raise ValueError(
+            raise ConfigurationError(
                 f"merchants.{merchant_id}.response_signatures: 'when_present' is refused for "
                 f"{', '.join(settings.ucp_versions or RELEASES)}, which mandate signed responses"
             )
