@@ -124,12 +124,7 @@ async def test_async_completion_via_order_webhook_signal(stack: ConnectorStack) 
     assert view.merchant_checkout_id is not None
     order = await stack.merchant.order_for_checkout(view.merchant_checkout_id)
     assert order is not None
-    snapshot = {
-        "id": order.id,
-        "checkout_id": view.merchant_checkout_id,
-        "permalink_url": "https://x/o",
-        "currency": "USD",
-    }
+    snapshot = {"id": order.id, "checkout_id": view.merchant_checkout_id, "permalink_url": "x", "currency": "USD"}
     event = OrderEvent(webhook_id="wh-1", received_at=dt.datetime.now(dt.UTC), order=snapshot)
     await stack.gateway.order_event(PLATFORM, session_id, event)
     await stack.gateway.order_event(PLATFORM, session_id, event)  # redelivery: deduplicated
