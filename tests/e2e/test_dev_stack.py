@@ -19,13 +19,15 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from temporalio.client import Client
 
+from contracts.ucp import Checkout
 from tests.fixtures.http import free_ports
-from ucp_connector.commands.demo import DemoPlatform
+from ucp_connector.commands.demo import demo_client
 from ucp_connector.dev_layout import DEMO_MERCHANT, DevLayout
 from ucp_connector.processes import port_is_free
 
@@ -194,11 +196,15 @@ def test_dev_runs_the_demo_and_stops_cleanly(dev_stack: DevStack) -> None:
 def test_a_session_continues_after_a_restart(dev_stack: DevStack) -> None:
     dev_stack.start()
     layout = DevLayout(dev_stack.state_dir)
-    platform = DemoPlatform(f"http://127.0.0.1:{dev_stack.api}", layout.demo_platform_key(), DEMO_MERCHANT)
-    base = f"/merchants/{DEMO_MERCHANT}/checkout-sessions"
-    status, created = platform.call("POST", base, {"line_items": [{"item": {"id": "mug_ceramic"}, "quantity": 2}]})
-    assert status == 201 and created["status"] == "incomplete", created
-    session = created["id"]
+    api = f"http://127.0.0.1:{dev_stack.api}"
+
+    async def create() -> Checkout:
+        async with demo_client(layout, api) as platform:
+            body = {"line_items": [{"item": {"id": "mug_ceramic"}, "quantity": 2}]}
+            return await platform.create_checkout(DEMO_MERCHANT, body)
+
+    created = asyncio.run(create())
+    assert created.status == "incomplete", created
     dev_stack.interrupt()
 
     dev_stack.start()
@@ -207,16 +213,18 @@ def test_a_session_continues_after_a_restart(dev_stack: DevStack) -> None:
     assert stat.S_IMODE(dev_stack.state_dir.stat().st_mode) == 0o700
     for made in (layout.database_file, layout.logs_dir / "api.log", dev_stack.state_dir / "temporal.db"):
         assert stat.S_IMODE(made.stat().st_mode) & 0o077 == 0, made
-    platform = DemoPlatform(f"http://127.0.0.1:{dev_stack.api}", layout.demo_platform_key(), DEMO_MERCHANT)
-    status, again = platform.call("GET", f"{base}/{session}")
-    assert status == 200 and again["status"] == "incomplete" and again["line_items"] == created["line_items"]
-    status, canceled = platform.call("POST", f"{base}/{session}/cancel", {})
-    assert status == 200 and canceled["status"] == "canceled"
 
+    async def continue_and_cancel() -> tuple[Checkout, Checkout, dict[str, Any]]:
+        async with demo_client(layout, api) as platform:
+            again = await platform.get_checkout(DEMO_MERCHANT, created.id)
+            canceled = await platform.cancel_checkout(DEMO_MERCHANT, created.id)
+            return again, canceled, await platform.session_events(created.id, limit=200)
+
+    again, canceled, events = asyncio.run(continue_and_cancel())
+    assert again.status == "incomplete" and again.line_items == created.line_items
+    assert canceled.status == "canceled"
     # Decision order, one chain across the restart: nothing lost, nothing written twice.
     # The cancel answered only after its own events were stored, so they are all here already.
-    status, events = platform.call("GET", f"/checkout-sessions/{session}/events?limit=200")
-    assert status == 200, events
     actions = [event["action"] for event in events["events"]]
     assert actions == [
         "merchant.create_checkout",

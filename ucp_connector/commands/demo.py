@@ -1,8 +1,9 @@
 """``ucp-connector demo``: play a platform against the running dev stack and narrate every step.
 
-The demo platform signs every request with its own key (from the dev state
-directory) and verifies every response signature with the keys the
-connector publishes at ``/.well-known/ucp``, exactly as a real platform would.
+The demo platform is a :class:`ucp_connector.client.PlatformClient`: it signs
+every request with its own key (from the dev state directory), retries with
+the same ``Idempotency-Key``, and verifies every response signature with the
+keys the connector publishes at ``/.well-known/ucp``, as a real platform would.
 
 * ``--scenario checkout`` (default): create -> add buyer and shipping ->
   complete -> wait for the merchant's signed order webhooks (the reference
@@ -16,9 +17,9 @@ connector publishes at ``/.well-known/ucp``, exactly as a real platform would.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-import uuid
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,17 +29,13 @@ import httpx
 import typer
 from rich.console import Console
 
-from contracts import (
-    JwkSet,
-    SigningKey,
-    checkout_workflow_id,
-    format_ucp_agent,
-    sign_request,
-    verify_response,
-)
+from contracts import checkout_workflow_id
+from contracts.ucp import Checkout
+from ucp_connector.client import ConnectorError, PlatformClient, ResponseNotSignedError
 from ucp_connector.dev_layout import DEMO_MERCHANT, DEMO_PLATFORM, DevLayout
 
 console = Console(highlight=False)
+DEMO_PROFILE_URL = f"https://{DEMO_PLATFORM}.example/.well-known/ucp"
 
 ADDRESS = {
     "street_address": "123 Main St",
@@ -58,6 +55,19 @@ STANDARD_SHIPPING = {
         }
     ]
 }
+TOKENIZED_CARD = {
+    "payment": {
+        "instruments": [
+            {
+                "id": "pi_1",
+                "handler_id": "ref_tokenizer",
+                "type": "card",
+                "selected": True,
+                "credential": {"type": "token", "token": "tok_demo"},
+            }
+        ]
+    }
+}
 
 
 class Scenario(StrEnum):
@@ -69,142 +79,102 @@ class DemoError(RuntimeError):
     """The demo cannot go on (stack not running, unexpected answer); the message says what to do."""
 
 
-class DemoPlatform:
-    """A minimal UCP platform client: signs requests, verifies responses."""
-
-    def __init__(self, api_url: str, key: SigningKey, merchant: str) -> None:
-        self.api_url = api_url.rstrip("/")
-        self.key = key
-        self.merchant = merchant
-        self.http = httpx.Client(timeout=60)
-        try:
-            profile = self.http.get(f"{self.api_url}/.well-known/ucp")
-        except httpx.HTTPError as exc:
-            raise DemoError(f"cannot reach the connector at {self.api_url}; is `ucp-connector dev` running?") from exc
-        self.connector_keys = JwkSet.from_list(profile.json()["signing_keys"])
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
-        url = f"{self.api_url}{path}"
-        raw = None if body is None else json.dumps(body).encode()
-        headers = [("UCP-Agent", format_ucp_agent(f"https://{DEMO_PLATFORM}.example/.well-known/ucp"))]
-        if raw is not None:
-            headers.append(("Content-Type", "application/json"))
-        if method in ("POST", "PUT"):
-            headers.append(("Idempotency-Key", str(uuid.uuid4())))
-        headers += list(sign_request(method=method, url=url, headers=headers, body=raw, key=self.key).items())
-        response = self.http.request(method, url, content=raw, headers=headers)
-        verify_response(
-            status=response.status_code,
-            headers=list(response.headers.multi_items()),
-            body=response.content or None,
-            keys=self.connector_keys,
-        )
-        return response.status_code, dict(response.json())
-
-
 def _say(step: int, text: str) -> None:
     console.print(f"[bold cyan]{step}.[/] {text}")
 
 
-def _show(status: int, document: dict[str, Any]) -> None:
-    summary: dict[str, Any] = {
-        key: document[key] for key in ("id", "status", "continue_url", "code", "content") if key in document
-    }
-    totals = {entry["type"]: entry["amount"] for entry in document.get("totals", []) if "type" in entry}
-    if totals:
-        summary["totals"] = totals
-    if document.get("messages"):
-        summary["messages"] = [f"{m.get('type')}: {m.get('code')} - {m.get('content')}" for m in document["messages"]]
-    console.print(f"   HTTP {status}  {json.dumps(summary)}  [dim](response signature verified)[/]")
+def _expect(checkout: Checkout, wanted: str) -> Checkout:
+    summary: dict[str, Any] = {"id": checkout.id, "status": checkout.status.value}
+    if checkout.continue_url:
+        summary["continue_url"] = checkout.continue_url
+    summary["totals"] = {total.type: total.amount for total in checkout.totals}
+    messages = [message.model_dump(mode="json") for message in checkout.messages or []]
+    if messages:
+        summary["messages"] = [f"{m.get('type')}: {m.get('code')} - {m.get('content')}" for m in messages]
+    console.print(f"   {json.dumps(summary)}  [dim](response signature verified)[/]")
+    if checkout.status.value != wanted:
+        raise DemoError(f"expected status {wanted!r}, got {checkout.status.value!r}")
+    return checkout
 
 
-def _expect(status: int, document: dict[str, Any], wanted: str) -> None:
-    _show(status, document)
-    if document.get("status") != wanted:
-        raise DemoError(f"expected status {wanted!r}, got HTTP {status}: {json.dumps(document)[:300]}")
-
-
-def run_checkout(platform: DemoPlatform, ui_url: str) -> None:
-    base = f"/merchants/{platform.merchant}/checkout-sessions"
+async def run_checkout(platform: PlatformClient, merchant: str, ui_url: str) -> None:
     _say(1, "create a checkout session (one red T-shirt)")
-    status, checkout = platform.call("POST", base, {"line_items": [{"item": {"id": "tshirt_red"}, "quantity": 1}]})
-    _expect(status, checkout, "incomplete")
-    session = checkout["id"]
+    body = {"line_items": [{"item": {"id": "tshirt_red"}, "quantity": 1}]}
+    checkout = _expect(await platform.create_checkout(merchant, body), "incomplete")
+    session = checkout.id
     _say(2, "add the buyer and choose standard shipping")
     update = {
         "line_items": [
-            {"id": line["id"], "item": {"id": line["item"]["id"]}, "quantity": line["quantity"]}
-            for line in checkout["line_items"]
+            {"id": line.id, "item": {"id": line.item.id}, "quantity": line.quantity} for line in checkout.line_items
         ],
         "buyer": BUYER,
         "fulfillment": STANDARD_SHIPPING,
     }
-    _expect(*platform.call("PUT", f"{base}/{session}", update), "ready_for_complete")
+    _expect(await platform.update_checkout(merchant, session, update), "ready_for_complete")
     _say(3, "complete the checkout (the buyer confirmed; a tokenized card)")
-    payment = {
-        "payment": {
-            "instruments": [
-                {
-                    "id": "pi_1",
-                    "handler_id": "ref_tokenizer",
-                    "type": "card",
-                    "selected": True,
-                    "credential": {"type": "token", "token": "tok_demo"},
-                }
-            ]
-        }
-    }
-    status, completed = platform.call("POST", f"{base}/{session}/complete", payment)
-    _expect(status, completed, "completed")
-    order_id = completed["order"]["id"]
+    completed = _expect(await platform.complete_checkout(merchant, session, TOKENIZED_CARD), "completed")
+    assert completed.order is not None  # a completed checkout carries its order (Checkout's validator)
+    order_id = completed.order.id
     _say(4, f"wait for the merchant's signed order webhooks (order {order_id} placed, then shipped)")
-    _wait_for_order_webhooks(platform, session, count=2)
+    await _wait_for_order_webhooks(platform, session, count=2)
     _say(5, "read the order (the connector asks the merchant and verifies its signature)")
-    status, order = platform.call("GET", f"/merchants/{platform.merchant}/orders/{order_id}")
-    if status != 200:
-        raise DemoError(f"order read failed with HTTP {status}: {json.dumps(order)[:300]}")
+    order = await platform.get_order(merchant, order_id)
     events = [event.get("type") for event in order.get("fulfillment", {}).get("events", [])]
     console.print(f"   order {order_id}: fulfillment events {events}")
     _say(6, "the session's audit trail (hash-chained, append-only)")
-    _, trail = platform.call("GET", f"/checkout-sessions/{session}/events?limit=200")
+    trail = await platform.session_events(session, limit=200)
     for event in trail["events"]:
         console.print(f"   #{event['seq']:<3} {event['actor']:<28} {event['action']:<28} {event['outcome']}")
     _workflow_link(ui_url, session)
 
 
-def _wait_for_order_webhooks(platform: DemoPlatform, session: str, *, count: int, seconds: float = 60.0) -> None:
+async def _wait_for_order_webhooks(platform: PlatformClient, session: str, *, count: int, seconds: float = 60) -> None:
     """Webhooks are the order channel (ORD-12): watch the trail for them instead of polling the merchant."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        status, trail = platform.call("GET", f"/checkout-sessions/{session}/events?limit=200")
-        received = [event for event in trail.get("events", []) if event.get("action") == "order_event"]
-        if status == 200 and len(received) >= count:
+        trail = await platform.session_events(session, limit=200)
+        if len([event for event in trail["events"] if event.get("action") == "order_event"]) >= count:
             return
-        time.sleep(0.5)
+        await asyncio.sleep(0.5)
     raise DemoError("the order webhooks did not arrive; see .ucp/logs/merchant.log and api.log")
 
 
-def run_escalation(platform: DemoPlatform, ui_url: str) -> None:
-    base = f"/merchants/{platform.merchant}/checkout-sessions"
+async def run_escalation(platform: PlatformClient, merchant: str, ui_url: str) -> None:
     _say(1, "create a checkout for an engraved watch (the engraving is chosen on the merchant's site)")
     body = {
         "line_items": [{"item": {"id": "watch_engraved"}, "quantity": 1}],
         "buyer": BUYER,
         "fulfillment": STANDARD_SHIPPING,
     }
-    status, checkout = platform.call("POST", base, body)
-    _expect(status, checkout, "requires_escalation")
-    session = checkout["id"]
-    _say(2, f"hand the buyer over to the merchant: {checkout.get('continue_url')}")
+    checkout = _expect(await platform.create_checkout(merchant, body), "requires_escalation")
+    _say(2, f"hand the buyer over to the merchant: {checkout.continue_url}")
     _say(3, "the buyer walks away; the platform cancels the session")
-    _expect(*platform.call("POST", f"{base}/{session}/cancel", {}), "canceled")
-    _workflow_link(ui_url, session)
+    _expect(await platform.cancel_checkout(merchant, checkout.id), "canceled")
+    _workflow_link(ui_url, checkout.id)
 
 
 def _workflow_link(ui_url: str, session_id: str) -> None:
     workflow_id = checkout_workflow_id(DEMO_PLATFORM, session_id)
     link = f"{ui_url.rstrip('/')}/namespaces/default/workflows/{quote(workflow_id, safe='')}"
     console.print(f"[bold green]done.[/] workflow {workflow_id}\n   Temporal UI: {link}", soft_wrap=True)
+
+
+def demo_client(layout: DevLayout, api_url: str) -> PlatformClient:
+    """The demo platform as a :class:`PlatformClient`: its key from the dev state directory."""
+    return PlatformClient(api_url, layout.demo_platform_key(), profile_url=DEMO_PROFILE_URL)
+
+
+async def _play(layout: DevLayout, api_url: str, ui_url: str, scenario: Scenario, merchant: str) -> None:
+    async with demo_client(layout, api_url) as platform:
+        try:
+            await platform.published_keys()
+        except httpx.HTTPError as exc:
+            raise DemoError(f"cannot reach the connector at {api_url}; is `ucp-connector dev` running?") from exc
+        console.print(f"[bold]demo platform '{DEMO_PLATFORM}' -> {api_url} (merchant '{merchant}')[/]")
+        try:
+            await (run_checkout if scenario is Scenario.CHECKOUT else run_escalation)(platform, merchant, ui_url)
+        except (ConnectorError, ResponseNotSignedError) as exc:
+            raise DemoError(str(exc)) from exc
 
 
 def demo(
@@ -225,6 +195,4 @@ def demo(
     recorded = layout.read_stack()
     api_url = api_url or recorded.get("api_url", "http://127.0.0.1:8000")
     temporal_ui_url = temporal_ui_url or recorded.get("temporal_ui_url", "http://127.0.0.1:8233")
-    platform = DemoPlatform(api_url, layout.demo_platform_key(), merchant)
-    console.print(f"[bold]demo platform '{DEMO_PLATFORM}' -> {api_url} (merchant '{merchant}')[/]")
-    (run_checkout if scenario is Scenario.CHECKOUT else run_escalation)(platform, temporal_ui_url)
+    asyncio.run(_play(layout, api_url, temporal_ui_url, scenario, merchant))
