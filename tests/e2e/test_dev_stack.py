@@ -39,7 +39,7 @@ CLI = [sys.executable, "-c", "from ucp_connector.cli import main; main()"]
 class DevStack:
     def __init__(self, state_dir: Path, ports: list[int]) -> None:
         self.state_dir = state_dir
-        self.temporal, self.ui, self.api, self.merchant = ports
+        self.temporal, self.ui, self.api, self.merchant, self.codec = ports
         self.output = state_dir.parent / f"dev-{time.monotonic_ns()}.out"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -57,6 +57,8 @@ class DevStack:
             str(self.api),
             "--merchant-port",
             str(self.merchant),
+            "--codec-port",
+            str(self.codec),
         ]
         with self.output.open("wb") as out:
             self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -120,7 +122,7 @@ def _children(pid: int) -> set[int]:
 
 @pytest.fixture
 def dev_stack(tmp_path: Path) -> Iterator[DevStack]:
-    stack = DevStack(tmp_path / ".ucp", free_ports(4))  # the default state directory's name, under tmp_path
+    stack = DevStack(tmp_path / ".ucp", free_ports(5))  # the default state directory's name, under tmp_path
     try:
         yield stack
     finally:
@@ -188,7 +190,7 @@ def test_dev_runs_the_demo_and_stops_cleanly(dev_stack: DevStack) -> None:
 
     running = dev_stack.interrupt()
     assert dev_stack.process is not None and dev_stack.process.returncode == 0, dev_stack.text()
-    assert len(running) >= 4, "temporal, merchant, worker and api were children of dev"
+    assert len(running) >= 5, "temporal, codec server, merchant, worker and api were children of dev"
     time.sleep(0.5)
     assert [pid for pid in running if Path(f"/proc/{pid}").exists()] == [], "processes left behind after Ctrl-C"
 
@@ -245,7 +247,7 @@ def test_children_never_outlive_dev(dev_stack: DevStack, signum: signal.Signals)
     """
     dev_stack.start()
     running = dev_stack.descendants()
-    assert len(running) >= 4, "temporal, merchant, worker and api run under dev"
+    assert len(running) >= 5, "temporal, codec server, merchant, worker and api run under dev"
     assert dev_stack.process is not None
     os.kill(dev_stack.process.pid, signum)
     dev_stack.process.wait(timeout=90)
@@ -253,13 +255,13 @@ def test_children_never_outlive_dev(dev_stack: DevStack, signum: signal.Signals)
     while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in running):
         time.sleep(0.2)
     assert [pid for pid in running if Path(f"/proc/{pid}").exists()] == [], f"left running after {signum.name}"
-    for port in (dev_stack.temporal, dev_stack.ui, dev_stack.api, dev_stack.merchant):
+    for port in (dev_stack.temporal, dev_stack.ui, dev_stack.api, dev_stack.merchant, dev_stack.codec):
         assert port_is_free("127.0.0.1", port), f"port {port} still held"
 
 
 def test_a_busy_port_names_the_ucp_process_that_holds_it(tmp_path: Path) -> None:
     """The next `dev` after an orphan used to say only "port already in use"."""
-    [merchant_port, *others] = free_ports(4)
+    [merchant_port, *others] = free_ports(5)
     holder = subprocess.Popen(
         [*CLI, "merchant", "--port", str(merchant_port), "--allow-insecure-loopback", "--db", str(tmp_path / "m.db")],
         stdout=subprocess.DEVNULL,
@@ -270,8 +272,8 @@ def test_a_busy_port_names_the_ucp_process_that_holds_it(tmp_path: Path) -> None
         while port_is_free("127.0.0.1", merchant_port):
             assert holder.poll() is None and time.monotonic() < deadline, "merchant did not start"
             time.sleep(0.2)
-        temporal, ui, api = (str(port) for port in others)
-        ports = ["--temporal-port", temporal, "--temporal-ui-port", ui, "--api-port", api]
+        temporal, ui, api, codec = (str(port) for port in others)
+        ports = ["--temporal-port", temporal, "--temporal-ui-port", ui, "--api-port", api, "--codec-port", codec]
         result = subprocess.run(
             [*CLI, "dev", "--state-dir", str(tmp_path / ".ucp"), "--merchant-port", str(merchant_port), *ports],
             capture_output=True,
