@@ -10,14 +10,11 @@ after it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import stat
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,107 +23,13 @@ import pytest
 from temporalio.client import Client
 
 from contracts.ucp import Checkout
+from tests.fixtures.dev_stack import CLI, DevStack
 from tests.fixtures.http import free_ports
 from ucp_connector.commands.demo import demo_client
 from ucp_connector.dev_layout import DEMO_MERCHANT, DevLayout
 from ucp_connector.processes import port_is_free
 
 pytestmark = pytest.mark.e2e
-
-CLI = [sys.executable, "-c", "from ucp_connector.cli import main; main()"]
-
-
-class DevStack:
-    def __init__(self, state_dir: Path, ports: list[int]) -> None:
-        self.state_dir = state_dir
-        self.temporal, self.ui, self.api, self.merchant, self.codec = ports
-        self.output = state_dir.parent / f"dev-{time.monotonic_ns()}.out"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        args = [
-            *CLI,
-            "dev",
-            "--state-dir",
-            str(self.state_dir),
-            "--temporal-port",
-            str(self.temporal),
-            "--temporal-ui-port",
-            str(self.ui),
-            "--api-port",
-            str(self.api),
-            "--merchant-port",
-            str(self.merchant),
-            "--codec-port",
-            str(self.codec),
-        ]
-        with self.output.open("wb") as out:
-            self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 180
-        while "is ready" not in self.text():
-            assert self.process.poll() is None, f"dev exited:\n{self.text()}"
-            assert time.monotonic() < deadline, f"dev not ready:\n{self.text()}"
-            time.sleep(0.2)
-
-    def text(self) -> str:
-        return self.output.read_text(errors="replace")
-
-    def descendants(self) -> set[int]:
-        assert self.process is not None
-        found: set[int] = set()
-        frontier = {self.process.pid}
-        while frontier:
-            parent = frontier.pop()
-            for child in _children(parent):
-                if child not in found:
-                    found.add(child)
-                    frontier.add(child)
-        return found
-
-    def interrupt(self) -> set[int]:
-        """Ctrl-C; returns the processes that were running under dev just before."""
-        assert self.process is not None
-        before = self.descendants()
-        os.kill(self.process.pid, signal.SIGINT)
-        self.process.wait(timeout=90)
-        return before
-
-    def kill_all(self) -> None:
-        """Teardown: Ctrl-C first (children run in their own sessions), then SIGKILL whatever is left."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        running = self.descendants()
-        os.kill(self.process.pid, signal.SIGINT)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        for pid in running:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-
-
-def _children(pid: int) -> set[int]:
-    children: set[int] = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            if parent == pid:
-                children.add(int(entry.name))
-    return children
-
-
-@pytest.fixture
-def dev_stack(tmp_path: Path) -> Iterator[DevStack]:
-    stack = DevStack(tmp_path / ".ucp", free_ports(5))  # the default state directory's name, under tmp_path
-    try:
-        yield stack
-    finally:
-        stack.kill_all()
 
 
 def _demo(stack: DevStack, *extra: str) -> subprocess.CompletedProcess[str]:
