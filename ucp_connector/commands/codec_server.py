@@ -17,12 +17,12 @@ from typing import Annotated
 
 import structlog
 import typer
-import uvicorn
 
 from core.logging import configure_logging, salt_from_settings
 from core.outbound_http import new_http_client
 from core.settings import load_settings
 from core.temporal.codec_server import build_codec_app
+from ucp_connector.commands._http_server import check_tls_pair, run_http
 
 SERVICE_NAME = "ucp-connector-codec-server"
 
@@ -34,8 +34,7 @@ def codec_server(
     ssl_keyfile: Annotated[Path | None, typer.Option(help="Private key (PEM, 0600) of --ssl-certfile.")] = None,
 ) -> None:
     """Serve /decode for the Temporal UI until SIGINT/SIGTERM."""
-    if (ssl_certfile is None) != (ssl_keyfile is None):
-        raise typer.BadParameter("--ssl-certfile and --ssl-keyfile go together")
+    check_tls_pair(ssl_certfile, ssl_keyfile)
     settings = load_settings(codec_server={"host": host, "port": port})
     section = settings.codec_server
     configure_logging(SERVICE_NAME, salt=salt_from_settings(settings))
@@ -47,14 +46,4 @@ def codec_server(
         auth=section.auth,
         allowed_origins=settings.codec_allowed_origins,
     )
-    uvicorn.run(
-        app,
-        host=section.host,
-        port=section.port,
-        log_config=None,
-        log_level=None,
-        access_log=False,
-        proxy_headers=False,
-        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
-        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
-    )
+    run_http(app, host=section.host, port=section.port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
