@@ -1,9 +1,14 @@
-"""A real UCP 2026-04-08 business server used by tests, the demo and benchmarks (depends on contracts only).
+"""A real UCP business server used by tests, the demo and benchmarks (depends on contracts only).
 
 What it is
 ----------
 A FastAPI merchant that speaks UCP over REST exactly as a platform meets it
-in the wild: ``GET /.well-known/ucp`` (business profile with ``signing_keys``),
+in the wild, in one of three releases (``MerchantConfig.ucp_version``,
+``--ucp-version``; :mod:`reference_merchant.releases`): 2026-04-08 (the
+default, described here), 2026-01-11 (as the official samples' merchant of
+that release: its profile and wire shapes, nothing signed, FastAPI error
+bodies) and 2026-08-25 (``keys[]``, optionally serving 2026-04-08 through a
+``supported_versions`` leaf profile). ``GET /.well-known/ucp`` (business profile with ``signing_keys``),
 ``POST /checkout-sessions``, ``GET|PUT /checkout-sessions/{id}``,
 ``POST /checkout-sessions/{id}/complete``, ``POST /checkout-sessions/{id}/cancel``
 and ``GET /orders/{id}`` under ``{base_url}{api_prefix}`` (the profile's REST
@@ -23,22 +28,28 @@ or in-process (tests)::
 
 Modules: ``config`` (one typed configuration), ``catalog`` (items, codes,
 shipping: the scenario table), ``payments`` (token-driven payment outcomes),
-``inputs`` (requests -> state), ``state`` (what is persisted), ``pricing``
-(render a checkout: totals, messages, derived status), ``lifecycle`` (allowed
-transitions), ``service`` (operations over the database), ``orders`` (order
-snapshots and events), ``webhooks`` (signed, retried outbox), ``security``
-(request authentication), ``platforms`` (trusted platforms, profile
-fetching), ``idempotency``, ``responses`` (signed bodies), ``discovery`` (the
-business profile), ``faults`` (fault injection), ``store`` (SQLAlchemy),
-``clock`` (injectable time), ``routes`` (HTTP surface), ``app``
-(:class:`ReferenceMerchant`), ``server`` and ``__main__`` (running it alone).
+``inputs`` (requests -> state), ``state`` (what is persisted), ``pricing``,
+``messages`` and ``discounts`` (render a checkout: totals, messages, derived
+status), ``lifecycle`` (allowed transitions), ``service`` (the checkout
+operations), ``transactions`` (lock, transaction, idempotency record),
+``order_desk`` and ``orders`` (placing and progressing orders, their
+snapshots and events), ``backoffice`` (the buyer, the clock, the warehouse),
+``handoff`` and ``handoff_page`` (the buyer's page at ``continue_url``),
+``webhooks`` (signed, retried outbox), ``security`` (request authentication),
+``platforms`` (trusted platforms, profile fetching), ``idempotency``,
+``responses`` (signed bodies), ``discovery`` (the business profiles),
+``releases`` (one module per UCP release: wire shapes at the edge),
+``faults`` (fault injection), ``store`` (SQLAlchemy), ``clock`` (injectable
+time), ``routes`` (HTTP surface), ``app`` (:class:`ReferenceMerchant`),
+``server`` and ``__main__`` (running it alone).
 
 Scenarios (documented in ``catalog`` and ``payments``)
 ------------------------------------------------------
 * ``requires_escalation``: item ``watch_engraved`` (engraving on the merchant
   site), a total >= ``review_threshold`` (buyer review), a payment token
-  starting with ``3ds`` at complete; ``merchant.complete_buyer_handoff(id)``
-  plays the buyer finishing on ``continue_url``.
+  starting with ``3ds`` at complete; the buyer resolves them on the page at
+  ``continue_url`` (:mod:`reference_merchant.handoff`), or a test plays the
+  buyer with ``merchant.complete_buyer_handoff(id)``.
 * ``complete_in_progress``: a payment token starting with ``async``; the
   order is placed ``async_completion_seconds`` later.
 * ``canceled``: ``cancel``, or expiry after ``checkout_ttl_seconds`` (move a
@@ -82,8 +93,11 @@ Assumptions where the spec is silent (each module states its own in detail)
     unknown ``kid`` forces at most one re-fetch per 60 s (``platforms``).
 12. Signature ``created`` uses wall time; everything else uses the injected
     clock (``clock``).
-13. ``continue_url`` is ``{base_url}/checkout/{id}``; the merchant does not serve
-    a buyer UI there — tests play the buyer through the Python API.
+13. ``continue_url`` is ``{base_url}/checkout/{id}?token={hand-off token}`` and
+    serves the buyer's page (confirm a review, pass a simulated 3-D Secure
+    challenge); after 3-D Secure the platform retries ``complete``
+    (:mod:`reference_merchant.handoff`).
+14. Each release's own assumptions are in its module (``releases.r2026_*``).
 """
 
 from reference_merchant.app import ReferenceMerchant

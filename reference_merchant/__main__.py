@@ -15,13 +15,28 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from reference_merchant.releases import DEFAULT_VERSION, VERSIONS
 from reference_merchant.server import build_config, serve
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m reference_merchant",
-        description="Run the reference merchant (a UCP 2026-04-08 business server) until Ctrl-C.",
+        description="Run the reference merchant (a UCP business server) until Ctrl-C.",
+    )
+    parser.add_argument(
+        "--ucp-version",
+        choices=VERSIONS,
+        default=None,
+        help=f"the UCP release to speak (default: the configuration's, else {DEFAULT_VERSION})",
+    )
+    parser.add_argument(
+        "--supported-version",
+        action="append",
+        default=[],
+        choices=VERSIONS,
+        metavar="VERSION",
+        help="an older release also served through a version-specific profile (2026-08-25: 2026-04-08)",
     )
     parser.add_argument("--port", type=int, required=True, help="TCP port to listen on")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
@@ -43,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             allow_insecure_loopback=args.allow_insecure_loopback,
             trusted_platforms=args.trust_platform,
             tls=bool(args.ssl_certfile),
+            ucp_version=args.ucp_version,
+            supported_versions=args.supported_version,
         )
     except (ValidationError, OSError, ValueError) as exc:  # tomllib/json errors are ValueErrors
         print(f"error: {_one_line(exc)}", file=sys.stderr)

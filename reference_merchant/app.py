@@ -6,8 +6,8 @@
     await merchant.complete_buyer_handoff(checkout_id)      # the buyer finished on continue_url
     await merchant.ship_order(order_id)                     # order events -> signed webhooks
 
-Nothing here is reachable over HTTP: the only routes are the profile and the
-UCP operations (DESIGN.md: no admin routes).
+Nothing here is reachable over HTTP: the only routes are the profiles, the
+UCP operations and the buyer's hand-off page (DESIGN.md: no admin routes).
 """
 
 from __future__ import annotations
@@ -24,19 +24,26 @@ from fastapi import FastAPI
 
 from contracts import ErrorCode, KeyStore, SigningKey, UcpError
 from contracts.ucp import CheckoutStatus
+from reference_merchant import releases
+from reference_merchant.backoffice import Backoffice
 from reference_merchant.catalog import Catalog
 from reference_merchant.clock import Clock, SystemClock
 from reference_merchant.config import MerchantConfig
-from reference_merchant.discovery import business_profile, parsed_capabilities
+from reference_merchant.discovery import business_profile, leaf_profile
 from reference_merchant.faults import FaultInjectionMiddleware, FaultPlan
+from reference_merchant.handoff import install_handoff_routes
 from reference_merchant.idempotency import IdempotencyLedger
+from reference_merchant.order_desk import OrderDesk
 from reference_merchant.platforms import PlatformDirectory
+from reference_merchant.releases.r2026_01_11 import Release20260111
+from reference_merchant.releases.r2026_01_11_auth import LegacyAuthenticator
 from reference_merchant.responses import Responder
 from reference_merchant.routes import install_routes, operation_classifier
 from reference_merchant.security import RequestAuthenticator
 from reference_merchant.service import MerchantService
 from reference_merchant.state import CheckoutState, OrderState
 from reference_merchant.store import Database
+from reference_merchant.transactions import Transactions
 from reference_merchant.webhooks import Delivery, WebhookDispatcher
 
 log = structlog.get_logger(__name__)
@@ -61,28 +68,42 @@ class ReferenceMerchant:
         self.database = Database(config.database_url)
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient()
-        capabilities = parsed_capabilities(config.protocol_version)
-        self.platforms = PlatformDirectory(config, self.clock, self._http, capabilities)
-        self.authenticator = RequestAuthenticator(config, self.platforms, capabilities)
-        self.responder = Responder(lambda: self.keys, config.protocol_version)
+        self.served = releases.served(config)
+        self.release = self.served[config.ucp_version]
+        self.platforms = PlatformDirectory(config, self.clock, self._http, self.served)
+        self.authenticator: RequestAuthenticator | LegacyAuthenticator
+        if isinstance(self.release, Release20260111):
+            self.authenticator = LegacyAuthenticator(config, self.platforms, self.release)
+        else:
+            self.authenticator = RequestAuthenticator(config, self.platforms, self.served)
+        self.responder = Responder(lambda: self.keys)
         self.webhooks = WebhookDispatcher(
-            self.database, config.webhooks, self.clock, lambda: self.keys, config.profile_url, self._http
+            self.database, config.webhooks, self.clock, lambda: self.keys, config.profile_url, self._http, self.served
         )
-        self.service = MerchantService(
+        ledger = IdempotencyLedger(
+            dt.timedelta(seconds=config.idempotency_ttl_seconds),
+            failing=lambda: self.faults.idempotency_unavailable,
+        )
+        self.transactions = Transactions(
+            database=self.database, clock=self.clock, ledger=ledger, responder=self.responder
+        )
+        self.transactions.on_webhooks_queued = self._wake_background
+        self.orders = OrderDesk(
             config=config,
             catalog=self.catalog,
-            clock=self.clock,
-            database=self.database,
-            ledger=IdempotencyLedger(
-                dt.timedelta(seconds=config.idempotency_ttl_seconds),
-                failing=lambda: self.faults.idempotency_unavailable,
-            ),
-            responder=self.responder,
+            served=self.served,
             webhooks=self.webhooks,
+            transactions=self.transactions,
         )
-        self.service.on_webhooks_queued = self._wake_background
+        self.service = MerchantService(
+            config=config, catalog=self.catalog, transactions=self.transactions, orders=self.orders
+        )
+        self.backoffice = Backoffice(
+            service=self.service, transactions=self.transactions, database=self.database, ledger=ledger
+        )
         self.app = FastAPI(title=config.name, openapi_url=None, docs_url=None, redoc_url=None, lifespan=self._lifespan)
         install_routes(self.app, self)
+        install_handoff_routes(self.app, self)
         self.asgi = FaultInjectionMiddleware(
             self.app,
             plan=lambda: self.faults,
@@ -146,7 +167,7 @@ class ReferenceMerchant:
 
     async def tick(self) -> None:
         """Do time-driven work now: expire sessions, settle async completions, progress orders, send webhooks."""
-        await self.service.tick()
+        await self.backoffice.tick()
         await self.webhooks.deliver_due()
 
     # ------------------------------------------------------------------
@@ -154,16 +175,21 @@ class ReferenceMerchant:
 
     def profile(self) -> dict[str, Any]:
         """The business profile served at ``/.well-known/ucp``."""
-        return business_profile(self.config, self.keys)
+        return business_profile(self.config, self.keys, self.served)
+
+    def leaf_profile(self, version: str) -> dict[str, Any]:
+        """The version-specific profile of an older release in ``supported_versions`` (``KeyError`` otherwise)."""
+        return leaf_profile(self.config, self.keys, self.served, version)
 
     def _unavailable_response(self, retry_after: int) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         response = self.responder.error(
+            self.release,
             UcpError(
                 "the merchant is temporarily unavailable",
                 code=ErrorCode.SERVICE_UNAVAILABLE,
                 retry_after=retry_after,
                 detail={"reason": "fault_injection"},
-            )
+            ),
         )
         return response.status_code, list(response.raw_headers), bytes(response.body)
 
@@ -187,19 +213,19 @@ class ReferenceMerchant:
 
     async def complete_buyer_handoff(self, checkout_id: str) -> CheckoutStatus:
         """The buyer did what an escalation asked on ``continue_url``; the session re-evaluates."""
-        return await self.service.complete_buyer_handoff(checkout_id)
+        return await self.backoffice.resolve_escalations(checkout_id)
 
     async def expire_checkout(self, checkout_id: str) -> CheckoutStatus:
         """Forced expiry: ``expires_at`` becomes now, an open session becomes ``canceled``."""
-        return await self.service.expire_checkout(checkout_id)
+        return await self.backoffice.expire_checkout(checkout_id)
 
     async def ship_order(self, order_id: str) -> bool:
         """Append a ``shipped`` event (items fulfilled) and queue the signed webhook."""
-        return await self.service.progress_order(order_id, "shipped")
+        return await self.orders.progress_order(order_id, "shipped")
 
     async def deliver_order(self, order_id: str) -> bool:
         """Append a ``delivered`` event and queue the signed webhook."""
-        return await self.service.progress_order(order_id, "delivered")
+        return await self.orders.progress_order(order_id, "delivered")
 
     async def deliver_webhooks(self) -> int:
         """Attempt every due webhook now; returns how many were acknowledged."""
@@ -212,10 +238,10 @@ class ReferenceMerchant:
         return await self.webhooks.deliveries(order_id)
 
     async def checkout_state(self, checkout_id: str) -> CheckoutState:
-        return await self.service.checkout_state(checkout_id)
+        return await self.backoffice.checkout_state(checkout_id)
 
     async def order_for_checkout(self, checkout_id: str) -> OrderState | None:
-        return await self.service.order_for_checkout(checkout_id)
+        return await self.backoffice.order_for_checkout(checkout_id)
 
     async def count_orders(self) -> int:
-        return await self.service.count_orders()
+        return await self.backoffice.count_orders()

@@ -19,11 +19,11 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from contracts import UCP_VERSION, UcpError, validate_profile_url
+from contracts import UcpError, validate_profile_url
 from reference_merchant.catalog import (
     DEFAULT_DISCOUNTS,
     DEFAULT_ITEMS,
@@ -35,6 +35,7 @@ from reference_merchant.catalog import (
 from reference_merchant.faults import FaultPlan
 
 HOUR = 3600
+UcpVersion = Literal["2026-01-11", "2026-04-08", "2026-08-25"]
 
 
 class TrustedPlatform(BaseModel):
@@ -74,6 +75,17 @@ class MerchantConfig(BaseModel):
         description="Public origin of the merchant, e.g. https://shop.example or http://127.0.0.1:8181"
     )
     api_prefix: str = Field(default="/ucp/v1", description="Path of the REST endpoint below base_url.")
+    ucp_version: UcpVersion = Field(
+        default="2026-04-08", description="The UCP release this merchant speaks (reference_merchant.releases)."
+    )
+    supported_versions: list[UcpVersion] = Field(
+        default_factory=list,
+        description="Older releases also served, each through a version-specific leaf profile (2026-08-25 only).",
+    )
+    sign_webhooks_2026_01_11: bool = Field(
+        default=False,
+        description="2026-01-11 only: publish signing_keys and sign webhooks (the samples do neither).",
+    )
     allow_insecure_loopback: bool = False
     name: str = "UCP Reference Merchant"
     database_url: str = "sqlite+aiosqlite:///:memory:"
@@ -114,6 +126,17 @@ class MerchantConfig(BaseModel):
         return value
 
     @model_validator(mode="after")
+    def _releases_are_consistent(self) -> MerchantConfig:
+        for version in self.supported_versions:
+            if version >= self.ucp_version:
+                raise ValueError(f"supported_versions lists {version}, which is not older than {self.ucp_version}")
+            if version == "2026-01-11":
+                raise ValueError("2026-01-11 cannot be served beside a newer release (its requests are not signed)")
+        if len(set(self.supported_versions)) != len(self.supported_versions):
+            raise ValueError("supported_versions lists a release twice")
+        return self
+
+    @model_validator(mode="after")
     def _urls_are_acceptable(self) -> MerchantConfig:
         try:
             validate_profile_url(self.profile_url, business=True, allow_insecure_loopback=self.allow_insecure_loopback)
@@ -127,7 +150,8 @@ class MerchantConfig(BaseModel):
 
     @property
     def protocol_version(self) -> str:
-        return UCP_VERSION
+        """The release of ``/.well-known/ucp`` (older ones are served only through ``supported_versions``)."""
+        return self.ucp_version
 
     @property
     def profile_url(self) -> str:

@@ -31,9 +31,10 @@ from typing import Final, TypeGuard
 import httpx
 
 from contracts import ErrorCode, JwkSet, KeyFormatError, UcpError, parse_json, validate_profile_url
-from contracts.ucp import Capability, Profile, parse_profile
+from contracts.ucp import Capability
 from reference_merchant.clock import Clock
 from reference_merchant.config import MerchantConfig, TrustedPlatform
+from reference_merchant.releases import PlatformProfile, Release, declared_version, release
 
 MIN_TTL: Final = dt.timedelta(seconds=60)
 REFRESH_FLOOR: Final = dt.timedelta(seconds=60)
@@ -50,7 +51,7 @@ class KnownPlatform:
     capabilities: dict[str, list[Capability]]
     keys: JwkSet
     webhook_url: str | None
-    profile: Profile | None
+    profile: PlatformProfile | None
     fetched_at: dt.datetime | None
     expires_at: dt.datetime | None
 
@@ -61,12 +62,13 @@ class PlatformDirectory:
         config: MerchantConfig,
         clock: Clock,
         http: httpx.AsyncClient,
-        business_capabilities: dict[str, list[Capability]],
+        served: dict[str, Release],
     ) -> None:
         self._config = config
         self._clock = clock
         self._http = http
-        self._business_capabilities = business_capabilities
+        self._served = served
+        self._business_capabilities = served[config.ucp_version].business_capabilities()
         self._cache: dict[str, KnownPlatform] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self.fetch_count = 0
@@ -80,6 +82,20 @@ class PlatformDirectory:
                 detail={"reason": "not_registered"},
             )
         return platform
+
+    def without_profile(self, profile_url: str) -> KnownPlatform:
+        """A trusted platform whose profile could not be used: no keys, no capabilities, its configured webhook."""
+        trusted = self.trusted(profile_url)
+        return KnownPlatform(
+            profile_url=profile_url,
+            version="",
+            capabilities={},
+            keys=JwkSet.from_list([]),
+            webhook_url=trusted.webhook_url,
+            profile=None,
+            fetched_at=None,
+            expires_at=None,
+        )
 
     async def lookup(self, profile_url: str) -> KnownPlatform:
         """The platform's current profile data; fetched or from cache."""
@@ -120,8 +136,8 @@ class PlatformDirectory:
     async def _load(self, trusted: TrustedPlatform) -> KnownPlatform:
         inline_keys = self._inline_keys(trusted)
         if trusted.profile is not None:
-            profile = parse_profile(trusted.profile)
-            return self._known(trusted, profile, inline_keys or profile.jwks(), fetched_at=None, ttl=None)
+            profile = self.parse(trusted.profile)
+            return self._known(trusted, profile, inline_keys or profile.keys, fetched_at=None, ttl=None)
         if inline_keys is not None:
             return KnownPlatform(
                 profile_url=trusted.profile_url,
@@ -134,12 +150,28 @@ class PlatformDirectory:
                 expires_at=None,
             )
         profile, ttl = await self._fetch(trusted.profile_url)
-        return self._known(trusted, profile, profile.jwks(), fetched_at=self._clock.now(), ttl=ttl)
+        return self._known(trusted, profile, profile.keys, fetched_at=self._clock.now(), ttl=ttl)
+
+    def parse(self, document: object) -> PlatformProfile:
+        """Read a platform profile in the shape of the release it declares (the merchant's own when unknown).
+
+        A release the merchant implements but does not serve is read in its own shape, or failing that in
+        the merchant's, so the request's signature still verifies and the answer is the precise
+        ``version_unsupported`` rather than a shape error.
+        """
+        version = declared_version(document) or ""
+        own = self._served[self._config.ucp_version]
+        if version in self._served:
+            return self._served[version].parse_platform_profile(document)
+        try:
+            return release(version).parse_platform_profile(document)
+        except (KeyError, UcpError):
+            return own.parse_platform_profile(document)
 
     def _known(
         self,
         trusted: TrustedPlatform,
-        profile: Profile,
+        profile: PlatformProfile,
         keys: JwkSet,
         *,
         fetched_at: dt.datetime | None,
@@ -147,10 +179,10 @@ class PlatformDirectory:
     ) -> KnownPlatform:
         return KnownPlatform(
             profile_url=trusted.profile_url,
-            version=profile.ucp.version,
-            capabilities=profile.ucp.capabilities,
+            version=profile.version,
+            capabilities=profile.capabilities,
             keys=keys,
-            webhook_url=trusted.webhook_url or profile.webhook_url(),
+            webhook_url=trusted.webhook_url or profile.webhook_url,
             profile=profile,
             fetched_at=fetched_at,
             expires_at=fetched_at + ttl if fetched_at is not None and ttl is not None else None,
@@ -165,7 +197,7 @@ class PlatformDirectory:
         except KeyFormatError as exc:  # a configuration mistake, reported like a bad profile
             raise UcpError(f"configured JWKS is unusable: {exc.content}", code=ErrorCode.PROFILE_MALFORMED) from exc
 
-    async def _fetch(self, url: str) -> tuple[Profile, dt.timedelta]:
+    async def _fetch(self, url: str) -> tuple[PlatformProfile, dt.timedelta]:
         validate_profile_url(url, business=False, allow_insecure_loopback=self._config.allow_insecure_loopback)
         self.fetch_count += 1
         try:
@@ -192,8 +224,7 @@ class PlatformDirectory:
             document = parse_json(bytes(body))
         except UcpError as exc:
             raise UcpError("the profile is not valid JSON", code=ErrorCode.PROFILE_MALFORMED) from exc
-        profile = parse_profile(document)
-        return profile, self._ttl(cache_control)
+        return self.parse(document), self._ttl(cache_control)
 
     def _ttl(self, cache_control: str) -> dt.timedelta:
         cap = dt.timedelta(seconds=self._config.profile_cache_seconds)

@@ -12,10 +12,8 @@ session is *derived* from the messages, as checkout.md describes:
 ``complete_in_progress``, ``completed`` and ``canceled`` are lifecycle facts
 set by :mod:`reference_merchant.service`, never derived.
 
-Money (minor units, integers only): line subtotal = price x quantity; an
-item-percent code takes ``floor(subtotal x percent / 100)`` off each line
-(priority 1, ``items_discount``); an order-amount code then takes its amount
-off what is left (priority 2, ``discount``); shipping is the selected option;
+Money (minor units, integers only): line subtotal = price x quantity; codes
+are applied by :mod:`reference_merchant.discounts`; shipping is the selected option;
 tax is ``tax_rate_bps`` of (goods after discounts + shipping), rounded half
 up; the total is the sum of every other entry (checkout.md "Verification").
 
@@ -42,44 +40,15 @@ from typing import Any
 from contracts import ErrorCode as E
 from contracts.ucp import DISCOUNT, FULFILLMENT, CheckoutStatus, Severity
 from reference_merchant import lifecycle
-from reference_merchant.catalog import Catalog, CatalogItem, DiscountKind, ShippingOption
+from reference_merchant.catalog import Catalog, ShippingOption
 from reference_merchant.clock import isoformat
 from reference_merchant.config import MerchantConfig
-from reference_merchant.state import CheckoutState, LineState
+from reference_merchant.discounts import PricedLine, apply_discounts
+from reference_merchant.messages import derive_status, error, info, warning
+from reference_merchant.state import CheckoutState
 
 METHOD_ID = "shipping_1"
 GROUP_ID = "package_1"
-
-
-def error(code: str, content: str, severity: Severity, path: str | None = None) -> dict[str, Any]:
-    """An error message; standard codes come from ``ErrorCode`` (a StrEnum, so they serialise as their value)."""
-    message: dict[str, Any] = {"type": "error", "code": str(code), "content": content, "severity": severity.value}
-    if path is not None:
-        message["path"] = path
-    return message
-
-
-def warning(code: str, content: str, path: str | None = None, **extra: str) -> dict[str, Any]:
-    message: dict[str, Any] = {"type": "warning", "code": str(code), "content": content, **extra}
-    if path is not None:
-        message["path"] = path
-    return message
-
-
-def info(code: str, content: str) -> dict[str, Any]:
-    return {"type": "info", "code": code, "content": content}
-
-
-@dataclass
-class PricedLine:
-    line: LineState
-    item: CatalogItem
-    index: int
-    discount: int = 0
-
-    @property
-    def subtotal(self) -> int:
-        return self.item.price * self.line.quantity
 
 
 @dataclass
@@ -91,8 +60,9 @@ class Rendered:
     messages: list[dict[str, Any]] = field(default_factory=list)
 
 
-def continue_url(config: MerchantConfig, checkout_id: str) -> str:
-    return f"{config.base_url}/checkout/{checkout_id}"
+def continue_url(config: MerchantConfig, state: CheckoutState) -> str:
+    """The buyer page of this checkout, with its hand-off token (:mod:`reference_merchant.handoff`)."""
+    return f"{config.base_url}/checkout/{state.id}?token={state.handoff_token}"
 
 
 def order_permalink(config: MerchantConfig, order_id: str) -> str:
@@ -106,78 +76,6 @@ def _priced_lines(state: CheckoutState, catalog: Catalog) -> list[PricedLine]:
         if item is not None:  # the service only keeps known items; stay total if the catalog shrank
             priced.append(PricedLine(line=line, item=item, index=index))
     return priced
-
-
-def _apply_discounts(
-    codes: list[str], lines: list[PricedLine], catalog: Catalog, messages: list[dict[str, Any]]
-) -> tuple[list[dict[str, Any]], int]:
-    """Apply codes in priority order; return (applied entries, order-level discount). Rejections become warnings."""
-    applied: list[dict[str, Any]] = []
-    accepted: list[tuple[int, str]] = []
-    seen: set[str] = set()
-    for index, code in enumerate(codes):
-        path = f"$.discounts.codes[{index}]"
-        rule = catalog.discount(code)
-        if code.upper() in seen:
-            messages.append(warning(E.DISCOUNT_CODE_ALREADY_APPLIED, f"Code '{code}' is already applied.", path))
-            continue
-        seen.add(code.upper())
-        if rule is None:
-            messages.append(warning(E.DISCOUNT_CODE_INVALID, f"Code '{code}' is not valid.", path))
-        elif rule.kind is DiscountKind.EXPIRED:
-            messages.append(warning(E.DISCOUNT_CODE_EXPIRED, f"Code '{code}' has expired.", path))
-        elif rule.kind is DiscountKind.LOGIN_REQUIRED:
-            messages.append(
-                warning(E.DISCOUNT_CODE_USER_NOT_LOGGED_IN, f"Code '{code}' needs a signed-in buyer.", path)
-            )
-        else:
-            accepted.append((index, code))
-
-    for _index, code in accepted:  # priority 1: item-level percentages
-        rule = catalog.discount(code)
-        if rule is None or rule.kind is not DiscountKind.ITEM_PERCENT:
-            continue
-        allocations: list[dict[str, Any]] = []
-        total = 0
-        for line in lines:
-            amount = line.subtotal * rule.percent // 100
-            if amount:
-                line.discount += amount
-                total += amount
-                allocations.append({"path": f"$.line_items[{line.index}]", "amount": amount})
-        if total:
-            applied.append(
-                {
-                    "code": code,
-                    "title": rule.title,
-                    "amount": total,
-                    "method": "each",
-                    "priority": 1,
-                    "allocations": allocations,
-                }
-            )
-
-    order_discount = 0
-    goods = sum(line.subtotal - line.discount for line in lines)
-    for index, code in accepted:  # priority 2: amounts off the order
-        rule = catalog.discount(code)
-        if rule is None or rule.kind is not DiscountKind.ORDER_AMOUNT:
-            continue
-        subtotal = sum(line.subtotal for line in lines)
-        if subtotal < rule.minimum_subtotal:
-            messages.append(
-                warning(
-                    E.DISCOUNT_CODE_USER_INELIGIBLE,
-                    f"Code '{code}' needs a subtotal of at least {rule.minimum_subtotal} minor units.",
-                    f"$.discounts.codes[{index}]",
-                )
-            )
-            continue
-        amount = min(rule.amount, goods - order_discount)
-        if amount > 0:
-            order_discount += amount
-            applied.append({"code": code, "title": rule.title, "amount": amount, "priority": 2})
-    return applied, order_discount
 
 
 def _fulfillment(
@@ -271,15 +169,6 @@ def _links(config: MerchantConfig) -> list[dict[str, Any]]:
     ]
 
 
-def derive_status(messages: list[dict[str, Any]]) -> CheckoutStatus:
-    errors = [message for message in messages if message["type"] == "error"]
-    if any(Severity(message["severity"]).requires_escalation for message in errors):
-        return CheckoutStatus.REQUIRES_ESCALATION
-    if errors:
-        return CheckoutStatus.INCOMPLETE
-    return CheckoutStatus.READY_FOR_COMPLETE
-
-
 def render_checkout(
     state: CheckoutState, catalog: Catalog, config: MerchantConfig, extensions: frozenset[str] | set[str]
 ) -> Rendered:
@@ -291,7 +180,7 @@ def render_checkout(
     applied: list[dict[str, Any]] = []
     order_discount = 0
     if DISCOUNT in extensions and state.discount_codes is not None:
-        applied, order_discount = _apply_discounts(state.discount_codes, lines, catalog, messages)
+        applied, order_discount = apply_discounts(state.discount_codes, lines, catalog, messages)
     items_discount = sum(line.discount for line in lines)
 
     body: dict[str, Any] = {"id": state.id}
@@ -403,7 +292,7 @@ def render_checkout(
     if DISCOUNT in extensions and state.discount_codes is not None:
         body["discounts"] = {"codes": state.discount_codes, "applied": applied}
     if not status.is_terminal:
-        body["continue_url"] = continue_url(config, state.id)
+        body["continue_url"] = continue_url(config, state)
     if state.order_id is not None and status is CheckoutStatus.COMPLETED:
         body["order"] = {"id": state.order_id, "permalink_url": order_permalink(config, state.order_id)}
         if state.order_label:

@@ -1,32 +1,32 @@
-"""Every response the merchant sends: JSON bytes, signed (RFC 9421, signatures.md "REST Response Signing").
+"""Every response the merchant sends: JSON bytes, signed (RFC 9421) when the release signs responses.
 
-Bodies are RFC 8785 canonical JSON, so equal documents are equal bytes; the
+Bodies are RFC 8785 canonical JSON, so equal documents are equal bytes. The
 signature covers ``@status``, ``content-digest`` and ``content-type``
-(``contracts.sign_response``), with the merchant's active key. Error bodies are
-signed too: the spec makes that optional (SIG-30), signing costs nothing, and a
-platform can then trust the error it acts on.
-
-Two error shapes, as checkout-rest.md "Error Responses" separates them:
-
-* protocol errors (4xx/5xx) carry ``{"code", "content", ...}`` — the
-  :class:`~contracts.ErrorBody` of the frozen registry;
-* business outcomes whose registry status is 200 (``not_found`` for a
-  session, ``out_of_stock`` when nothing can be bought,
-  ``capabilities_incompatible``) answer ``200`` with the UCP error envelope
-  ``{"ucp": {..., "status": "error"}, "messages": [...], "continue_url"}``
-  (types/error_response.json, TRN-08).
+(``contracts.sign_response``), with the merchant's active key; 2026-01-11
+signs nothing, as the samples do (see :mod:`reference_merchant.releases`).
+Error bodies are signed too where responses are: the spec makes that optional
+(SIG-30), signing costs nothing, and a platform can then trust the error it
+acts on. *What* an error body looks like is the release's business
+(``Release.error_document``): 2026-04-08 separates protocol errors
+(``{"code", "content", ...}``) from business outcomes answered ``200`` with
+the UCP error envelope (types/error_response.json, TRN-08).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
 from contracts import ErrorCode, KeyStore, UcpError, canonical_json, sign_response
+from contracts.ucp import NegotiatedCapability
+
+if TYPE_CHECKING:
+    from reference_merchant.releases.base import Release
 
 JSON = "application/json"
+TEXT = "text/plain; charset=utf-8"
 
 
 class BusinessOutcome(UcpError):  # noqa: N818 - an outcome, not an exceptional error
@@ -45,7 +45,7 @@ class BusinessOutcome(UcpError):  # noqa: N818 - an outcome, not an exceptional 
         severity: str = "unrecoverable",
         path: str | None = None,
         continue_url: str | None = None,
-        capabilities: dict[str, Any] | None = None,
+        capabilities: Sequence[NegotiatedCapability] | None = None,
     ) -> None:
         super().__init__(content, code=code, continue_url=continue_url)
         self.severity = severity
@@ -54,61 +54,35 @@ class BusinessOutcome(UcpError):  # noqa: N818 - an outcome, not an exceptional 
 
 
 class Responder:
-    def __init__(self, keys: Callable[[], KeyStore], protocol_version: str) -> None:
+    def __init__(self, keys: Callable[[], KeyStore]) -> None:
         self._keys = keys
-        self._version = protocol_version
 
-    def raw(self, status: int, body: bytes, headers: Mapping[str, str] | None = None) -> Response:
-        """A signed response for exact ``body`` bytes (idempotent replays reuse the stored bytes)."""
-        base = [("Content-Type", JSON)]
-        signed = sign_response(status=status, headers=base, body=body, key=self._keys().active)
-        all_headers = {"Content-Type": JSON, **signed, **(headers or {})}
+    def raw(
+        self,
+        status: int,
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
+        *,
+        sign: bool = True,
+        media_type: str = JSON,
+    ) -> Response:
+        """A response for exact ``body`` bytes (idempotent replays reuse the stored bytes), signed if ``sign``."""
+        base = [("Content-Type", media_type)]
+        signed = sign_response(status=status, headers=base, body=body, key=self._keys().active) if sign else {}
+        all_headers = {"Content-Type": media_type, **signed, **(headers or {})}
         return Response(content=body, status_code=status, headers=all_headers)
 
     def encode(self, document: Any) -> bytes:
         return canonical_json(document)
 
-    def json(self, status: int, document: Any, headers: Mapping[str, str] | None = None) -> Response:
-        return self.raw(status, self.encode(document), headers)
+    def json(
+        self, status: int, document: Any, headers: Mapping[str, str] | None = None, *, sign: bool = True
+    ) -> Response:
+        return self.raw(status, self.encode(document), headers, sign=sign)
 
-    def error_document(self, error: UcpError) -> tuple[int, dict[str, Any]]:
-        """The status and body for ``error`` (protocol error body, or a 200 error envelope)."""
-        if isinstance(error, BusinessOutcome):
-            return 200, self.error_envelope(
-                error.code.value,
-                error.content,
-                severity=error.severity,
-                path=error.path,
-                continue_url=error.continue_url,
-                capabilities=error.capabilities,
-            )
-        if error.http_status == 200:
-            return 200, self.error_envelope(error.code.value, error.content, continue_url=error.continue_url)
-        return error.http_status, error.to_json_dict()
-
-    def error(self, error: UcpError) -> Response:
-        status, document = self.error_document(error)
+    def error(self, release: Release, error: UcpError) -> Response:
+        status, document = release.error_document(error)
         headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
-        return self.json(status, document, headers)
-
-    def error_envelope(
-        self,
-        code: str,
-        content: str,
-        *,
-        severity: str = "unrecoverable",
-        path: str | None = None,
-        continue_url: str | None = None,
-        capabilities: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """types/error_response.json: no resource, ``ucp.status: error``, at least one message."""
-        message: dict[str, Any] = {"type": "error", "code": code, "content": content, "severity": severity}
-        if path is not None:
-            message["path"] = path
-        ucp: dict[str, Any] = {"version": self._version, "status": "error"}
-        if capabilities is not None:
-            ucp["capabilities"] = capabilities
-        document: dict[str, Any] = {"ucp": ucp, "messages": [message]}
-        if continue_url is not None:
-            document["continue_url"] = continue_url
-        return document
+        if isinstance(document, str):  # Starlette's plain-text 500 (2026-01-11)
+            return self.raw(status, document.encode(), headers, sign=release.signs_responses, media_type=TEXT)
+        return self.json(status, document, headers, sign=release.signs_responses)

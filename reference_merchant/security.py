@@ -13,7 +13,9 @@ Order of checks, each failing with the spec's code (from ``contracts.ErrorCode``
    path (``400 digest_mismatch``, ``401 signature_invalid``/``key_not_found``,
    ``400 algorithm_unsupported``); an unknown ``kid`` may trigger one profile
    re-fetch (SIG-09);
-6. the platform's protocol version is ours (``422 version_unsupported``, OVR-45);
+6. the platform's protocol version is one this merchant serves — its own or
+   one of ``supported_versions`` (``422 version_unsupported``, OVR-45); the
+   request is then served in that release (:mod:`reference_merchant.releases`);
 7. the capability intersection contains the operation's root capability, else
    the business outcome ``capabilities_incompatible`` (200, OVR-46);
 8. a body is ``application/json`` (``415 unsupported_media_type``);
@@ -44,10 +46,11 @@ from contracts import (
     verify_request,
     verify_with_key_refresh,
 )
-from contracts.ucp import CHECKOUT, ORDER, Capability, Negotiation, negotiate
+from contracts.ucp import CHECKOUT, ORDER, Negotiation, negotiate
 from reference_merchant.config import MerchantConfig
 from reference_merchant.faults import Operation
 from reference_merchant.platforms import KnownPlatform, PlatformDirectory
+from reference_merchant.releases import Authentication, Release
 
 ROOT_CAPABILITY = {
     Operation.CREATE_CHECKOUT: CHECKOUT,
@@ -79,6 +82,7 @@ class RequestContext:
     idempotency_key: str | None
     method: str
     path: str
+    release: Release
 
     @property
     def platform_id(self) -> str:
@@ -90,11 +94,11 @@ class RequestAuthenticator:
         self,
         config: MerchantConfig,
         directory: PlatformDirectory,
-        business_capabilities: dict[str, list[Capability]],
+        served: dict[str, Release],
     ) -> None:
         self._config = config
         self._directory = directory
-        self._capabilities = business_capabilities
+        self._served = served
 
     async def authenticate(self, request: Request, operation: Operation) -> RequestContext:
         bind_request(request, operation)
@@ -123,14 +127,16 @@ class RequestAuthenticator:
             verified_with, platform, refresh=lambda: self._directory.refresh_for_unknown_kid(profile_url)
         )
 
-        if platform.version != self._config.protocol_version:
+        release = self._served.get(platform.version)
+        if release is None or release.authentication is not Authentication.RFC9421:
             raise UcpError(
                 f"protocol version {platform.version} is not supported; this business implements "
-                f"{self._config.protocol_version}",
+                f"{', '.join(self._served)}",
                 code=ErrorCode.VERSION_UNSUPPORTED,
                 continue_url=self._config.base_url,
             )
-        negotiation = negotiate(self._capabilities, platform.capabilities)
+        request.state.release = release
+        negotiation = negotiate(release.business_capabilities(), platform.capabilities)
         root = ROOT_CAPABILITY[operation]
         if root not in negotiation:
             raise UcpError(
@@ -152,6 +158,7 @@ class RequestAuthenticator:
             idempotency_key=key,
             method=request.method,
             path=request.url.path,
+            release=release,
         )
 
 

@@ -35,6 +35,8 @@ def build_config(
     allow_insecure_loopback: bool = False,
     trusted_platforms: list[str] | None = None,
     tls: bool = False,
+    ucp_version: str | None = None,
+    supported_versions: list[str] | None = None,
 ) -> MerchantConfig:
     """The configuration file (if any) with command-line options on top; ``base_url`` defaults to HOST:PORT."""
     document: dict[str, Any] = read_config_document(config_file) if config_file is not None else {}
@@ -45,6 +47,10 @@ def build_config(
         document["allow_insecure_loopback"] = True
     if database is not None:
         document["database_url"] = f"sqlite+aiosqlite:///{database}"
+    if ucp_version is not None:
+        document["ucp_version"] = ucp_version
+    if supported_versions:
+        document["supported_versions"] = supported_versions
     platforms = list(document.get("platforms", []))
     known = {entry.get("profile_url") for entry in platforms if isinstance(entry, dict)}
     platforms.extend({"profile_url": url} for url in trusted_platforms or [] if url not in known)

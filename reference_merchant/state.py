@@ -5,6 +5,9 @@ response body is *rendered* from it by :mod:`reference_merchant.pricing`, so
 pricing, messages and status are a pure, deterministic function of the state
 and the catalog (CHK-13).
 
+The ``handoff_token`` is the secret of the buyer page (``continue_url``,
+:mod:`reference_merchant.handoff`): 192 random bits, never logged.
+
 Signals are not persisted at all (CHK-49: a business should not keep them
 beyond the transaction), and payment credentials never are either: only the
 instrument's public members are kept, for echoing back (PAY-02).
@@ -13,6 +16,7 @@ instrument's public members are kept, for echoing back (PAY-02).
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -76,6 +80,11 @@ class CheckoutState(_State):
     webhook_url: str | None = None
     order_capability_version: str | None = None
     extensions: list[str] = Field(default_factory=list, description="Extensions active when last priced.")
+    release: str = Field(default="2026-04-08", description="The UCP release the session was completed in.")
+    handoff_token: str = Field(
+        default_factory=lambda: secrets.token_urlsafe(24),
+        description="Unguessable part of continue_url: only its holder may act on the buyer page (handoff).",
+    )
 
 
 class OrderState(_State):
@@ -86,5 +95,6 @@ class OrderState(_State):
     platform: str
     webhook_url: str | None
     order_capability_version: str | None
+    release: str = "2026-04-08"
     document: dict[str, Any]
     next_event: int = 1

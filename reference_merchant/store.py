@@ -95,6 +95,7 @@ class WebhookRow(Base):
     url: Mapped[str] = mapped_column(String(2048))
     body: Mapped[bytes] = mapped_column(LargeBinary)
     event_type: Mapped[str] = mapped_column(String(64))
+    release: Mapped[str] = mapped_column(String(16), default="2026-04-08")  # whose shape and signature
     timestamp: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[float] = mapped_column(Float)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

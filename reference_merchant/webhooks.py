@@ -20,7 +20,11 @@ a change that did not commit. Delivery:
   one is being retried, so a receiver never sees them reversed.
 
 The body also carries ``event_id`` (= ``Webhook-Id``) and ``created_time``,
-as the spec's example does (requirements note D7).
+as the spec's example does (requirements note D7). The snapshot is rendered,
+and the request signed, in the release the order was placed in
+(``Release.webhook_headers``): 2026-01-11 sends ``Content-Type`` and
+``UCP-Agent`` only, plus a detached-JWS ``Request-Signature`` when it
+publishes keys (:mod:`reference_merchant.releases.r2026_01_11_http`).
 """
 
 from __future__ import annotations
@@ -37,10 +41,11 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts import KeyStore, canonical_json, format_ucp_agent, sign_request
+from contracts import KeyStore, canonical_json, format_ucp_agent
 from contracts.ucp import WEBHOOK_ID_HEADER, WEBHOOK_TIMESTAMP_HEADER
 from reference_merchant.clock import Clock, isoformat
 from reference_merchant.config import WebhookPolicy
+from reference_merchant.releases import Release
 from reference_merchant.store import Database, WebhookRow, epoch
 
 log = structlog.get_logger(__name__)
@@ -70,6 +75,7 @@ class WebhookDispatcher:
         keys: Callable[[], KeyStore],
         merchant_profile_url: str,
         http: httpx.AsyncClient,
+        served: dict[str, Release],
     ) -> None:
         self._database = database
         self._policy = policy
@@ -77,10 +83,18 @@ class WebhookDispatcher:
         self._keys = keys
         self._agent = format_ucp_agent(merchant_profile_url)
         self._http = http
+        self._served = served
         self._lock = asyncio.Lock()
 
     def enqueue(
-        self, session: AsyncSession, *, order_id: str, url: str, event_type: str, snapshot: dict[str, Any]
+        self,
+        session: AsyncSession,
+        *,
+        order_id: str,
+        url: str,
+        event_type: str,
+        release: str,
+        snapshot: dict[str, Any],
     ) -> str:
         """Add an event to the outbox in the caller's transaction; return its ``Webhook-Id``."""
         now = self._clock.now()
@@ -93,6 +107,7 @@ class WebhookDispatcher:
                 url=url,
                 body=body,
                 event_type=event_type,
+                release=release,
                 timestamp=int(now.timestamp()),
                 created_at=epoch(now),
                 attempts=0,
@@ -135,9 +150,8 @@ class WebhookDispatcher:
             WEBHOOK_ID_HEADER: row.id,
             WEBHOOK_TIMESTAMP_HEADER: str(row.timestamp),
         }
-        headers.update(
-            sign_request(method="POST", url=row.url, headers=headers, body=row.body, key=self._keys().active)
-        )
+        release = self._served.get(row.release) or next(iter(self._served.values()))
+        headers = release.webhook_headers(url=row.url, body=row.body, headers=headers, key=self._keys().active)
         status: int | None = None
         problem: str | None = None
         try:

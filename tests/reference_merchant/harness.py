@@ -127,6 +127,7 @@ class PlatformSite:
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     webhooks: dict[str, list[ReceivedWebhook]] = field(default_factory=dict)
     fail_next: dict[str, int] = field(default_factory=dict)
+    unsigned_ok: set[str] = field(default_factory=set)  # receivers of a merchant that signs no webhook (2026-01-11)
     profile_fetches: dict[str, int] = field(default_factory=dict)
     profile_delay_seconds: float = 0.0  # a slow profile host, so concurrent lookups overlap
     cache_control: str = "public, max-age=300"
@@ -158,7 +159,7 @@ class PlatformSite:
             if self.fail_next.get(name):
                 self.fail_next[name] -= 1
                 return JSONResponse({"code": "internal_error", "content": "try again"}, status_code=500)
-            if problem is not None:
+            if problem is not None and name not in self.unsigned_ok:
                 return JSONResponse({"code": "signature_invalid", "content": problem}, status_code=401)
             return JSONResponse({"ucp": {"version": VERSION}})
 
@@ -178,7 +179,7 @@ class PlatformSite:
             agent = next((v for k, v in headers if k.lower() == "ucp-agent"), None)
             merchant_profile = parse_ucp_agent(agent, business=True, allow_insecure_loopback=True)
             document = (await self.http.get(merchant_profile)).json()
-            keys = JwkSet.from_list(document["signing_keys"])
+            keys = JwkSet.from_list(document.get("signing_keys") or document.get("keys") or [])  # 2026-08-25: keys
             return verify_request(method="POST", url=url, headers=headers, body=body, keys=keys), None
         except SignatureError as exc:
             return None, exc.code.value
@@ -224,12 +225,14 @@ class UcpClient:
         key: SigningKey,
         profile_url: str,
         validate_schemas: bool = True,
+        profile_path: str = "/.well-known/ucp",
     ) -> None:
         self.http = http
         self.merchant_url = merchant_url
         self.endpoint = endpoint
         self.key = key
         self.profile_url = profile_url
+        self.profile_path = profile_path
         self.validate_schemas = validate_schemas and spec_schemas.SPEC_DIR is not None
         self.last_request_headers: dict[str, str] = {}
         self._validators: dict[str, Any] = {}
@@ -238,8 +241,8 @@ class UcpClient:
     async def merchant_keys(self, *, refresh: bool = False) -> JwkSet:
         """The merchant's published keys, cached like a platform would; re-read on an unknown kid."""
         if self._keys is None or refresh:
-            document = (await self.http.get(f"{self.merchant_url}/.well-known/ucp")).json()
-            self._keys = JwkSet.from_list(document["signing_keys"])
+            document = (await self.http.get(f"{self.merchant_url}{self.profile_path}")).json()
+            self._keys = JwkSet.from_list(document.get("signing_keys") or document.get("keys") or [])
         return self._keys
 
     def signed_headers(

@@ -123,3 +123,66 @@ def test_cli_merchant_keeps_its_key_in_a_0600_file(tmp_path: Path) -> None:
     key_file = keys_dir / "merchant-signing.json"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert kids[0] == kids[1] == json.loads(key_file.read_text())["active"]["kid"]
+
+
+def test_each_entry_point_runs_the_release_it_is_asked_for(tmp_path: Path) -> None:
+    """--ucp-version in python -m reference_merchant and ucp-connector merchant: the profile of that release."""
+    runs = [
+        ([PYTHON, "-m", "reference_merchant", "--ucp-version", "2026-01-11"], "2026-01-11"),
+        (
+            [
+                PYTHON,
+                "-c",
+                "from ucp_connector.cli import main; main()",
+                "merchant",
+                "--keys-dir",
+                str(tmp_path),
+                "--ucp-version",
+                "2026-08-25",
+                "--supported-version",
+                "2026-04-08",
+            ],
+            "2026-08-25",
+        ),
+    ]
+    for command, version in runs:
+        port = free_port()
+        process = subprocess.Popen(
+            [*command, "--port", str(port), "--allow-insecure-loopback"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+        try:
+            document = _wait_for_profile(f"http://127.0.0.1:{port}/.well-known/ucp", process).json()
+        finally:
+            _stop(process)
+        assert document["ucp"]["version"] == version
+        if version == "2026-01-11":
+            assert isinstance(document["ucp"]["capabilities"], list) and document["signing_keys"] is None
+        else:
+            assert document["keys"] and set(document["ucp"]["supported_versions"]) == {"2026-04-08"}
+
+
+def test_an_inconsistent_release_choice_is_refused_at_start() -> None:
+    """supported_versions must be older than ucp_version: a one-line error, exit 2, no traceback."""
+    result = subprocess.run(
+        [
+            PYTHON,
+            "-m",
+            "reference_merchant",
+            "--port",
+            "1",
+            "--allow-insecure-loopback",
+            "--ucp-version",
+            "2026-04-08",
+            "--supported-version",
+            "2026-08-25",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2 and "not older than 2026-04-08" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -31,7 +31,7 @@ async def test_incomplete_until_the_buyer_email_then_ready(shop: MerchantUnderTe
     assert checkout["status"] == S.INCOMPLETE
     assert _errors(checkout) == {"missing": "recoverable"}
     assert checkout["messages"][0]["path"] == "$.buyer.email"
-    assert checkout["continue_url"].endswith(f"/checkout/{checkout['id']}")
+    assert checkout["continue_url"].startswith(f"{shop.url}/checkout/{checkout['id']}?token=")
     assert checkout["expires_at"] == "2026-04-08T18:00:00Z"  # 6 h default TTL
 
     updated = await shop.client.update(checkout["id"], ready_body())

@@ -12,6 +12,7 @@ trace from its ``traceparent``).
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -21,7 +22,10 @@ from pydantic import ValidationError
 from core.keyfiles import create_signing_keyring, ensure_private_dir, load_signing_keyring
 from core.logging import configure_logging
 from core.telemetry import configure_tracing, instrument_app, shutdown_tracing
+from reference_merchant.releases import DEFAULT_VERSION, VERSIONS
 from reference_merchant.server import build_config, serve
+
+UcpRelease = StrEnum("UcpRelease", {version.replace("-", "_"): version for version in VERSIONS})  # type: ignore[misc]
 
 MERCHANT_KEY_FILE = "merchant-signing.json"
 SERVICE_NAME = "reference-merchant"
@@ -44,6 +48,14 @@ def merchant(
     ] = Path(".ucp/merchant-keys"),
     ssl_certfile: Annotated[str | None, typer.Option(help="TLS certificate (PEM).")] = None,
     ssl_keyfile: Annotated[str | None, typer.Option(help="TLS private key (PEM).")] = None,
+    ucp_version: Annotated[
+        UcpRelease | None,
+        typer.Option(help=f"The UCP release to speak (default: the configuration's, else {DEFAULT_VERSION})."),
+    ] = None,
+    supported_version: Annotated[
+        list[UcpRelease] | None,
+        typer.Option(help="An older release also served through a version-specific profile (repeatable)."),
+    ] = None,
 ) -> None:
     """Run the reference merchant until Ctrl-C."""
     configure_logging(SERVICE_NAME)
@@ -57,6 +69,8 @@ def merchant(
             allow_insecure_loopback=allow_insecure_loopback,
             trusted_platforms=trust_platform or [],
             tls=bool(ssl_certfile),
+            ucp_version=ucp_version.value if ucp_version else None,
+            supported_versions=[version.value for version in supported_version or []],
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -65,7 +79,10 @@ def merchant(
         ) from exc
     key_file = ensure_private_dir(keys_dir) / MERCHANT_KEY_FILE
     keys = load_signing_keyring(key_file) if key_file.exists() else create_signing_keyring(key_file)
-    typer.echo(f"reference merchant at {settings.base_url} (profile {settings.profile_url}, kid {keys.active.kid})")
+    typer.echo(
+        f"reference merchant at {settings.base_url} (UCP {settings.ucp_version}, profile {settings.profile_url}, "
+        f"kid {keys.active.kid})"
+    )
     configure_tracing(SERVICE_NAME)
     try:
         serve(
