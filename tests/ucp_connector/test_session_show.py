@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -73,6 +74,10 @@ async def test_a_create_the_merchant_keeps_failing_shows_the_attempt_and_its_las
 
         shown = await _session_show(stack, tmp_path, payload_keyring, session_id)
         assert "attempt" in shown and "last failure: [merchant_unavailable]" in shown, shown
+        [listed] = json.loads(await _session_show(stack, tmp_path, payload_keyring, session_id, "--json"))[
+            "activities_in_progress"
+        ]
+        assert listed["activity"] == "call_merchant" and listed["attempt"] >= 2 and listed["failure_code"]
     finally:
         stack.merchant.faults.unavailable_count = 0
         with contextlib.suppress(Exception):
@@ -100,7 +105,9 @@ async def _listed(stack: ConnectorStack) -> str | None:
     return None
 
 
-async def _session_show(stack: ConnectorStack, tmp_path: Path, keyring: PayloadKeyring, session_id: str) -> str:
+async def _session_show(
+    stack: ConnectorStack, tmp_path: Path, keyring: PayloadKeyring, session_id: str, *options: str
+) -> str:
     """The command itself, as an operator runs it on the host (the same payload key, the same Temporal).
 
     Run without blocking the event loop: this process's worker answers the command's Query.
@@ -117,6 +124,7 @@ async def _session_show(stack: ConnectorStack, tmp_path: Path, keyring: PayloadK
         session_id,
         "--platform",
         "agent",
+        *options,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "UCP_CONFIG": str(config)},
