@@ -58,6 +58,7 @@ from http_message_signatures import (
     algorithms,
 )
 
+from contracts.authority import authority_hint
 from contracts.content_digest import content_digest, verify_content_digest
 from contracts.error_codes import ErrorCode
 from contracts.errors import DetailValue, MalformedInputError, SignatureError
@@ -420,39 +421,14 @@ def _verify(
     return VerifiedSignature(key=key, label=parsed.label, covered_components=parsed.components, created=created)
 
 
-_DEFAULT_PORTS: Final = {"http": "80", "https": "443"}
-
-
-def _authority(scheme: str, netloc: str) -> str:
-    """``@authority`` as RFC 9421 section 2.2.3 serialises it: lower-case host, default port dropped."""
-    host, _, port = netloc.lower().rpartition(":") if not netloc.endswith("]") else (netloc.lower(), "", "")
-    if not host or not port.isdigit():
-        return netloc.lower()
-    return host if port.lstrip("0") == _DEFAULT_PORTS.get(scheme.lower()) else f"{host}:{port}"
-
-
 def _verification_failed(
     message: _RequestMessage | _ResponseMessage, parsed: _ParsedSignature, kid: str
 ) -> SignatureError:
-    """A failed signature; when it covers ``@authority``, say which authority the verifier used.
-
-    The commonest cause of a correct-looking signature failing is a request signed
-    for another spelling of the same server (``localhost`` vs ``127.0.0.1``, an
-    internal name behind a proxy): the verifier rebuilds ``@authority`` from its
-    own configured origin, never from ``Host``, so it says what it expected, and
-    the ``Host`` the request arrived with when that differs.
-    """
+    """A failed signature; over ``@authority``, it names the authority expected (``contracts.authority``)."""
     if not isinstance(message, _RequestMessage) or "@authority" not in parsed.components:
         return _fail(ErrorCode.SIGNATURE_INVALID, "verification_failed", "signature verification failed", kid=kid)
-    target = urlsplit(message.url)
-    expected = _authority(target.scheme, target.netloc)
-    host = message.headers.get("host")
-    detail: dict[str, DetailValue] = {"kid": kid, "expected_authority": expected}
-    content = f"signature verification failed; the covered @authority must be {expected}"
-    if host is not None and _authority(target.scheme, host.strip()) != expected:
-        detail["request_authority"] = host.strip()[:255]
-        content += f" (the request was sent to {host.strip()[:255]}: sign the URL with {expected})"
-    return _fail(ErrorCode.SIGNATURE_INVALID, "verification_failed", content, **detail)
+    hint = authority_hint(message.url, message.headers.get("host"))
+    return _fail(ErrorCode.SIGNATURE_INVALID, "verification_failed", hint.content, kid=kid, **hint.detail)
 
 
 def verify_request(
