@@ -58,6 +58,7 @@ from http_message_signatures import (
     algorithms,
 )
 
+from contracts.authority import authority_hint
 from contracts.content_digest import content_digest, verify_content_digest
 from contracts.error_codes import ErrorCode
 from contracts.errors import DetailValue, MalformedInputError, SignatureError
@@ -416,10 +417,18 @@ def _verify(
     try:
         verifier.verify(message, max_age=None, body=body or b"", require_components=required)
     except HTTPMessageSignaturesException as exc:
-        raise _fail(
-            ErrorCode.SIGNATURE_INVALID, "verification_failed", "signature verification failed", kid=kid
-        ) from exc
+        raise _verification_failed(message, parsed, kid) from exc
     return VerifiedSignature(key=key, label=parsed.label, covered_components=parsed.components, created=created)
+
+
+def _verification_failed(
+    message: _RequestMessage | _ResponseMessage, parsed: _ParsedSignature, kid: str
+) -> SignatureError:
+    """A failed signature; over ``@authority``, it names the authority expected (``contracts.authority``)."""
+    if not isinstance(message, _RequestMessage) or "@authority" not in parsed.components:
+        return _fail(ErrorCode.SIGNATURE_INVALID, "verification_failed", "signature verification failed", kid=kid)
+    hint = authority_hint(message.url, message.headers.get("host"))
+    return _fail(ErrorCode.SIGNATURE_INVALID, "verification_failed", hint.content, kid=kid, **hint.detail)
 
 
 def verify_request(

@@ -8,6 +8,12 @@ are covered when present, SIG-16..19) and the body bytes — and adds the
 ``Content-Digest``, ``Signature-Input`` and ``Signature`` it returns. Headers a
 transport adds later (``traceparent``) are not covered, by design.
 
+Given a ``profile_url``, it also sends ``UCP-Agent: profile="..."`` (SIG-32:
+the platform names its profile, and the signature covers it), so a plain
+``httpx.Client(auth=RequestSigner(key, profile_url=...))`` makes requests a
+UCP server accepts; ``Idempotency-Key`` stays the caller's, because only the
+caller knows when a request is a retry of the same operation.
+
 Not exported from ``contracts`` itself, so importing the wire rules does not
 import httpx.
 """
@@ -15,12 +21,16 @@ import httpx.
 from __future__ import annotations
 
 from collections.abc import Generator
+from typing import Final
 
 import httpx
 
 from contracts.detached_jws import sign_detached
 from contracts.http_signatures import sign_request
-from contracts.jwk import KeyStore
+from contracts.jwk import KeyStore, SigningKey
+from contracts.ucp_agent import format_ucp_agent
+
+UCP_AGENT: Final = "UCP-Agent"
 
 
 class RequestSigner(httpx.Auth):
@@ -28,10 +38,13 @@ class RequestSigner(httpx.Auth):
 
     requires_request_body = True  # the digest is over the exact body bytes
 
-    def __init__(self, keys: KeyStore) -> None:
-        self._keys = keys
+    def __init__(self, keys: KeyStore | SigningKey, *, profile_url: str | None = None) -> None:
+        self._keys = keys if isinstance(keys, KeyStore) else KeyStore(keys)
+        self._agent = format_ucp_agent(profile_url) if profile_url is not None else None
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._agent is not None and UCP_AGENT not in request.headers:
+            request.headers[UCP_AGENT] = self._agent
         signed = sign_request(
             method=request.method,
             url=str(request.url),

@@ -47,12 +47,22 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Final
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from contracts import JwkSet, UcpError
 from contracts.idempotency import PLATFORM_ID_PATTERN
+from core.codec_server_settings import CodecServerSettings
 from core.merchant_settings import (
     ApiKeyAuth,
     Currency,
@@ -248,6 +258,7 @@ class Settings(BaseSettings):
     )
     platforms: dict[PlatformId, PlatformSettings] = Field(default_factory=dict)
     merchants: dict[MerchantId, MerchantSettings] = Field(default_factory=dict)
+    codec_server: CodecServerSettings = Field(default_factory=CodecServerSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -293,6 +304,14 @@ class Settings(BaseSettings):
     @property
     def cursor_secret_file(self) -> Path:
         return self.storage.cursor_secret_file or self.key_file(CURSOR_SECRET_FILE)
+
+    @property
+    def codec_allowed_origins(self) -> list[str]:
+        """The origins the codec server answers (CORS): configured, else the Temporal UI's."""
+        if self.codec_server.allowed_origins:
+            return list(self.codec_server.allowed_origins)
+        parts = urlsplit(self.temporal.ui_url)
+        return [f"{parts.scheme}://{parts.netloc}"]
 
 
 def config_file() -> Path | None:

@@ -18,6 +18,7 @@ from core.keyfiles import KeyFileError
 from core.settings import ConfigurationError
 from ucp_connector.commands import audit, keys, session
 from ucp_connector.commands.api import api
+from ucp_connector.commands.codec_server import codec_server
 from ucp_connector.commands.demo import DemoError, demo
 from ucp_connector.commands.dev import dev
 from ucp_connector.commands.merchant import merchant
@@ -39,6 +40,9 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(session.app, name="session")
 app.command(help="Run the Temporal worker (checkout workflows and their activities).")(worker)
 app.command(help="Serve the signed platform API.")(api)
+app.command(name="codec-server", help="Serve the Temporal UI's codec endpoint: decode only, redacted, authenticated.")(
+    codec_server
+)
 app.command(help="Play a platform against the running dev stack (a full checkout, or an escalation).")(demo)
 app.command(help="Run the reference merchant (a UCP business server for tests and demos).")(merchant)
 

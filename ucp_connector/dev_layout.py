@@ -13,7 +13,7 @@ sessions continue where they were:
 ``temporal.db``                the Temporal dev server's state
 ``connector.db``               audit log and session index (SQLite, migrated at start)
 ``merchant.db``                the reference merchant's state
-``logs/``                      one log file per child process
+``logs/``                      one log file per child process (``codec-server.log``: who decoded what)
 =============================  ==============================================================
 
 No key is ever printed or placed in the configuration: the configuration
@@ -47,6 +47,7 @@ class DevPorts:
     temporal_ui: int = 8233
     api: int = 8000
     merchant: int = 8181
+    codec: int = 8234
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class DevLayout:
         return self.state_dir / "dev" / "stack.json"
 
     def write_stack(self, ports: DevPorts) -> None:
-        urls = {"api_url": api_url(ports), "temporal_ui_url": temporal_ui_url(ports)}
+        urls = {"api_url": api_url(ports), "temporal_ui_url": temporal_ui_url(ports), "codec_url": codec_url(ports)}
         self.stack_file.write_text(json.dumps(urls, indent=2) + "\n", encoding="utf-8")
 
     def read_stack(self) -> dict[str, str]:
@@ -144,6 +145,21 @@ def merchant_url(ports: DevPorts) -> str:
     return f"http://{ports.host}:{ports.merchant}"
 
 
+CODEC_HOST = "127.0.0.1"  # whatever --host says: the dev codec server has no authentication (loopback only)
+
+
+def codec_url(ports: DevPorts) -> str:
+    return f"http://{CODEC_HOST}:{ports.codec}"
+
+
+def temporal_ui_origins(ports: DevPorts) -> list[str]:
+    """The origins a browser shows the dev Temporal UI under (both loopback spellings on 127.0.0.1)."""
+    origins = [temporal_ui_url(ports)]
+    if ports.host == "127.0.0.1":
+        origins.append(f"http://localhost:{ports.temporal_ui}")
+    return origins
+
+
 def _write_connector_config(layout: DevLayout, ports: DevPorts, merchant_version: str = CANONICAL_VERSION) -> None:
     # Keys, secrets and the database derive from state_dir, exactly as for `ucp-connector audit verify` & co.
     text = f"""# Written by `ucp-connector dev` at every start; edit the options of `dev`, not this file.
@@ -166,6 +182,13 @@ allow_insecure_loopback = true
 [platforms.{DEMO_PLATFORM}.policy]
 allowed_currencies = ["USD"]
 max_total = 100000
+
+# The Temporal UI decodes through it (redacted); no authentication, so loopback only.
+[codec_server]
+host = "{CODEC_HOST}"
+port = {ports.codec}
+allowed_origins = {json.dumps(temporal_ui_origins(ports))}
+auth = "none"
 """
     layout.config_file.write_text(text, encoding="utf-8")
 

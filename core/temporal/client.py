@@ -1,26 +1,25 @@
 """The one way every process (API, worker, CLI, tests) builds its Temporal client.
 
-All of them must agree on the data converter — pydantic-aware JSON plus the
-encrypting payload codec — or one side would write payloads the other cannot
-read. Keeping the construction here makes that agreement structural.
+All of them must agree on the data converter — pydantic-aware JSON that marks
+UI text (``core.temporal.ui_metadata``) plus the encrypting payload codec — or
+one side would write payloads the other cannot read. Keeping the construction
+here makes that agreement structural.
 """
 
 from __future__ import annotations
 
-import dataclasses
-
 from temporalio.client import Client, TLSConfig
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 
 from core.settings import PAYLOAD_KEY_FILE, Settings, TemporalSettings
 from core.telemetry import client_interceptors
 from core.temporal.codec import EncryptionCodec, PayloadKeyring
+from core.temporal.ui_metadata import ConnectorPayloadConverter
 
 
 def data_converter(keyring: PayloadKeyring) -> DataConverter:
-    return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(keyring))
+    return DataConverter(payload_converter_class=ConnectorPayloadConverter, payload_codec=EncryptionCodec(keyring))
 
 
 def load_payload_keyring(settings: Settings, *, create: bool = False) -> PayloadKeyring:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import typing
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,7 +28,14 @@ from pydantic import BaseModel
 
 from core import logging as ucp_logging
 from core import telemetry
-from core.settings import CURSOR_SECRET_FILE, PAYLOAD_KEY_FILE, REDACTION_SALT_FILE, SIGNING_FILE, Settings
+from core.settings import (
+    CURSOR_SECRET_FILE,
+    PAYLOAD_KEY_FILE,
+    REDACTION_SALT_FILE,
+    SIGNING_FILE,
+    Settings,
+    load_settings,
+)
 from merchants.platform_profile import profile_url
 from ucp_connector.cli import app
 from workflows import search_attributes
@@ -39,6 +47,7 @@ INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)(?::?[-?][^}]*)?\}")
 # Process variables that are not Settings fields: the config file path, logging and tracing switches.
 PROCESS_VARIABLES = {"UCP_CONFIG", ucp_logging.LEVEL_ENV, ucp_logging.FORMAT_ENV, telemetry.EXPORTER_ENV}
 MASK = "interpolated"
+SWITCHES = {"true", "false"}
 SECRETISH = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE|CREDENTIAL|SALT", re.IGNORECASE)
 
 
@@ -101,9 +110,11 @@ def _setting_exists(variable: str) -> bool:
         field = model.model_fields.get(part)
         if field is None:
             return False
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            model = annotation
+        # A section may be optional (``OidcSettings | None``): follow the model inside the union.
+        for annotation in (field.annotation, *typing.get_args(field.annotation)):
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                model = annotation
+                break
     return True
 
 
@@ -211,7 +222,7 @@ def test_ports_hosts_and_key_paths_agree(services: dict[str, dict[str, Any]], mo
     tls_dir = Path(tls["--tls-dir"])
     issued = [str(arg) for arg in services["tls"]["command"]]
     hosts = [issued[index + 1] for index, arg in enumerate(issued) if arg == "--host"]
-    assert sorted(hosts) == ["api", "merchant"]
+    assert sorted(hosts) == ["api", "localhost", "merchant"]
     for options, host_name in ((api, "api"), (merchant, "merchant")):
         assert Path(options["--ssl-certfile"]) == tls_dir / f"{host_name}.pem"
         assert Path(options["--ssl-keyfile"]) == tls_dir / f"{host_name}-key.pem"
@@ -237,6 +248,40 @@ def test_ports_hosts_and_key_paths_agree(services: dict[str, dict[str, Any]], mo
     for entry in services["worker"].get("ports", []):
         assert str(entry).rsplit(":", 1)[-1] == metrics_port, entry
     assert [str(port) for port in services["worker"].get("expose", [])] in ([], [metrics_port])
+
+
+def test_the_codec_server_serves_the_ui_with_authentication_over_https(
+    services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16.1: compose wires the codec server to the Temporal UI; it never runs unauthenticated."""
+    codec, ui = services["codec-server"], services["temporal-ui"]
+    options = _options(codec)
+    assert codec["profiles"] == ["codec"], "opt-in: it needs an OIDC provider"
+    tls_dir = Path(_options(services["tls"])["--tls-dir"])
+    assert Path(options["--ssl-certfile"]) == tls_dir / "localhost.pem"
+    assert Path(options["--ssl-keyfile"]) == tls_dir / "localhost-key.pem"
+    published = [str(entry) for entry in codec["ports"]]
+    assert published == [f"127.0.0.1:{options['--port']}:{options['--port']}"]
+
+    env = _example_env()
+    for variable, value in _environment(codec).items():
+        monkeypatch.setenv(variable, _interpolated(value, env))
+    monkeypatch.setenv("UCP_CODEC_SERVER__OIDC__ISSUER", "https://login.example/realms/ops")  # what .env fills in
+    monkeypatch.setenv("UCP_CODEC_SERVER__OIDC__AUDIENCE", "temporal-ui")
+    monkeypatch.setenv("UCP_CONFIG", str(ROOT / "deploy" / "ucp-connector.toml"))
+    settings = load_settings(codec_server={"host": options["--host"], "port": int(options["--port"])})
+    assert settings.codec_server.auth == "oidc" and settings.codec_server.host == "0.0.0.0"  # noqa: S104
+    ui_port = str(ui["ports"][0]).rsplit(":", 1)[-1]
+    assert settings.codec_allowed_origins == [f"http://127.0.0.1:{ui_port}"] == [settings.temporal.ui_url]
+
+    ui_env = _environment(ui)
+    assert ui_env["TEMPORAL_CODEC_PASS_ACCESS_TOKEN"] == "true"
+    assert ui_env["TEMPORAL_AUTH_PROVIDER_URL"] == codec["environment"]["UCP_CODEC_SERVER__OIDC__ISSUER"]
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    assert f"TEMPORAL_CODEC_ENDPOINT=https://localhost:{options['--port']}" in example
+    monkeypatch.delenv("UCP_CODEC_SERVER__AUTH")
+    with pytest.raises(ValueError, match="only allowed on loopback"):
+        load_settings(codec_server={"host": options["--host"]})
 
 
 def test_workers_scale_and_the_api_runs_at_least_once(services: dict[str, dict[str, Any]]) -> None:
@@ -268,7 +313,8 @@ def test_no_literal_secret_in_the_compose_file(services: dict[str, dict[str, Any
     for name, spec in services.items():
         for variable, value in _environment(spec).items():
             required.update(INTERPOLATION.findall(value))
-            if SECRETISH.search(variable) and not variable.endswith(("_FILE", "_DIR")):
+            # A switch named after a secret (TEMPORAL_CODEC_PASS_ACCESS_TOKEN) is not one.
+            if SECRETISH.search(variable) and not variable.endswith(("_FILE", "_DIR")) and value not in SWITCHES:
                 assert INTERPOLATION.fullmatch(value), f"service {name}: {variable} holds a literal value"
             parts = urlsplit(_masked(value)) if "://" in value else None
             if parts is not None and parts.password is not None:

@@ -1,7 +1,10 @@
 """The whole connector over real HTTP: API + worker + Temporal dev server + reference merchant on loopback.
 
-Platforms are played by the test with an *independent* RFC 9421 signer; the
-merchant knows the connector only by its published profile URL and fetches
+Platforms are played by the package's own platform client
+(``ucp_connector.client.PlatformClient``: signs, verifies every answer against
+the connector's published keys); the independent RFC 9421 signer stays beside
+it for requests the client would never make (fuzzing, forged webhooks) and as
+the cross-check of tests/api. The merchant knows the connector only by its published profile URL and fetches
 the connector's keys over HTTP, exactly as a real merchant would; merchant
 order webhooks travel back to the API's webhook route; platform
 notifications go to a small receiver that verifies the connector's signature.
@@ -31,7 +34,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.gateway import CheckoutGateway
-from contracts import JwkSet, KeyStore, SigningKey, text_headers, verify_request, verify_response
+from contracts import JwkSet, KeyStore, SigningKey, text_headers, verify_request
 from core.outbound_http import new_http_client
 from core.settings import Settings
 from merchants.platform_profile import profile_url
@@ -41,6 +44,7 @@ from storage.repository import Repository
 from tests.fixtures.http import bind_loopback, serve, url_of
 from tests.fixtures.independent_signer import IndependentSigner
 from tests.fixtures.storage import migrated_repository, tmp_storage
+from ucp_connector.client import NO_RETRIES, PlatformClient, SignedResponse
 from worker.main import build_worker
 
 MERCHANT = "shop"
@@ -75,6 +79,7 @@ class PlatformInbox:
 class Platform:
     id: str
     signer: IndependentSigner
+    client: PlatformClient
 
 
 @dataclass
@@ -99,29 +104,21 @@ class Connector:
         *,
         key: str | None = None,
         raw: bytes | None = None,
-    ) -> httpx.Response:
+    ) -> SignedResponse:
+        """One signed request, no retries (tests look at every answer); SIG-21: the answer must verify."""
         content = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        if key is None and method in ("POST", "PUT"):
-            key = str(uuid.uuid4())
-        url = self.url + path
-        headers = platform.signer.sign(method, url, body=content, idempotency_key=key)
-        response = await self.http.request(method, url, content=content, headers=headers)
-        verify_response(  # SIG-21: every answer carries the connector's signature
-            status=response.status_code,
-            headers=list(response.headers.multi_items()),
-            body=response.content or None,
-            keys=self.keys,
-        )
-        return response
+        return await platform.client.request(method, path, content, idempotency_key=key, retry=NO_RETRIES)
 
 
-def _platform(name: str) -> tuple[Platform, dict[str, Any]]:
+def _platform(name: str, api_url: str) -> tuple[Platform, dict[str, Any]]:
     private = ec.generate_private_key(ec.SECP256R1())
     kid = f"{name}-2026"
-    return (
-        Platform(name, IndependentSigner(private, kid, profile_url=f"https://{name}.example/.well-known/ucp")),
-        {"keys": [SigningKey(private, kid=kid).public_jwk.to_dict()]},
-    )
+    profile = f"https://{name}.example/.well-known/ucp"
+    key = SigningKey(private, kid=kid)
+    client = PlatformClient(api_url, key, profile_url=profile)
+    return Platform(name, IndependentSigner(private, kid, profile_url=profile), client), {
+        "keys": [key.public_jwk.to_dict()]
+    }
 
 
 @contextlib.asynccontextmanager
@@ -143,8 +140,8 @@ async def running_connector(
     client = client or env.client
     api_sock, merchant_sock, inbox_sock = bind_loopback(), bind_loopback(), bind_loopback()
     api_url, merchant_url, inbox_url = url_of(api_sock), url_of(merchant_sock), url_of(inbox_sock)
-    alpha, alpha_jwks = _platform("alpha")
-    beta, beta_jwks = _platform("beta")
+    alpha, alpha_jwks = _platform("alpha", api_url)
+    beta, beta_jwks = _platform("beta", api_url)
     storage = tmp_storage(tmp_path)
     settings = Settings(
         public_base_url=api_url,
@@ -202,6 +199,8 @@ async def running_connector(
             build_worker(client, settings, keys=keys, repository=repository, http=outbound),
         ):
             yield Connector(api_url, http, keys, merchant, repository, inbox, alpha, beta, env, settings)
+    await alpha.client.aclose()
+    await beta.client.aclose()
     await outbound.aclose()
     await repository.close()
 

@@ -10,119 +10,26 @@ after it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import stat
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from temporalio.client import Client
 
+from contracts.ucp import Checkout
+from tests.fixtures.dev_stack import CLI, DevStack
 from tests.fixtures.http import free_ports
-from ucp_connector.commands.demo import DemoPlatform
+from ucp_connector.commands.demo import demo_client
 from ucp_connector.dev_layout import DEMO_MERCHANT, DevLayout
 from ucp_connector.processes import port_is_free
 
 pytestmark = pytest.mark.e2e
-
-CLI = [sys.executable, "-c", "from ucp_connector.cli import main; main()"]
-
-
-class DevStack:
-    def __init__(self, state_dir: Path, ports: list[int]) -> None:
-        self.state_dir = state_dir
-        self.temporal, self.ui, self.api, self.merchant = ports
-        self.output = state_dir.parent / f"dev-{time.monotonic_ns()}.out"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        args = [
-            *CLI,
-            "dev",
-            "--state-dir",
-            str(self.state_dir),
-            "--temporal-port",
-            str(self.temporal),
-            "--temporal-ui-port",
-            str(self.ui),
-            "--api-port",
-            str(self.api),
-            "--merchant-port",
-            str(self.merchant),
-        ]
-        with self.output.open("wb") as out:
-            self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 180
-        while "is ready" not in self.text():
-            assert self.process.poll() is None, f"dev exited:\n{self.text()}"
-            assert time.monotonic() < deadline, f"dev not ready:\n{self.text()}"
-            time.sleep(0.2)
-
-    def text(self) -> str:
-        return self.output.read_text(errors="replace")
-
-    def descendants(self) -> set[int]:
-        assert self.process is not None
-        found: set[int] = set()
-        frontier = {self.process.pid}
-        while frontier:
-            parent = frontier.pop()
-            for child in _children(parent):
-                if child not in found:
-                    found.add(child)
-                    frontier.add(child)
-        return found
-
-    def interrupt(self) -> set[int]:
-        """Ctrl-C; returns the processes that were running under dev just before."""
-        assert self.process is not None
-        before = self.descendants()
-        os.kill(self.process.pid, signal.SIGINT)
-        self.process.wait(timeout=90)
-        return before
-
-    def kill_all(self) -> None:
-        """Teardown: Ctrl-C first (children run in their own sessions), then SIGKILL whatever is left."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        running = self.descendants()
-        os.kill(self.process.pid, signal.SIGINT)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        for pid in running:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-
-
-def _children(pid: int) -> set[int]:
-    children: set[int] = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            if parent == pid:
-                children.add(int(entry.name))
-    return children
-
-
-@pytest.fixture
-def dev_stack(tmp_path: Path) -> Iterator[DevStack]:
-    stack = DevStack(tmp_path / ".ucp", free_ports(4))  # the default state directory's name, under tmp_path
-    try:
-        yield stack
-    finally:
-        stack.kill_all()
 
 
 def _demo(stack: DevStack, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -186,7 +93,7 @@ def test_dev_runs_the_demo_and_stops_cleanly(dev_stack: DevStack) -> None:
 
     running = dev_stack.interrupt()
     assert dev_stack.process is not None and dev_stack.process.returncode == 0, dev_stack.text()
-    assert len(running) >= 4, "temporal, merchant, worker and api were children of dev"
+    assert len(running) >= 5, "temporal, codec server, merchant, worker and api were children of dev"
     time.sleep(0.5)
     assert [pid for pid in running if Path(f"/proc/{pid}").exists()] == [], "processes left behind after Ctrl-C"
 
@@ -194,11 +101,15 @@ def test_dev_runs_the_demo_and_stops_cleanly(dev_stack: DevStack) -> None:
 def test_a_session_continues_after_a_restart(dev_stack: DevStack) -> None:
     dev_stack.start()
     layout = DevLayout(dev_stack.state_dir)
-    platform = DemoPlatform(f"http://127.0.0.1:{dev_stack.api}", layout.demo_platform_key(), DEMO_MERCHANT)
-    base = f"/merchants/{DEMO_MERCHANT}/checkout-sessions"
-    status, created = platform.call("POST", base, {"line_items": [{"item": {"id": "mug_ceramic"}, "quantity": 2}]})
-    assert status == 201 and created["status"] == "incomplete", created
-    session = created["id"]
+    api = f"http://127.0.0.1:{dev_stack.api}"
+
+    async def create() -> Checkout:
+        async with demo_client(layout, api) as platform:
+            body = {"line_items": [{"item": {"id": "mug_ceramic"}, "quantity": 2}]}
+            return await platform.create_checkout(DEMO_MERCHANT, body)
+
+    created = asyncio.run(create())
+    assert created.status == "incomplete", created
     dev_stack.interrupt()
 
     dev_stack.start()
@@ -207,16 +118,18 @@ def test_a_session_continues_after_a_restart(dev_stack: DevStack) -> None:
     assert stat.S_IMODE(dev_stack.state_dir.stat().st_mode) == 0o700
     for made in (layout.database_file, layout.logs_dir / "api.log", dev_stack.state_dir / "temporal.db"):
         assert stat.S_IMODE(made.stat().st_mode) & 0o077 == 0, made
-    platform = DemoPlatform(f"http://127.0.0.1:{dev_stack.api}", layout.demo_platform_key(), DEMO_MERCHANT)
-    status, again = platform.call("GET", f"{base}/{session}")
-    assert status == 200 and again["status"] == "incomplete" and again["line_items"] == created["line_items"]
-    status, canceled = platform.call("POST", f"{base}/{session}/cancel", {})
-    assert status == 200 and canceled["status"] == "canceled"
 
+    async def continue_and_cancel() -> tuple[Checkout, Checkout, dict[str, Any]]:
+        async with demo_client(layout, api) as platform:
+            again = await platform.get_checkout(DEMO_MERCHANT, created.id)
+            canceled = await platform.cancel_checkout(DEMO_MERCHANT, created.id)
+            return again, canceled, await platform.session_events(created.id, limit=200)
+
+    again, canceled, events = asyncio.run(continue_and_cancel())
+    assert again.status == "incomplete" and again.line_items == created.line_items
+    assert canceled.status == "canceled"
     # Decision order, one chain across the restart: nothing lost, nothing written twice.
     # The cancel answered only after its own events were stored, so they are all here already.
-    status, events = platform.call("GET", f"/checkout-sessions/{session}/events?limit=200")
-    assert status == 200, events
     actions = [event["action"] for event in events["events"]]
     assert actions == [
         "merchant_negotiated",
@@ -238,7 +151,7 @@ def test_children_never_outlive_dev(dev_stack: DevStack, signum: signal.Signals)
     """
     dev_stack.start()
     running = dev_stack.descendants()
-    assert len(running) >= 4, "temporal, merchant, worker and api run under dev"
+    assert len(running) >= 5, "temporal, codec server, merchant, worker and api run under dev"
     assert dev_stack.process is not None
     os.kill(dev_stack.process.pid, signum)
     dev_stack.process.wait(timeout=90)
@@ -246,13 +159,13 @@ def test_children_never_outlive_dev(dev_stack: DevStack, signum: signal.Signals)
     while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in running):
         time.sleep(0.2)
     assert [pid for pid in running if Path(f"/proc/{pid}").exists()] == [], f"left running after {signum.name}"
-    for port in (dev_stack.temporal, dev_stack.ui, dev_stack.api, dev_stack.merchant):
+    for port in (dev_stack.temporal, dev_stack.ui, dev_stack.api, dev_stack.merchant, dev_stack.codec):
         assert port_is_free("127.0.0.1", port), f"port {port} still held"
 
 
 def test_a_busy_port_names_the_ucp_process_that_holds_it(tmp_path: Path) -> None:
     """The next `dev` after an orphan used to say only "port already in use"."""
-    [merchant_port, *others] = free_ports(4)
+    [merchant_port, *others] = free_ports(5)
     holder = subprocess.Popen(
         [*CLI, "merchant", "--port", str(merchant_port), "--allow-insecure-loopback", "--db", str(tmp_path / "m.db")],
         stdout=subprocess.DEVNULL,
@@ -263,8 +176,8 @@ def test_a_busy_port_names_the_ucp_process_that_holds_it(tmp_path: Path) -> None
         while port_is_free("127.0.0.1", merchant_port):
             assert holder.poll() is None and time.monotonic() < deadline, "merchant did not start"
             time.sleep(0.2)
-        temporal, ui, api = (str(port) for port in others)
-        ports = ["--temporal-port", temporal, "--temporal-ui-port", ui, "--api-port", api]
+        temporal, ui, api, codec = (str(port) for port in others)
+        ports = ["--temporal-port", temporal, "--temporal-ui-port", ui, "--api-port", api, "--codec-port", codec]
         result = subprocess.run(
             [*CLI, "dev", "--state-dir", str(tmp_path / ".ucp"), "--merchant-port", str(merchant_port), *ports],
             capture_output=True,

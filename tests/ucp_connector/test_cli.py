@@ -24,7 +24,18 @@ CLI = [sys.executable, "-c", "from ucp_connector.cli import main; main()"]
         ["--help"],
         *(
             [command, "--help"]
-            for command in ("dev", "demo", "api", "worker", "merchant", "migrate", "keys", "audit", "session")
+            for command in (
+                "dev",
+                "demo",
+                "api",
+                "worker",
+                "merchant",
+                "migrate",
+                "keys",
+                "audit",
+                "session",
+                "codec-server",
+            )
         ),
         ["keys", "generate", "--help"],
         ["keys", "rotate", "--help"],

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from api.main import build_app
 from core.logging import configure_logging, salt_from_settings
 from core.settings import load_settings
 from core.telemetry import configure_tracing, shutdown_tracing
+from ucp_connector.commands._http_server import check_tls_pair, run_http
 
 SERVICE_NAME = "ucp-connector-api"
 
@@ -28,23 +28,12 @@ def api(
     ssl_keyfile: Annotated[Path | None, typer.Option(help="Private key (PEM, 0600) of --ssl-certfile.")] = None,
 ) -> None:
     """Serve the API until SIGINT/SIGTERM. Configuration: env UCP_* and UCP_CONFIG (see README)."""
-    if (ssl_certfile is None) != (ssl_keyfile is None):
-        raise typer.BadParameter("--ssl-certfile and --ssl-keyfile go together")
+    check_tls_pair(ssl_certfile, ssl_keyfile)
     settings = load_settings()
     configure_logging(SERVICE_NAME, salt=salt_from_settings(settings))
     configure_tracing(SERVICE_NAME)
     app = build_app(settings)
     try:
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            log_config=None,
-            log_level=None,
-            access_log=False,
-            proxy_headers=False,
-            ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
-            ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
-        )
+        run_http(app, host=host, port=port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
     finally:
         shutdown_tracing()

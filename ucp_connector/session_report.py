@@ -1,0 +1,154 @@
+"""What ``session show`` tells an operator about one session, as lines of text (issue 16, item 3).
+
+Three sources, each for what it knows best:
+
+* the workflow's ``view`` Query — status, status history, pending actions,
+  totals, the order, and the checkout's ``messages``, where a merchant reports
+  *business* outcomes (``payment_failed``, ``out_of_stock``, ...; checkout.md
+  "Messages"): a declined payment is an ordinary answer, not a failure;
+* ``describe()`` — the activities running *now*: which one, its attempt and
+  the server's retry limit, its last failure and when the next attempt is due.
+  That is what a session stuck on a hanging or failing merchant shows, while
+  the view still says ``status None`` (no merchant answer yet);
+* the history — the timeline, and each activity's summary (``create_checkout at
+  shop``), which names what an attempt is for.
+
+Pure functions over those three, so the rendering is tested on real
+descriptions without a terminal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.api.workflow.v1 import PendingActivityInfo
+
+from workflows.types import SessionView
+
+
+@dataclass(frozen=True)
+class ActivityNow:
+    """An activity the workflow is waiting for, as ``describe()`` reports it."""
+
+    activity: str
+    summary: str | None
+    attempt: int
+    maximum_attempts: int
+    state: str
+    last_failure: str | None
+    failure_code: str | None
+    next_attempt_at: dt.datetime | None
+
+    def line(self) -> str:
+        limit = f" of {self.maximum_attempts}" if self.maximum_attempts else " (retried until it succeeds)"
+        what = f"{self.activity} ({self.summary})" if self.summary else self.activity
+        text = f"{what}: {self.state}, attempt {self.attempt}{limit}"
+        if self.last_failure:
+            code = f"[{self.failure_code}] " if self.failure_code else ""
+            text += f"; last failure: {code}{self.last_failure}"
+        if self.next_attempt_at is not None:
+            text += f"; next attempt at {self.next_attempt_at.isoformat()}"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        document = dict(self.__dict__)
+        document["next_attempt_at"] = self.next_attempt_at.isoformat() if self.next_attempt_at else None
+        return document
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A message the merchant attached to the checkout (checkout.md "Messages")."""
+
+    type: str
+    code: str | None
+    content: str | None
+    severity: str | None
+
+    def line(self) -> str:
+        severity = f", {self.severity}" if self.severity else ""
+        return f"{self.type} {self.code or '(no code)'}{severity}: {self.content or ''}".rstrip(": ")
+
+
+def activities_now(pending: Sequence[PendingActivityInfo], summaries: Mapping[str, str]) -> list[ActivityNow]:
+    """``describe().raw_description.pending_activities`` with each activity's summary from the history."""
+    found = []
+    for info in pending:
+        failure = info.last_failure if info.HasField("last_failure") else None
+        code = None
+        if failure is not None and failure.HasField("application_failure_info"):
+            code = failure.application_failure_info.type or None
+        elif failure is not None and failure.HasField("timeout_failure_info"):
+            code = "timeout"
+        found.append(
+            ActivityNow(
+                activity=info.activity_type.name,
+                summary=summaries.get(info.activity_id),
+                attempt=info.attempt,
+                maximum_attempts=info.maximum_attempts,
+                state=_state_name(info.state),
+                last_failure=(failure.message or None) if failure is not None else None,
+                failure_code=code,
+                next_attempt_at=info.next_attempt_schedule_time.ToDatetime(dt.UTC)
+                if info.HasField("next_attempt_schedule_time")
+                else None,
+            )
+        )
+    return found
+
+
+def outcomes(view: SessionView) -> list[Outcome]:
+    messages = (view.checkout or {}).get("messages") or []
+    return [
+        Outcome(
+            type=str(message.get("type", "message")),
+            code=message.get("code"),
+            content=message.get("content"),
+            severity=message.get("severity"),
+        )
+        for message in messages
+        if isinstance(message, dict)
+    ]
+
+
+def status_text(view: SessionView, activities: Sequence[ActivityNow]) -> str:
+    if view.status is not None:
+        return view.status
+    if any(activity.activity == "call_merchant" for activity in activities):
+        return "creating (the merchant has not answered the create yet)"
+    return "creating"
+
+
+def report_lines(view: SessionView, activities: Sequence[ActivityNow]) -> list[str]:
+    """The state part of the human view (the timeline follows it)."""
+    lines = [
+        f"merchant {view.merchant_id} (UCP {view.merchant_version or '?'}), "
+        f"merchant checkout {view.merchant_checkout_id or '(none yet)'}",
+        f"status {status_text(view, activities)}",
+    ]
+    lines += [f"{change.at.isoformat()}  {change.status:<22} ({change.cause})" for change in view.status_history]
+    lines.append(f"pending actions: {', '.join(view.pending_actions) or 'none'}")
+    lines.append("activities in progress:" if activities else "activities in progress: none")
+    lines += [f"  {activity.line()}" for activity in activities]
+    found = outcomes(view)
+    if found:
+        lines.append("merchant messages (business outcomes):")
+        lines += [f"  {outcome.line()}" for outcome in found]
+    if view.checkout:
+        totals = {entry.get("type"): entry.get("amount") for entry in view.checkout.get("totals", [])}
+        lines.append(f"totals: {totals}  currency {view.checkout.get('currency')}")
+    if view.order:
+        lines.append(f"order: {view.order.get('id')}")
+    return lines
+
+
+def _state_name(state: int) -> str:
+    try:
+        name = PendingActivityState.Name(state)  # type: ignore[arg-type]
+    except ValueError:
+        return "unknown"
+    return name.removeprefix("PENDING_ACTIVITY_STATE_").lower().replace("_", " ")
