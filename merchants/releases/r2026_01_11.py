@@ -142,7 +142,7 @@ class Release20260111(ReleaseAdapter):
 
     # ------------------------------------------------------------- requests
 
-    def needs_currentcheckout(self, operation: RestOperation) -> bool:
+    def needs_current_checkout(self, operation: RestOperation) -> bool:
         return operation is RestOperation.UPDATE
 
     def encode_request(

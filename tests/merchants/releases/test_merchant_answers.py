@@ -7,6 +7,7 @@ profile cache and client.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -245,3 +246,39 @@ async def test_a_2026_01_11_webhook_is_verified_by_its_detached_jws_and_read_wit
             with pytest.raises(UcpError) as caught:
                 await receive_order_webhook(connector.profiles, MERCHANT, url=url, headers=unsigned, body=body)
             assert caught.value.code is ErrorCode.SIGNATURE_MISSING  # webhooks are signed whatever the release
+
+
+async def test_a_2026_01_11_update_reads_the_current_checkout_first_to_name_its_ids(connector_keys: KeyStore) -> None:
+    """2026-01-11 updates must name the method/group ids the platform may leave out: GET, then PUT with them."""
+    current = _checkout_2026_01_11()
+    current["fulfillment"] = {
+        "methods": [
+            {
+                "id": "m1",
+                "type": "shipping",
+                "line_item_ids": ["li_1"],
+                "groups": [{"id": "g1", "line_item_ids": ["li_1"]}],
+            }
+        ]
+    }
+    async with edge_merchant(connector_keys) as merchant:
+        merchant.edit_profile = _release_2026_01_11(merchant)
+        merchant.signature = "detached_jws"
+        merchant.reply = Reply(body=canonical_json(current))
+        async with connector_for(merchant.url, connector_keys, default_currency="USD") as connector:
+            update = {
+                "line_items": [{"id": "li_1", "item": {"id": "item_1"}, "quantity": 2}],
+                "fulfillment": {"methods": [{"type": "shipping", "groups": [{"selected_option_id": "std"}]}]},
+            }
+            await _call(connector, RestOperation.UPDATE, body=update, resource_id="chk_1")
+    read, put = merchant.received[-2:]
+    assert (read.method, read.path, put.method) == ("GET", "/ucp/v1/checkout-sessions/chk_1", "PUT")
+    sent = json.loads(put.body)
+    method = sent["fulfillment"]["methods"][0]
+    assert (sent["id"], method["id"], method["line_item_ids"], method["groups"][0]["id"]) == (
+        "chk_1",
+        "m1",
+        ["li_1"],
+        "g1",
+    )
+    assert sent["currency"] == "USD" and "type" not in method
