@@ -215,8 +215,10 @@ class Release20260111(ReleaseAdapter):
             if method.get("type") is not None and existing.get("type") not in (None, method["type"]):
                 where = f"/fulfillment/methods/{index}/type"
                 raise untranslatable(self.version, where, "an update cannot change a method's type")
-            wire = {key: value for key, value in method.items() if key != "type"}
-            for member in ("id", "line_item_ids"):
+            # type is "omit" for updates in the schema, which does not forbid it; the official samples
+            # merchant requires it (its update route answers 422 without): it goes along.
+            wire = dict(method)
+            for member in ("id", "line_item_ids", "type"):
                 if wire.get(member) is None and existing.get(member) is not None:
                     wire[member] = existing[member]
             known_groups = existing.get("groups") or []

@@ -281,4 +281,4 @@ async def test_a_2026_01_11_update_reads_the_current_checkout_first_to_name_its_
         ["li_1"],
         "g1",
     )
-    assert sent["currency"] == "USD" and "type" not in method
+    assert sent["currency"] == "USD" and method["type"] == "shipping"
