@@ -184,7 +184,11 @@ class CheckoutSessionWorkflow:
         """Refuse before anything is written to history; a replay is answered from its record."""
         error = lifecycle.request_error(operation, request, self._start.merchant_id, self.state)
         if error is None and request.idempotency_key not in self.state.idempotency:
-            error = lifecycle.refusal(operation, self.state, self._start.policy) or self._busy()
+            error = (
+                lifecycle.refusal(operation, self.state, self._start.policy)
+                or lifecycle.safety_refusal(operation, self.state, request.body)
+                or self._busy()
+            )
         if error is not None:
             raise encode_failure(error)
 
