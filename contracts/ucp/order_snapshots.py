@@ -35,6 +35,7 @@ from contracts.errors import UcpError
 FUTURE_TOLERANCE_SECONDS: Final = 300
 UCP_VERSION: Final = "2026-04-08"
 ORDER_CAPABILITY: Final = "dev.ucp.shopping.order"
+ORDER_EVENT_TYPE: Final = "order.updated"  # the workflow's notification of an order snapshot
 MAX_TIMESTAMP_DIGITS: Final = 12
 
 
@@ -124,3 +125,30 @@ def webhook_acknowledgement() -> dict[str, Any]:
             "capabilities": {ORDER_CAPABILITY: [{"version": UCP_VERSION}]},
         }
     }
+
+
+def order_webhook_document(order: Mapping[str, Any], *, checkout_id: str | None = None) -> dict[str, Any]:
+    """The order entity a platform receives as a UCP order webhook (order.md; ORD-23/24: the full entity).
+
+    The merchant's snapshot is already canonical; its ``ucp`` envelope becomes
+    the one the platform negotiated with the connector (2026-04-08, order
+    only, OVR-27), and ``checkout_id`` the id the platform knows the checkout
+    by (the connector's session id), so it can correlate (ORD-06).
+    """
+    document = {**webhook_acknowledgement(), **{key: value for key, value in order.items() if key != "ucp"}}
+    if checkout_id is not None:
+        document["checkout_id"] = checkout_id
+    return document
+
+
+def declared_order_webhook_url(profile: Mapping[str, Any]) -> str | None:
+    """``dev.ucp.shopping.order[].config.webhook_url`` of a platform profile (order.md "Webhook URL Configuration")."""
+    ucp = profile.get("ucp")
+    capabilities = ucp.get("capabilities") if isinstance(ucp, Mapping) else None
+    entries = capabilities.get(ORDER_CAPABILITY) if isinstance(capabilities, Mapping) else None
+    for entry in entries if isinstance(entries, list) else []:
+        config = entry.get("config") if isinstance(entry, Mapping) else None
+        url = config.get("webhook_url") if isinstance(config, Mapping) else None
+        if isinstance(url, str) and url:
+            return url
+    return None
