@@ -52,7 +52,13 @@ def webhook_url(public_base_url: str, merchant_id: str) -> str:
     return f"{public_base_url.rstrip('/')}/webhooks/merchants/{quote(merchant_id, safe='')}"
 
 
-def platform_profile(public_base_url: str, keys: KeyStore, merchant_id: str | None = None) -> dict[str, Any]:
+def platform_profile(
+    public_base_url: str,
+    keys: KeyStore,
+    merchant_id: str | None = None,
+    payment_handlers: dict[str, list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """The profile merchants read; ``payment_handlers`` are the platforms' (Settings.payment_handlers_for)."""
     capabilities: dict[str, list[dict[str, Any]]] = {}
     for name, entry in SUPPORTED_CAPABILITIES.items():
         capability: dict[str, Any] = {"version": UCP_VERSION, **entry}
@@ -74,15 +80,21 @@ def platform_profile(public_base_url: str, keys: KeyStore, merchant_id: str | No
                 ]
             },
             "capabilities": capabilities,
-            # The connector holds no payment handler of its own: platforms bring their instruments.
-            "payment_handlers": {},
+            # The connector holds no payment handler of its own: it declares its platforms' handlers, so a
+            # business that intersects handlers (payment-handler-guide.md "Resolving available_instruments")
+            # offers them.
+            "payment_handlers": dict(payment_handlers or {}),
         },
         "signing_keys": keys.jwks.signing_keys(),
     }
 
 
 async def platform_profile_for_merchant(
-    profiles: ProfileCache, public_base_url: str, keys: KeyStore, merchant_id: str
+    profiles: ProfileCache,
+    public_base_url: str,
+    keys: KeyStore,
+    merchant_id: str,
+    payment_handlers: dict[str, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """Our profile as *this* merchant reads it: in the release the connector speaks with it (issue 15).
 
@@ -91,7 +103,7 @@ async def platform_profile_for_merchant(
     fetched and cached stays valid. When the merchant's own profile cannot be
     read right now, the canonical release's shape is served.
     """
-    canonical = platform_profile(public_base_url, keys, merchant_id)
+    canonical = platform_profile(public_base_url, keys, merchant_id, payment_handlers)
     try:
         entry = await profiles.get(merchant_id)
     except UcpError:

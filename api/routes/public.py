@@ -36,9 +36,10 @@ async def connector_profile(
     if merchant is not None and merchant not in settings.merchants:
         raise UcpError("unknown merchant", code=ErrorCode.NOT_FOUND)
     if merchant is None:
-        document = platform_profile(settings.public_base_url, keys)
+        document = platform_profile(settings.public_base_url, keys, None, settings.payment_handlers_for(None))
     else:
-        document = await platform_profile_for_merchant(profiles, settings.public_base_url, keys, merchant)
+        handlers = settings.payment_handlers_for(merchant)
+        document = await platform_profile_for_merchant(profiles, settings.public_base_url, keys, merchant, handlers)
     return JSONResponse(document, headers={"Cache-Control": PROFILE_CACHE_CONTROL})
 
 
