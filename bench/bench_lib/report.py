@@ -38,7 +38,8 @@ def _target(measured: float | None, goal: float | None, *, at_most: bool, how: s
 
 
 def _level(results: dict[str, Any], in_flight: int) -> dict[str, Any] | None:
-    return next((level for level in results.get("sweep") or [] if level["in_flight"] == in_flight), None)
+    levels = results.get("sweep") or []
+    return next((level for level in levels if level["in_flight"] == in_flight and "skipped" not in level), None)
 
 
 def targets(results: dict[str, Any]) -> dict[str, Any]:
@@ -154,6 +155,9 @@ def _sweep_table(results: dict[str, Any]) -> list[str]:
         "|---|---|---|---|",
     ]
     for level in results.get("sweep") or []:
+        if "skipped" in level:
+            lines.append(f"| {level['in_flight']} | skipped ({level['skipped']}) | | |")
+            continue
         cpu = level.get("cpu_ms_per_checkout") or {}
         split = " / ".join(_cell(cpu.get(name)) for name in ("api", "worker", "temporal", "merchant"))
         rate = _cell(level["lifecycles_per_s"])

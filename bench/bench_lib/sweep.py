@@ -52,11 +52,20 @@ async def run_level(client: PlatformClient, in_flight: int, lifecycles: int) -> 
     }
 
 
-async def sweep(client: PlatformClient, meter: Meter, plan: dict[int, int]) -> list[dict[str, Any]]:
-    """Each level of ``plan`` (in flight -> lifecycles) in order, until saturation; CPU per checkout per level."""
+async def sweep(
+    client: PlatformClient, meter: Meter, plan: dict[int, int], deadline: float = float("inf")
+) -> list[dict[str, Any]]:
+    """Each level of ``plan`` (in flight -> lifecycles) in order, until saturation; CPU per checkout per level.
+
+    A level that would not finish by ``deadline`` (``time.monotonic()``, estimated from the best rate so far)
+    is recorded as skipped instead of run, so ``--quick`` keeps its time.
+    """
     levels: list[dict[str, Any]] = []
     best = 0.0
     for in_flight, lifecycles in plan.items():
+        if best and time.monotonic() + lifecycles / best > deadline:
+            levels.append({"in_flight": in_flight, "skipped": "time budget", "lifecycles": lifecycles})
+            break
         before = meter.snapshot()
         level = await run_level(client, in_flight, lifecycles)
         level["cpu_ms_per_checkout"] = cpu_per_checkout(before, meter.snapshot(), level["completed"])
