@@ -137,10 +137,18 @@ def markdown(results: dict[str, Any]) -> str:
 
 def _latency_table(results: dict[str, Any]) -> list[str]:
     direct = (results.get("direct") or {}).get("sequential") or {}
+    in_process = (results.get("direct_in_process") or {}).get("sequential") or {}
     connector = results.get("connector_sequential") or {}
     noop = (results.get("engine") or {}).get("noop_update_p50_ms")
     lines = ["| sequential p50 ms (p95) | " + " | ".join(OPERATIONS) + " |", "|---|" + "---|" * len(OPERATIONS)]
-    for label, section in (("direct: platform -> merchant", direct), ("through the connector", connector)):
+    rows = (
+        ("direct: platform -> merchant in-process (merchant_flows.py)", in_process),
+        ("direct: platform -> the stack's merchant process (bound)", direct),
+        ("through the connector", connector),
+    )
+    for label, section in rows:
+        if not section:
+            continue
         cells = [f"{_cell(_p50(section, op))} ({_cell((section.get(op) or {}).get('p95_ms'))})" for op in OPERATIONS]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines.append(f"| engine: no-op Update | {_cell(noop)} |" + " |" * (len(OPERATIONS) - 1))
@@ -162,7 +170,12 @@ def _sweep_table(results: dict[str, Any]) -> list[str]:
         split = " / ".join(_cell(cpu.get(name)) for name in ("api", "worker", "temporal", "merchant"))
         rate = _cell(level["lifecycles_per_s"])
         lines.append(f"| {level['in_flight']} | {rate} | {level['failed']} | {split} ({_cell(cpu.get('bench'))}) |")
-    lines.append(f"| bounds at 8 | direct {_cell(direct_rate)}, engine {_cell(engine_rate)} | | |")
+    in_process = ((results.get("direct_in_process") or {}).get("concurrent") or {}).get("lifecycles_per_s")
+    merchant_cpu = (results.get("direct") or {}).get("merchant_cpu_ms_per_lifecycle")
+    lines.append(
+        f"| bounds at 8 | direct {_cell(direct_rate)} (in-process {_cell(in_process)}), engine {_cell(engine_rate)}"
+        f" | | merchant {_cell(merchant_cpu)} per direct lifecycle |"
+    )
     return lines
 
 
