@@ -39,8 +39,17 @@ from contracts import checkout_workflow_id
 from ucp_connector.dev_layout import DEMO_PLATFORM
 
 OUT = Path(__file__).parent / "results" / "profile.md"
-PROJECT = ("workflows/", "activities/", "storage/", "merchants/", "contracts/", "core/", "api/", "worker/")
-PROJECT += ("reference_merchant/",)
+PROJECT = (
+    "workflows/",
+    "activities/",
+    "storage/",
+    "merchants/",
+    "contracts/",
+    "core/",
+    "api/",
+    "worker/",
+    "reference_merchant/",
+)
 SERVICES = ("worker", "api", "merchant")
 
 

@@ -58,6 +58,7 @@ def test_every_target_met_when_the_connector_is_within_its_bounds() -> None:
     assert found["p50_create_ms"]["met"] is True
     assert found["lifecycles_per_s_at_8"]["goal"] == pytest.approx(24.0)  # 80 % of min(30, 40)
     assert found["signing_share"]["measured"] == pytest.approx(4 * 0.2 / 18.0, abs=1e-3)
+    assert found["signing_share"]["per_operation"]["get"] == pytest.approx(2 * 0.2 / 18.0, abs=1e-3)
     assert found["cpu_ms_per_checkout"]["goal"] is None  # reported, not scored
     assert found["cpu_ms_per_checkout"]["split"]["worker"] == 10.0
     assert found["all_met"] is True
