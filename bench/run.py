@@ -60,7 +60,7 @@ class Plan:
     sweep_seconds: float  # the sweep skips a level that would end after this many seconds of the whole run
 
 
-QUICK = Plan(500, 12, 24, 12, 24, 6, {1: 4, 8: 24, 32: 64, 128: 128}, 2, 16, 80.0)
+QUICK = Plan(500, 12, 24, 12, 24, 6, {1: 4, 8: 24, 32: 48, 128: 128}, 2, 16, 80.0)
 FULL = Plan(3000, 100, 200, 100, 200, 40, {1: 20, 8: 120, 32: 256, 128: 512}, 20, 500, float("inf"))
 
 

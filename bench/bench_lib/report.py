@@ -173,7 +173,7 @@ def _sweep_table(results: dict[str, Any]) -> list[str]:
             continue
         cpu = level.get("cpu_ms_per_checkout") or {}
         split = " / ".join(_cell(cpu.get(name)) for name in ("api", "worker", "temporal", "merchant"))
-        rate = _cell(level["lifecycles_per_s"])
+        rate = _cell(level["lifecycles_per_s"]) + (" (saturated)" if level.get("saturated") else "")
         lines.append(f"| {level['in_flight']} | {rate} | {level['failed']} | {split} ({_cell(cpu.get('bench'))}) |")
     in_process = ((results.get("direct_in_process") or {}).get("concurrent") or {}).get("lifecycles_per_s")
     merchant_cpu = (results.get("direct") or {}).get("merchant_cpu_ms_per_lifecycle")
