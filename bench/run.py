@@ -64,7 +64,13 @@ QUICK = Plan(500, 12, 24, 12, 24, 6, {1: 4, 8: 24, 32: 48, 128: 128}, 2, 16, 80.
 FULL = Plan(3000, 100, 200, 100, 200, 40, {1: 20, 8: 120, 32: 256, 128: 512}, 20, 500, float("inf"))
 
 
+def _mark(results: dict[str, Any], phase: str, began: float) -> None:
+    """When each phase ended, in seconds since the start (where a slow --quick spent its time)."""
+    results.setdefault("phase_end_seconds", {})[phase] = round(time.monotonic() - began, 1)
+
+
 async def _connector_part(stack: RunningStack, plan: Plan, results: dict[str, Any], began: float) -> None:
+    _mark(results, "stack_started", began)
     meter = Meter(stack.pids)
     keys = await direct.published_keys(stack.merchant_url)
     before = meter.snapshot()
@@ -75,14 +81,19 @@ async def _connector_part(stack: RunningStack, plan: Plan, results: dict[str, An
     results["direct"]["merchant_cpu_ms_per_lifecycle"] = cpu_per_checkout(before, meter.snapshot(), lifecycles)[
         "merchant"
     ]
+    _mark(results, "direct", began)
     results["engine"] = await engine.measure(stack.temporal_address, plan.engine_sequential, plan.engine_concurrent)
+    _mark(results, "engine", began)
     async with stack.platform(connections=max(plan.sweep)) as client:
         sequential, sessions = await connector.sequential(client, plan.connector_sequential)
         results["connector_sequential"] = sequential
         results["history"] = await history.sessions(stack.temporal_address, DEMO_PLATFORM, sessions)
+        _mark(results, "connector_sequential_and_history", began)
         track = sweep.MemoryTrack(meter, finished=2 + 2 * plan.connector_sequential)  # lifecycles and cancels
         results["sweep"] = await sweep.sweep(client, meter, plan.sweep, track, deadline=began + plan.sweep_seconds)
+        _mark(results, "sweep", began)
         results["memory"] = await sweep.memory(client, track, plan.memory_chunks, plan.memory_chunk)
+        _mark(results, "memory", began)
 
 
 def run(plan: Plan, quick: bool) -> dict[str, Any]:
@@ -105,7 +116,9 @@ def run(plan: Plan, quick: bool) -> dict[str, Any]:
         ],
     }
     results["crypto"] = crypto.measure(plan.crypto_iterations)
+    _mark(results, "crypto", began)
     results["direct_in_process"] = asyncio.run(direct.in_process(plan.direct_sequential, plan.direct_concurrent))
+    _mark(results, "direct_in_process", began)
     with (
         tempfile.TemporaryDirectory(prefix="ucp-bench-") as tmp,
         process_stack(Path(tmp) / ".ucp", sys.executable) as stack,
