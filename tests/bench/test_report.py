@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bench import compare
 from bench.bench_lib import report
 from bench.bench_lib.resources import growth_slope
 from bench.bench_lib.stats import percentile
@@ -97,3 +98,13 @@ def test_memory_slope_and_percentile() -> None:
     assert growth_slope([(10, 5.0)]) == 0.0
     assert percentile([1.0, 2.0, 3.0, 4.0], 0.95) == 4.0
     assert percentile([float(i) for i in range(1, 101)], 0.95) == 95.0
+
+
+def test_compare_puts_before_and_after_side_by_side() -> None:
+    before = synthetic(connector_sequential={op: _row(150.0) for op in report.OPERATIONS})
+    before["targets"] = report.targets(before)
+    after = synthetic()
+    after["targets"] = report.targets(after)
+    text = compare.table(before, after)
+    assert "| p50_create_ms | 150 | 18 | <= 19 | 0.95 | yes |" in text
+    assert "| **all_met** | no | yes |" in text
