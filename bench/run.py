@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -61,7 +62,7 @@ class Plan:
 
 
 QUICK = Plan(500, 12, 24, 12, 24, 6, {1: 4, 8: 24, 32: 48, 128: 128}, 2, 16, 80.0)
-FULL = Plan(3000, 100, 200, 100, 200, 40, {1: 20, 8: 120, 32: 256, 128: 512}, 20, 500, float("inf"))
+FULL = Plan(3000, 100, 200, 100, 200, 40, {1: 20, 8: 120, 32: 256, 128: 512}, 100, 100, float("inf"))
 
 
 def _mark(results: dict[str, Any], phase: str, began: float) -> None:
@@ -142,8 +143,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer of everything: under 2 minutes")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
     parser.add_argument("--markdown", type=Path, help="also write the printed table here")
+    parser.add_argument(
+        "--memory-sessions", type=int, help="finished sessions of the memory phase (default: quick 32, full 10,000)"
+    )
     args = parser.parse_args()
-    results = run(QUICK if args.quick else FULL, args.quick)
+    plan = QUICK if args.quick else FULL
+    if args.memory_sessions:
+        chunks = max(4, min(100, args.memory_sessions // 100))
+        plan = dataclasses.replace(plan, memory_chunks=chunks, memory_chunk=max(1, args.memory_sessions // chunks))
+    results = run(plan, args.quick)
     table = report.markdown(results)
     print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
