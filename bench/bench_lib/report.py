@@ -131,6 +131,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         *_sweep_table(results),
         "",
+        *_memory_lines(results),
         *_targets_table(found),
         "",
         f"**all targets met: {'yes' if found.get('all_met') else 'no'}**",
@@ -182,6 +183,25 @@ def _sweep_table(results: dict[str, Any]) -> list[str]:
         f" | | merchant {_cell(merchant_cpu)} per direct lifecycle |"
     )
     return lines
+
+
+def _memory_lines(results: dict[str, Any]) -> list[str]:
+    memory = results.get("memory") or {}
+    if not memory:
+        return []
+    slope = memory.get("mb_per_1000_sessions") or {}
+    last = memory.get("mb_per_1000_sessions_last_half") or {}
+    points = memory.get("points") or {}
+    rss = ", ".join(f"{name} {values[0][1]:.0f} -> {values[-1][1]:.0f} MB" for name, values in points.items() if values)
+    return [
+        f"Memory over {memory.get('sessions_measured')} finished sessions ({rss}): MB per 1,000 sessions "
+        + ", ".join(
+            f"{name} {value:.1f}" + (f" (last half {last[name]:.1f})" if name in last else "")
+            for name, value in slope.items()
+        )
+        + ".",
+        "",
+    ]
 
 
 def _targets_table(found: dict[str, Any]) -> list[str]:

@@ -80,6 +80,10 @@ class MemoryTrack:
             "extrapolated_to_1000": measured < 1000,
             "points": {name: [[x, round(y, 2)] for x, y in values] for name, values in self.points.items()},
             "mb_per_1000_sessions": {name: round(growth_slope(values), 3) for name, values in self.points.items()},
+            # Steady state: caches (the worker's sticky workflow cache above all) have filled by then, or not.
+            "mb_per_1000_sessions_last_half": {
+                name: round(growth_slope(values[len(values) // 2 :]), 3) for name, values in self.points.items()
+            },
         }
 
 
