@@ -4,6 +4,9 @@ Order of checks, cheapest and least trusting first:
 
 1. **body size** — enforced while the body streams in (``BodyLimitMiddleware``),
    before anything is parsed: ``413 payload_too_large``;
+   **signature headers** — present, well-formed and naming a registered key,
+   checked *before* the body is read (``screen_request_signature``), so an
+   anonymous client cannot make the API wait on or buffer a body;
 2. **Content-Digest** over the raw bytes, before the body is parsed
    (``digest_mismatch``, SIG-24);
 3. **RFC 9421** with the keys of the *platform registry* only — the registry
@@ -36,6 +39,7 @@ from contracts import (
     PublicJwk,
     UcpError,
     parse_ucp_agent,
+    screen_request_signature,
     signed_target_uri,
     text_headers,
     verify_request,
@@ -85,8 +89,9 @@ async def verify_platform_request(
     request: Request, *, registry: PlatformRegistry, public_base_url: str
 ) -> VerifiedPlatform:
     """Verify the request and remember the platform on ``request.state`` (``api.dependencies.signed_platform``)."""
-    body = await request.body()
     headers = text_headers(request.scope["headers"])
+    screen_request_signature(headers, registry)  # unsigned or unknown key: refused before the body is read
+    body = await request.body()
     signed = verify_request(
         method=request.method,
         url=signed_target_uri(public_base_url, request.scope),
