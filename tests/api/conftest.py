@@ -87,11 +87,12 @@ async def running_api(
     gateway: CheckoutGateway | None,
     scripted: ScriptedGateway | None = None,
     limits: FrontDoorLimits | None = None,
+    extra_platforms: dict[str, dict[str, object]] | None = None,
 ) -> AsyncIterator[ApiUnderTest]:
     """The API on loopback, served as ``ucp-connector api`` serves it (``api.front_door``).
 
     ``scripted`` replaces the gateway dependency (``app.dependency_overrides``);
-    ``limits`` the front door's bounds.
+    ``limits`` the front door's bounds; ``extra_platforms`` are registered next to alpha and beta.
     """
     sock = bind_loopback()
     base = url_of(sock)
@@ -113,6 +114,7 @@ async def running_api(
                 "policy": {"max_total": 9000, "merchants": {MERCHANT: {"allowed_currencies": ["EUR"]}}},
             },
             "beta": {"jwks": beta_jwks, "allowed_merchants": [MERCHANT]},
+            **(extra_platforms or {}),
         },
     )
     repository = await migrated_repository(settings)
