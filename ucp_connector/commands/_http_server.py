@@ -19,8 +19,13 @@ def check_tls_pair(ssl_certfile: Path | None, ssl_keyfile: Path | None) -> None:
         raise typer.BadParameter("--ssl-certfile and --ssl-keyfile go together")
 
 
-def run_http(app: Any, *, host: str, port: int, ssl_certfile: Path | None, ssl_keyfile: Path | None) -> None:
-    """Serve ``app`` until SIGINT/SIGTERM; ``X-Forwarded-*`` is never believed (``proxy_headers=False``)."""
+def run_http(
+    app: Any, *, host: str, port: int, ssl_certfile: Path | None, ssl_keyfile: Path | None, **options: Any
+) -> None:
+    """Serve ``app`` until SIGINT/SIGTERM; ``X-Forwarded-*`` is never believed (``proxy_headers=False``).
+
+    ``options`` go to uvicorn as they are (the API's bounded protocol and timeouts: ``api.front_door``).
+    """
     uvicorn.run(
         app,
         host=host,
@@ -31,4 +36,5 @@ def run_http(app: Any, *, host: str, port: int, ssl_certfile: Path | None, ssl_k
         proxy_headers=False,
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+        **options,
     )
