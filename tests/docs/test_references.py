@@ -10,6 +10,7 @@ drifting into fiction.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,17 @@ def test_every_invariant_has_a_section_with_at_least_one_test(name: str) -> None
         assert len(headings) == 1, f"{name}: expected one heading 'Invariant {number} ...', found {headings}"
         tests = [reference for reference in grouped[headings[0]] if reference.is_test]
         assert tests, f"{name}: invariant {number} names no test"
+
+
+@pytest.mark.parametrize("document", documents(), ids=lambda path: path.relative_to(DOCS).as_posix())
+def test_every_relative_link_resolves(document: Path) -> None:
+    text = document.read_text(encoding="utf-8")
+    broken = [
+        target
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+        if "://" not in target and not (document.parent / target).exists()
+    ]
+    assert not broken, f"{document.name}: links to missing files {broken}"
 
 
 def test_the_checker_catches_what_does_not_exist(tmp_path: Path) -> None:
