@@ -58,7 +58,8 @@ class Reference:
 
 
 def documents() -> list[Path]:
-    return sorted(DOCS.rglob("*.md"))
+    """The engineering documents and decision records (generated reports elsewhere in docs/ are not claims)."""
+    return sorted([*DOCS.glob("*.md"), *(DOCS / "decisions").glob("*.md")])
 
 
 def references(document: Path) -> list[Reference]:
