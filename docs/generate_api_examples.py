@@ -38,11 +38,15 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from api.openapi import reference_document  # noqa: E402
+from api.security import DEFAULT_MAX_BODY_BYTES  # noqa: E402
 from contracts import SigningKey, sign_request  # noqa: E402
 from contracts.error_codes import registry_document  # noqa: E402
+from contracts.idempotency import IDEMPOTENCY_KEY_PATTERN  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from tests.e2e.conftest import MERCHANT, Connector, running_connector  # noqa: E402
 from tests.fixtures.bodies import payment_body, ready_body  # noqa: E402
 from ucp_connector.client import NO_RETRIES, PlatformClient  # noqa: E402
+from workflows.lifecycle import IDEMPOTENCY_WINDOW  # noqa: E402
 
 PAGE = ROOT / "docs" / "api.md"
 KEYS = {name: f"docs-example-{name}-0000000000" for name in ("create", "update", "complete", "other", "cancel")}
@@ -211,7 +215,7 @@ async def _scenario(connector: Connector) -> list[Example]:
         )
         await record(
             "A mutation without an Idempotency-Key",
-            "Every POST/PUT needs one (22-255 characters of `[A-Za-z0-9_-]`).",
+            "Every POST/PUT needs one.",
             lambda: _send_signed(raw, key, signer.profile_url, f"{url}{base}", body, body, idempotency_key=None),
         )
     return examples
@@ -386,7 +390,8 @@ carries an RFC 9421 signature with label `sig1`, algorithm ES256 (raw `r||s`,
 | `idempotency-key` | on every POST and PUT |
 | `content-digest`, `content-type` | with a body; RFC 9530 sha-256 of the exact bytes, checked first |
 
-`created` is optional and may not lie in the future; one signature per
+Bodies are limited to @BODY_KIB@ KiB (`413 payload_too_large`, refused while
+streaming). `created` is optional and may not lie in the future; one signature per
 message. Every answer — errors included — is signed by the connector over
 `@status`, `content-digest` and `content-type` with a key published at
 `/.well-known/ucp`; merchant webhooks are signed by the *merchant* with a key
@@ -394,18 +399,18 @@ of its profile.
 
 ## Idempotency
 
-Every POST and PUT needs an `Idempotency-Key` of 22-255 characters of
-`[A-Za-z0-9_-]` (UUIDs qualify). The key names the operation: a create's key
+Every POST and PUT needs an `Idempotency-Key` matching `@KEY_PATTERN@`
+(UUIDs qualify). The key names the operation: a create's key
 determines the session id (`cs_` + base32 of sha256 of platform and key), any
 other operation is the Workflow Update `{operation}:{key}` of that session.
 
 * Same key, same body (compared as canonical JSON): the first answer again,
-  same status and bytes, nothing executed twice — for 48 h after the session's
+  same status and bytes, nothing executed twice — for @WINDOW_HOURS@ h after the session's
   last status change.
 * Same key, another body: `409 idempotency_key_reused`, nothing executed.
 * A create key of a session that has closed: `409 idempotency_key_reused`
   (`detail.reason = session_closed`); it never starts a second session.
-* The operation takes longer than `api_wait_seconds` (10 s by default):
+* The operation takes longer than `api_wait_seconds` (@WAIT@ s by default):
   `complete` answers the session as `complete_in_progress`, others `202
   operation_pending` with `Retry-After`; replaying the same request (same key)
   returns the result.
@@ -440,6 +445,20 @@ Only the headers that matter here are shown.
 """
 
 
+def _intro() -> str:
+    """The prose, with the figures read from the code so that a changed default changes the page."""
+    figures = {
+        "@KEY_PATTERN@": IDEMPOTENCY_KEY_PATTERN.pattern,
+        "@WINDOW_HOURS@": f"{IDEMPOTENCY_WINDOW.total_seconds() / 3600:g}",
+        "@WAIT@": f"{Settings.model_fields['api_wait_seconds'].default:g}",
+        "@BODY_KIB@": f"{DEFAULT_MAX_BODY_BYTES // 1024}",
+    }
+    text = INTRO
+    for token, value in figures.items():
+        text = text.replace(token, value)
+    return text
+
+
 def _routes_table() -> str:
     document = reference_document()
     rows = ["| method and path | what | signed by | Idempotency-Key | success | error statuses |", "| --- " * 6 + "|"]
@@ -466,7 +485,7 @@ def _errors_table() -> str:
 
 def render(examples: list[Example], fixed: dict[str, str]) -> str:
     placeholders = Placeholders(fixed)
-    parts = [INTRO, _routes_table(), ERRORS_INTRO, _errors_table(), EXAMPLES_INTRO]
+    parts = [_intro(), _routes_table(), ERRORS_INTRO, _errors_table(), EXAMPLES_INTRO]
     for example in examples:
         parts.append(f"\n### {example.title}\n\n{example.text}\n")
         first = examples[1].exchanges[-1] if example.note == "identical" else None

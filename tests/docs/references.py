@@ -38,6 +38,8 @@ TOP_LEVEL = (
 _TOP = "|".join(TOP_LEVEL)
 SYMBOL = re.compile(rf"`((?:{_TOP})/[\w/.-]+\.py)::([\w:]+)`")
 PATH = re.compile(rf"`((?:{_TOP})/[\w/.-]*)`")
+# `path.py::NAME` = `source`: the document quotes a constant's value as it stands in the code.
+CONSTANT = re.compile(rf"`((?:{_TOP})/[\w/.-]+\.py)::(\w+)` = `([^`]+)`")
 HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 
 
@@ -93,6 +95,42 @@ def _names(path: str) -> frozenset[str]:
 
     collect(tree.body, "")
     return frozenset(names)
+
+
+@dataclass(frozen=True)
+class QuotedConstant:
+    document: str
+    line: int
+    path: str
+    name: str
+    quoted: str
+
+    def __str__(self) -> str:
+        return f"{self.document}:{self.line}: {self.path}::{self.name} = {self.quoted}"
+
+
+def quoted_constants(document: Path) -> list[QuotedConstant]:
+    relative = document.relative_to(ROOT).as_posix() if document.is_relative_to(ROOT) else document.name
+    return [
+        QuotedConstant(relative, number, *match.groups())
+        for number, line in enumerate(document.read_text(encoding="utf-8").splitlines(), start=1)
+        for match in CONSTANT.finditer(line)
+    ]
+
+
+def constant_source(path: str, name: str) -> str | None:
+    """The source text of a module-level constant's value (``Final`` annotations included), or None."""
+    source = (ROOT / path).read_text(encoding="utf-8")
+    for node in ast.parse(source).body:
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets = [node.target]
+        if any(isinstance(target, ast.Name) and target.id == name for target in targets):
+            assert isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None
+            return ast.get_source_segment(source, node.value)
+    return None
 
 
 def exists(reference: Reference) -> bool:

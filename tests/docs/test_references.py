@@ -15,7 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.references import DOCS, ROOT, documents, exists, references, sections
+from tests.docs.references import (
+    DOCS,
+    ROOT,
+    constant_source,
+    documents,
+    exists,
+    quoted_constants,
+    references,
+    sections,
+)
 
 INVARIANTS = range(1, 11)
 INVARIANT_DOCUMENTS = ("architecture.md", "test-plan.md")
@@ -31,6 +40,17 @@ def test_the_readme_links_every_document() -> None:
 def test_every_reference_names_something_that_exists(document: Path) -> None:
     missing = [str(reference) for reference in references(document) if not exists(reference)]
     assert not missing, "documents name code or tests that do not exist:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("document", documents(), ids=lambda path: path.relative_to(DOCS).as_posix())
+def test_every_quoted_constant_has_the_quoted_value(document: Path) -> None:
+    """A figure a document states (48 h, 256 KiB ...) is quoted from the code, so a change shows up here."""
+    wrong = [
+        f"{quoted} (code: {constant_source(quoted.path, quoted.name)})"
+        for quoted in quoted_constants(document)
+        if constant_source(quoted.path, quoted.name) != quoted.quoted
+    ]
+    assert not wrong, "documents quote constants that no longer read so:\n" + "\n".join(wrong)
 
 
 @pytest.mark.parametrize("name", INVARIANT_DOCUMENTS)
@@ -61,7 +81,10 @@ def test_the_checker_catches_what_does_not_exist(tmp_path: Path) -> None:
         "`tests/docs/test_references.py::test_that_does_not_exist` and "
         "`tests/docs/test_references.py::test_every_reference_names_something_that_exists` and "
         "`storage/repository.py::Repository::append_audit_event` and "
-        "`storage/repository.py::Repository::no_such_method` and `storage/no_such_module.py`\n",
+        "`storage/repository.py::Repository::no_such_method` and `storage/no_such_module.py`\n"
+        "`workflows/lifecycle.py::IDEMPOTENCY_WINDOW` = `dt.timedelta(hours=24)`\n",
         encoding="utf-8",
     )
-    assert [exists(reference) for reference in references(document)] == [False, True, True, False, False]
+    assert [exists(reference) for reference in references(document)] == [False, True, True, False, False, True]
+    [quoted] = quoted_constants(document)
+    assert constant_source(quoted.path, quoted.name) == "dt.timedelta(hours=48)" != quoted.quoted
