@@ -263,6 +263,9 @@ other operation is the Workflow Update `{operation}:{key}` of that session.
   returns the result.
 * The workflow engine is unreachable: `503 service_unavailable` with
   `Retry-After`, nothing executed (fail closed).
+* Merchant webhooks (`POST /webhooks/merchants/{merchant_id}`) carry no
+  Idempotency-Key: they are deduplicated by their `Webhook-Id` in the
+  session's workflow, and each is a full snapshot of the order.
 
 ## Routes
 """
@@ -320,6 +323,22 @@ def _routes_table() -> str:
                 f"| `{method.upper()} {path}` | {operation.get('summary', '')} | {signed_by} | "
                 f"{'required' if 'Idempotency-Key' in names else '—'} | {', '.join(success)} | {', '.join(errors)} |"
             )
+    rows += ["", "What the error statuses stand for (the same on every route, from `contracts/openapi.json`):", ""]
+    rows += ["| status | meaning |", "| --- | --- |"]
+    statuses: dict[str, str] = {}
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                if not status.startswith("2") or status == "202":
+                    statuses.setdefault(status, response.get("description", ""))
+    rows += [f"| {status} | {statuses[status]} |" for status in sorted(statuses)]
+    if statuses.get("422") == "Validation Error":
+        rows += [
+            "",
+            "The 422 entry is FastAPI's generated default (`HTTPValidationError`): the connector answers an invalid "
+            "body with 400 `validation_failed` (example below); 422 comes only with the codes the error table lists "
+            "as 422.",
+        ]
     return "\n".join(rows)
 
 
