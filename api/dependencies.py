@@ -21,7 +21,8 @@ from pydantic import BaseModel
 
 from api.gateway import CheckoutGateway
 from api.limits import PlatformLimiter
-from api.security import PlatformRegistry, VerifiedPlatform, verify_platform_request
+from api.platform_registry import PlatformRegistry
+from api.security import VerifiedPlatform, verify_platform_request
 from api.services import ApiServices, SessionContexts
 from api.temporal_errors import engine_unavailable
 from contracts import (

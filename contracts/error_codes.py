@@ -121,6 +121,9 @@ class ErrorCode(StrEnum):
     MERCHANT_INPUT_REJECTED = "merchant_input_rejected"
     REQUEST_UNTRANSLATABLE = "request_untranslatable"
     MERCHANT_AUTH_FAILED = "merchant_auth_failed"
+    # --- The front door (issue 12): the request never reached a route ---
+    MISDIRECTED_REQUEST = "misdirected_request"
+    REQUEST_TIMEOUT = "request_timeout"
     # --- Safety checks before complete (issue 11: CMP-06, PAY-04, card_credential.json) ---
     TOTALS_INCONSISTENT = "totals_inconsistent"
     PAYMENT_INSTRUMENT_NOT_OFFERED = "payment_instrument_not_offered"
@@ -283,6 +286,12 @@ _SPECS: Final[dict[ErrorCode, ErrorSpec]] = {
     ),
     ErrorCode.MERCHANT_AUTH_FAILED: _S(
         502, _F.MERCHANT, "connector", "The connector could not authenticate to the merchant (credentials refused)."
+    ),
+    ErrorCode.MISDIRECTED_REQUEST: _S(
+        421, _F.PROTOCOL, "connector", "The request's Host is not the connector's public authority (RFC 9110 421)."
+    ),
+    ErrorCode.REQUEST_TIMEOUT: _S(
+        408, _F.PROTOCOL, "connector", "The request's headers or body did not arrive within the server's bound."
     ),
     ErrorCode.TOTALS_INCONSISTENT: _S(
         422,

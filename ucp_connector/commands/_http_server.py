@@ -24,9 +24,12 @@ def check_tls_pair(ssl_certfile: Path | None, ssl_keyfile: Path | None) -> None:
 
 
 def http_config(
-    app: Any, *, host: str, port: int, ssl_certfile: Path | None, ssl_keyfile: Path | None
+    app: Any, *, host: str, port: int, ssl_certfile: Path | None, ssl_keyfile: Path | None, **options: Any
 ) -> uvicorn.Config:
-    """The loaded uvicorn configuration; with a certificate, its context accepts TLS 1.3 only."""
+    """The loaded uvicorn configuration; with a certificate, its context accepts TLS 1.3 only.
+
+    ``options`` go to uvicorn as they are (the API's bounded protocol and timeouts: ``api.front_door``).
+    """
     config = uvicorn.Config(
         app,
         host=host,
@@ -37,6 +40,7 @@ def http_config(
         proxy_headers=False,
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+        **options,
     )
     config.load()
     if config.ssl is not None:
@@ -44,6 +48,9 @@ def http_config(
     return config
 
 
-def run_http(app: Any, *, host: str, port: int, ssl_certfile: Path | None, ssl_keyfile: Path | None) -> None:
+def run_http(
+    app: Any, *, host: str, port: int, ssl_certfile: Path | None, ssl_keyfile: Path | None, **options: Any
+) -> None:
     """Serve ``app`` until SIGINT/SIGTERM; ``X-Forwarded-*`` is never believed (``proxy_headers=False``)."""
-    uvicorn.Server(http_config(app, host=host, port=port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)).run()
+    config = http_config(app, host=host, port=port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, **options)
+    uvicorn.Server(config).run()
