@@ -39,7 +39,7 @@ async def negotiated_extensions(
     discovery = MerchantDiscovery(
         profiles,
         lambda merchant: platform_profile(
-            settings.public_base_url, keys, merchant, settings.payment_handlers_for(merchant)
+            settings.public_base_url, keys, merchant, settings.payment_handlers_for(merchant), settings.ap2_mandates
         ),
     )
     try:

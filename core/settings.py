@@ -263,6 +263,11 @@ class Settings(BaseSettings):
         description="Extra CA certificates (PEM) trusted for outbound HTTPS besides the public roots, for a "
         "private PKI such as the docker-compose stack's (`ucp-connector keys tls`).",
     )
+    ap2_mandates: bool = Field(
+        default=False,
+        description="Declare AP2 Mandates (dev.ucp.shopping.ap2_mandate) to merchants: a merchant that offers it "
+        "signs every checkout (verified before the platform sees it) and needs ap2.checkout_mandate on complete.",
+    )
     platforms: dict[PlatformId, PlatformSettings] = Field(default_factory=dict)
     merchants: dict[MerchantId, MerchantSettings] = Field(default_factory=dict)
     codec_server: CodecServerSettings = Field(default_factory=CodecServerSettings)

@@ -43,6 +43,15 @@ SUPPORTED_CAPABILITIES: dict[str, dict[str, Any]] = {
 }
 
 
+AP2_CAPABILITY: dict[str, dict[str, Any]] = {
+    "dev.ucp.shopping.ap2_mandate": {
+        "spec": f"{SPEC}/ap2-mandates",
+        "schema": f"{SCHEMAS}/ap2_mandate.json",
+        "extends": "dev.ucp.shopping.checkout",
+    }
+}
+
+
 def profile_url(public_base_url: str, merchant_id: str | None = None) -> str:
     base = public_base_url.rstrip("/") + "/.well-known/ucp"
     return base if merchant_id is None else f"{base}?merchant={quote(merchant_id, safe='')}"
@@ -57,10 +66,17 @@ def platform_profile(
     keys: KeyStore,
     merchant_id: str | None = None,
     payment_handlers: dict[str, list[dict[str, Any]]] | None = None,
+    ap2_mandates: bool = False,
 ) -> dict[str, Any]:
-    """The profile merchants read; ``payment_handlers`` are the platforms' (Settings.payment_handlers_for)."""
+    """The profile merchants read; ``payment_handlers`` are the platforms' (Settings.payment_handlers_for).
+
+    ``ap2_mandates`` (Settings.ap2_mandates) declares AP2 Mandates: a business that offers it then signs every
+    checkout (verified by merchants.responses) and requires ``ap2.checkout_mandate`` on complete, which the
+    platforms must then send.
+    """
     capabilities: dict[str, list[dict[str, Any]]] = {}
-    for name, entry in SUPPORTED_CAPABILITIES.items():
+    supported = {**SUPPORTED_CAPABILITIES, **(AP2_CAPABILITY if ap2_mandates else {})}
+    for name, entry in supported.items():
         capability: dict[str, Any] = {"version": UCP_VERSION, **entry}
         if name == "dev.ucp.shopping.order" and merchant_id is not None:
             capability["config"] = {"webhook_url": webhook_url(public_base_url, merchant_id)}
@@ -95,6 +111,7 @@ async def platform_profile_for_merchant(
     keys: KeyStore,
     merchant_id: str,
     payment_handlers: dict[str, list[dict[str, Any]]] | None = None,
+    ap2_mandates: bool = False,
 ) -> dict[str, Any]:
     """Our profile as *this* merchant reads it: in the release the connector speaks with it (issue 15).
 
@@ -103,7 +120,7 @@ async def platform_profile_for_merchant(
     fetched and cached stays valid. When the merchant's own profile cannot be
     read right now, the canonical release's shape is served.
     """
-    canonical = platform_profile(public_base_url, keys, merchant_id, payment_handlers)
+    canonical = platform_profile(public_base_url, keys, merchant_id, payment_handlers, ap2_mandates)
     try:
         entry = await profiles.get(merchant_id)
     except UcpError:

@@ -70,7 +70,9 @@ def build_worker(
     )
     discovery = DiscoveryActivities(
         profiles,
-        lambda merchant_id: platform_profile(base, keys, merchant_id, settings.payment_handlers_for(merchant_id)),
+        lambda merchant_id: platform_profile(
+            base, keys, merchant_id, settings.payment_handlers_for(merchant_id), settings.ap2_mandates
+        ),
     )
     storage = StorageActivities(repository)
     platform_profiles = PlatformProfiles(
