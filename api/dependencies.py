@@ -36,7 +36,7 @@ from contracts import (
 )
 from contracts.ucp import parse_model
 from contracts.ucp.complete_checks import raw_card_credential_error
-from contracts.ucp.extensions import ap2_shape_error, base_members, not_negotiated_error
+from contracts.ucp.extensions import ap2_shape_error, base_members, consent_shape_error, not_negotiated_error
 from core.settings import Settings
 from merchants.profiles import ProfileCache
 from storage.repository import Repository
@@ -140,7 +140,9 @@ def json_body(
         raise UcpError("the body must be application/json", code=ErrorCode.UNSUPPORTED_MEDIA_TYPE)
     document = parse_json(platform.body)
     if isinstance(document, dict) and negotiated is not None:
-        refusal = not_negotiated_error(document, negotiated) or ap2_shape_error(document)
+        refusal = (
+            not_negotiated_error(document, negotiated) or ap2_shape_error(document) or consent_shape_error(document)
+        )
         if refusal is not None:
             raise refusal
         parse_model(model, base_members(document))

@@ -40,6 +40,12 @@ SUPPORTED_CAPABILITIES: dict[str, dict[str, Any]] = {
         "extends": "dev.ucp.shopping.checkout",
     },
     "dev.ucp.shopping.order": {"spec": f"{SPEC}/order", "schema": f"{SCHEMAS}/order.json"},
+    # buyer-consent.md: the platform may pass the buyer's consent (buyer.consent) where the business offers it.
+    "dev.ucp.shopping.buyer_consent": {
+        "spec": f"{SPEC}/buyer-consent",
+        "schema": f"{SCHEMAS}/buyer_consent.json",
+        "extends": "dev.ucp.shopping.checkout",
+    },
 }
 
 

@@ -24,6 +24,15 @@ ASGI = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[
 
 def without_capability(name: str) -> Callable[[ASGI], ASGI]:
     """A merchant whose published profile no longer offers ``name`` (profiles are unsigned public data)."""
+    return _profile_edit(lambda capabilities: capabilities.pop(name, None))
+
+
+def with_capability(name: str, entry: dict[str, Any]) -> Callable[[ASGI], ASGI]:
+    """A merchant whose published profile also offers ``name``."""
+    return _profile_edit(lambda capabilities: capabilities.setdefault(name, [entry]))
+
+
+def _profile_edit(change: Callable[[dict[str, Any]], object]) -> Callable[[ASGI], ASGI]:
 
     def front(app: ASGI) -> ASGI:
         async def rewritten(scope: Scope, receive: Any, send: Any) -> None:
@@ -41,7 +50,7 @@ def without_capability(name: str) -> Callable[[ASGI], ASGI]:
                 if message.get("more_body"):
                     return
                 document = json.loads(b"".join(chunks))
-                document["ucp"]["capabilities"].pop(name, None)
+                change(document["ucp"]["capabilities"])
                 body = json.dumps(document).encode()
                 headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
                 await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
@@ -86,3 +95,39 @@ async def test_discounts_pass_only_where_the_discount_extension_is_negotiated(
         assert await plain.merchant.count_orders() == 0
         accepted = await plain.call(plain.alpha, "POST", BASE, ready_body())
         assert accepted.status_code == 201, accepted.text
+
+
+CONSENT = {"analytics": False, "marketing": True}
+BUYER_CONSENT = "dev.ucp.shopping.buyer_consent"
+
+
+async def test_buyer_consent_goes_where_the_business_negotiated_it(
+    dev_server_env: WorkflowEnvironment, connector: Connector, tmp_path: Path
+) -> None:
+    """buyer-consent.md: buyer.consent is a member of dev.ucp.shopping.buyer_consent. The reference merchant does
+    not offer it: refused at /buyer/consent (the old code forwarded it); a merchant that offers it gets it."""
+    body = ready_body()
+    body["buyer"] = {**body["buyer"], "consent": CONSENT}
+    refused = await connector.call(connector.alpha, "POST", BASE, body)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["code"] == "extension_not_negotiated" and refused.json()["pointer"] == "/buyer/consent"
+
+    entry = {
+        "version": "2026-04-08",
+        "spec": "https://ucp.dev/2026-04-08/specification/buyer-consent",
+        "schema": "https://ucp.dev/2026-04-08/schemas/shopping/buyer_consent.json",
+        "extends": "dev.ucp.shopping.checkout",
+    }
+    async with running_connector(
+        dev_server_env, tmp_path / "consent", merchant_front=with_capability(BUYER_CONSENT, entry)
+    ) as consenting:
+        created = await consenting.call(consenting.alpha, "POST", BASE, body)
+        assert created.status_code == 201, created.text
+        state = await consenting.merchant.checkout_state(
+            created.json()["continue_url"].split("/checkout/")[1].split("?")[0]
+        )
+        assert (state.buyer or {}).get("consent") == CONSENT  # reached the merchant as sent
+        malformed = ready_body()
+        malformed["buyer"] = {**malformed["buyer"], "consent": {"marketing": "yes"}}
+        invalid = await consenting.call(consenting.alpha, "POST", BASE, malformed)
+        assert invalid.status_code == 400 and invalid.json()["pointer"] == "/buyer/consent/marketing", invalid.text
