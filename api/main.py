@@ -46,6 +46,7 @@ def build_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            await services_of(app).rejections.close()  # counted 429s written, the spool drained (bounded)
             await http.aclose()
             await repository.close()
 

@@ -22,9 +22,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from temporalio.client import Client
 
 from api.app import create_app
-from api.dependencies import checkout_gateway
+from api.dependencies import checkout_gateway, services_of
 from api.front_door import FrontDoorLimits, server_options
 from api.gateway import CheckoutGateway
+from api.services import ApiServices
 from contracts import KeyStore, SigningKey, verify_response
 from core.settings import Settings
 from core.temporal.client import data_converter
@@ -49,6 +50,7 @@ class ApiUnderTest:
     beta: IndependentSigner
     repository: Repository
     settings: Settings
+    services: ApiServices
 
     async def send(
         self,
@@ -102,6 +104,7 @@ async def running_api(
     unreachable_merchant = {"profile_url": "http://127.0.0.1:9/.well-known/ucp", "allow_insecure_loopback": True}
     settings = Settings(
         public_base_url=base,
+        state_dir=tmp_path,
         storage=storage,
         api_wait_seconds=2,
         merchants={merchant: unreachable_merchant for merchant in (MERCHANT, OTHER_MERCHANT)},
@@ -135,7 +138,8 @@ async def running_api(
 
             app.dependency_overrides[checkout_gateway] = scripted_gateway
         async with serve(app, sock, **server_options(lambda: keys, limits)):
-            yield ApiUnderTest(base, http, keys, alpha, beta, repository, settings)
+            yield ApiUnderTest(base, http, keys, alpha, beta, repository, settings, services_of(app))
+        await services_of(app).rejections.close()
     await repository.close()
 
 
