@@ -35,6 +35,7 @@ from contracts import (
     validate_idempotency_key,
 )
 from contracts.ucp import parse_model
+from contracts.ucp.complete_checks import raw_card_credential_error
 from core.settings import Settings
 from merchants.profiles import ProfileCache
 from storage.repository import Repository
@@ -129,6 +130,10 @@ def json_body(
     document = parse_json(platform.body)
     parse_model(model, document)
     assert isinstance(document, dict)
+    # A PAN or CVC never goes further than this (card_credential.json: MUST NOT be used for checkout).
+    raw_card = raw_card_credential_error(document)
+    if raw_card is not None:
+        raise raw_card
     return document
 
 
