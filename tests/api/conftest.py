@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from temporalio.client import Client
 
 from api.app import create_app
-from api.dependencies import checkout_gateway, services_of
+from api.dependencies import checkout_gateway, readiness_gateway, services_of
 from api.front_door import FrontDoorLimits, server_options
 from api.gateway import CheckoutGateway
 from api.services import ApiServices
@@ -137,6 +137,7 @@ async def running_api(
                 return scripted
 
             app.dependency_overrides[checkout_gateway] = scripted_gateway
+            app.dependency_overrides[readiness_gateway] = scripted_gateway
         async with serve(app, sock, **server_options(lambda: keys, limits)):
             yield ApiUnderTest(base, http, keys, alpha, beta, repository, settings, services_of(app))
         await services_of(app).rejections.close()
