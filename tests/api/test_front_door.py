@@ -357,6 +357,7 @@ async def test_rejected_requests_are_audited_per_platform(api: ApiUnderTest) -> 
         body=json_bytes({"line_items": []}),
         idempotency_key=new_key(),
     )
+    await api.services.rejections.spool.drained()  # refusals reach the store through the spool
     anonymous = await api.repository.list_session_events("api:unauthenticated", "unauthenticated")
     alpha = await api.repository.list_session_events("api:alpha", "alpha")
     assert [event.error_code for event in anonymous.items] == ["signature_missing"]
