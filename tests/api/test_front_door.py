@@ -96,6 +96,7 @@ async def test_der_encoded_signature_is_refused(api: ApiUnderTest) -> None:
 
 
 async def test_unknown_kid_and_foreign_key_are_refused(api: ApiUnderTest) -> None:
+    """SIG-08: the keyid must name a key of the signer's (configured) keys, else 401 key_not_found."""
     url = api.url + "/checkout-sessions"
     stranger = IndependentSigner(ec.generate_private_key(ec.SECP256R1()), kid="nobody")
     response = await api.http.get(url, headers=stranger.sign("GET", url))
