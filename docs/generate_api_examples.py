@@ -187,6 +187,7 @@ async def _as_beta(connector: Connector, recorder: Recorder, path: str) -> None:
     async with PlatformClient(
         connector.url,
         SigningKey(signer.private_key, kid=signer.kid),
+        profile_url=signer.profile_url,
         connector_keys=connector.keys.jwks,  # read already in the first example
         retry=NO_RETRIES,
         transport=recorder,
