@@ -9,17 +9,20 @@ error and Temporal keeps trying with backoff — nothing accepted is lost
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
+from typing import TypeVar
 
 from temporalio import activity
 
 from activities.errors import encode_failure
 from activities.types import ActivityName, AuditRecord, SessionIndexRecord, StorageBatch
 from contracts import ErrorCode
-from storage.audit import AuditOutcome, NewAuditEvent
+from storage.audit import AuditEvent, AuditOutcome, NewAuditEvent
 from storage.errors import StorageError
 from storage.repository import Repository
 from storage.sessions import SessionUpsert
+
+T = TypeVar("T")
 
 
 class StorageActivities:
@@ -28,47 +31,48 @@ class StorageActivities:
 
     @activity.defn(name=ActivityName.WRITE_BATCH)
     async def write_batch(self, batch: StorageBatch) -> None:
-        """Write queued audit events and index updates in order (each write is idempotent on retry)."""
-        for item in batch.items:
-            if isinstance(item, AuditRecord):
-                await self.append_audit_event(item)
-            else:
-                await self.index_session(item)
+        """Write queued audit events and index updates in order, in one transaction (idempotent on retry)."""
+        await write_records(self._repository, batch.items)
 
-    async def append_audit_event(self, record: AuditRecord) -> None:
-        event = NewAuditEvent(
-            platform_id=record.platform_id,
-            session_id=record.session_id,
-            seq=record.seq,
-            occurred_at=record.occurred_at,
-            actor=record.actor,
-            action=record.action,
-            outcome=AuditOutcome(record.outcome),
-            error_code=ErrorCode(record.error_code) if record.error_code else None,
-            request_digest=record.request_digest,
-            response_digest=record.response_digest,
-            payload=record.payload,
+
+async def write_records(
+    repository: Repository, items: Sequence[AuditRecord | SessionIndexRecord], *, keep_stored: bool = False
+) -> list[AuditEvent]:
+    """The workflow's records as one storage batch (``storage.batch``); an outage is retryable."""
+    return await _written(repository.write_batch([to_storage(item) for item in items], keep_stored=keep_stored))
+
+
+def to_storage(item: AuditRecord | SessionIndexRecord) -> NewAuditEvent | SessionUpsert:
+    if isinstance(item, AuditRecord):
+        return NewAuditEvent(
+            platform_id=item.platform_id,
+            session_id=item.session_id,
+            seq=item.seq,
+            occurred_at=item.occurred_at,
+            actor=item.actor,
+            action=item.action,
+            outcome=AuditOutcome(item.outcome),
+            error_code=ErrorCode(item.error_code) if item.error_code else None,
+            request_digest=item.request_digest,
+            response_digest=item.response_digest,
+            payload=item.payload,
         )
-        await _written(self._repository.append_audit_event(event))
-
-    async def index_session(self, record: SessionIndexRecord) -> None:
-        change = SessionUpsert(
-            session_id=record.session_id,
-            platform_id=record.platform_id,
-            merchant_id=record.merchant_id,
-            status=record.status,
-            merchant_checkout_id=record.merchant_checkout_id,
-            order_id=record.order_id,
-            occurred_at=record.updated_at,
-            version=record.version,
-        )
-        await _written(self._repository.upsert_session(change))
+    return SessionUpsert(
+        session_id=item.session_id,
+        platform_id=item.platform_id,
+        merchant_id=item.merchant_id,
+        status=item.status,
+        merchant_checkout_id=item.merchant_checkout_id,
+        order_id=item.order_id,
+        occurred_at=item.updated_at,
+        version=item.version,
+    )
 
 
-async def _written(write: Awaitable[object]) -> None:
+async def _written(write: Awaitable[T]) -> T:
     """Await a storage write; an outage (incl. a sequence gap while an earlier write is retried) is
     retryable, a conflict is not (the repository has already logged and alerted it)."""
     try:
-        await write
+        return await write
     except StorageError as error:
         raise encode_failure(error, retryable=error.retryable) from error

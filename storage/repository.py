@@ -42,24 +42,24 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
 import structlog
 from pydantic import SecretStr
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts import CursorCodec, CursorInvalidError, ErrorCode, Redactor, UcpError, canonical_json
 from core.keyfiles import load_secret
 from core.settings import Settings
-from storage.audit import GENESIS_HASH, AuditEvent, NewAuditEvent, chain_hash, format_timestamp, hashed_event, row_event
+from storage import batch
+from storage.audit import GENESIS_HASH, AuditEvent, NewAuditEvent, format_timestamp
+from storage.batch import BatchItem
 from storage.database import is_sqlite, make_engine, translate_errors, write_transaction
-from storage.errors import AuditConflictError, AuditSequenceGapError, StorageUnavailableError
+from storage.errors import AuditSequenceGapError, StorageUnavailableError
 from storage.models import audit_events, sessions
 from storage.sessions import SessionFilters, SessionRecord, SessionUpsert
 from storage.verify import ChainReport, verify_chains
@@ -137,7 +137,7 @@ class Repository:
         payload = self._redactor.redact(event.payload)
         if event.seq is None:
             return await self._append_at_tail(event, payload)
-        document = _document(event, event.seq, payload)
+        document = batch.document(event, event.seq, payload)
         canonical_json(document)  # refuse what cannot be hashed before touching the database
         for _attempt in range(EXPLICIT_ATTEMPTS):
             try:
@@ -151,15 +151,15 @@ class Repository:
                             )
                         ).first()
                         if existing is not None:
-                            return _same_or_conflict(existing, document)
+                            return batch.same_or_conflict(existing, document)
                         prev_hash = await _predecessor_hash(connection, event)
-                        return await _insert(connection, document, prev_hash)
+                        return await batch.insert_event(connection, document, prev_hash)
             except IntegrityError:
                 continue  # a concurrent writer took (session_id, seq) first: re-read it and compare
         raise StorageUnavailableError("audit append kept colliding", reason="contention")
 
     async def _append_at_tail(self, event: NewAuditEvent, payload: Any) -> AuditEvent:
-        canonical_json(_document(event, 1, payload))
+        canonical_json(batch.document(event, 1, payload))
         for attempt in range(TAIL_ATTEMPTS):
             try:
                 with translate_errors("audit append"):
@@ -173,10 +173,10 @@ class Repository:
                             )
                         ).first()
                         if last is not None and last.platform_id != event.platform_id:
-                            raise _conflict(event.session_id, last.seq + 1, "platform_mismatch")
+                            raise batch.conflict(event.session_id, last.seq + 1, "platform_mismatch")
                         seq = 1 if last is None else last.seq + 1
                         prev_hash = GENESIS_HASH if last is None else last.hash
-                        return await _insert(connection, _document(event, seq, payload), prev_hash)
+                        return await batch.insert_event(connection, batch.document(event, seq, payload), prev_hash)
             except IntegrityError:
                 await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # noqa: S311 - jitter, not crypto
         raise StorageUnavailableError("audit append kept colliding", reason="contention")
@@ -220,42 +220,22 @@ class Repository:
 
     async def upsert_session(self, change: SessionUpsert) -> SessionRecord:
         """Create the session's index row, or move it forward if ``change.version`` is newer."""
-        insert = sqlite_insert if is_sqlite(self._engine) else postgresql_insert
-        statement = (
-            insert(sessions)
-            .values(
-                session_id=change.session_id,
-                platform_id=change.platform_id,
-                merchant_id=change.merchant_id,
-                merchant_checkout_id=change.merchant_checkout_id,
-                order_id=change.order_id,
-                status=change.status,
-                created_at=change.occurred_at,
-                updated_at=change.occurred_at,
-                version=change.version,
-            )
-            .on_conflict_do_nothing(index_elements=["session_id"])
-        )
         with translate_errors("session write"):
             async with write_transaction(self._engine) as connection:
-                await connection.execute(statement)
-                row = await _session_row(connection, change.session_id)
-                if row.platform_id != change.platform_id or row.merchant_id != change.merchant_id:
-                    raise _conflict(change.session_id, change.version, "session_owner_mismatch")
-                if change.version > row.version:
-                    await connection.execute(
-                        update(sessions)
-                        .where(sessions.c.session_id == change.session_id, sessions.c.version < change.version)
-                        .values(
-                            status=change.status,
-                            merchant_checkout_id=change.merchant_checkout_id or row.merchant_checkout_id,
-                            order_id=change.order_id or row.order_id,
-                            updated_at=max(change.occurred_at, row.updated_at),
-                            version=change.version,
+                return await batch.upsert_session(connection, change, sqlite=is_sqlite(self._engine))
+
+    async def write_batch(self, items: Sequence[BatchItem], *, keep_stored: bool = False) -> list[AuditEvent]:
+        """Audit events (explicit ``seq``) and index rows in one transaction, in order (``storage.batch``)."""
+        for _attempt in range(EXPLICIT_ATTEMPTS):
+            try:
+                with translate_errors("audit append"):
+                    async with write_transaction(self._engine) as connection:
+                        return await batch.write_batch(
+                            connection, self._redactor, items, sqlite=is_sqlite(self._engine), keep_stored=keep_stored
                         )
-                    )
-                    row = await _session_row(connection, change.session_id)
-        return SessionRecord.model_validate(row, from_attributes=True)
+            except IntegrityError:
+                continue  # a concurrent writer took a (session_id, seq) first: re-read and compare
+        raise StorageUnavailableError("audit append kept colliding", reason="contention")
 
     async def get_session(self, session_id: str, platform_id: str) -> SessionRecord | None:
         """The session if it belongs to ``platform_id``; another platform's session is None (404)."""
@@ -321,42 +301,6 @@ class Repository:
         return Page(items, next_cursor)
 
 
-def _document(event: NewAuditEvent, seq: int, payload: Any) -> dict[str, Any]:
-    return hashed_event(
-        platform_id=event.platform_id,
-        session_id=event.session_id,
-        seq=seq,
-        occurred_at=event.occurred_at,
-        actor=event.actor,
-        action=event.action,
-        outcome=event.outcome.value,
-        error_code=None if event.error_code is None else event.error_code.value,
-        request_digest=event.request_digest,
-        response_digest=event.response_digest,
-        payload=payload,
-    )
-
-
-def _conflict(session_id: str, seq: int, reason: str, **facts: str) -> AuditConflictError:
-    _log.error("audit_conflict", alert=True, session_id=session_id, seq=seq, reason=reason, **facts)
-    return AuditConflictError(
-        f"audit conflict in session {session_id} at {seq} ({reason}); nothing was overwritten",
-        detail={"reason": reason, "session_id": session_id, "seq": seq},
-    )
-
-
-def _same_or_conflict(existing: Any, document: dict[str, Any]) -> AuditEvent:
-    if canonical_json(row_event(existing)) == canonical_json(document):
-        return AuditEvent.model_validate(existing, from_attributes=True)
-    raise _conflict(
-        existing.session_id,
-        existing.seq,
-        "different_event",
-        stored_hash=existing.hash,
-        offered_hash=chain_hash(existing.prev_hash, document),
-    )
-
-
 async def _predecessor_hash(connection: AsyncConnection, event: NewAuditEvent) -> str:
     assert event.seq is not None
     if event.seq == 1:
@@ -371,25 +315,8 @@ async def _predecessor_hash(connection: AsyncConnection, event: NewAuditEvent) -
     if previous is None:
         raise AuditSequenceGapError(event.session_id, event.seq)
     if previous.platform_id != event.platform_id:
-        raise _conflict(event.session_id, event.seq, "platform_mismatch")
+        raise batch.conflict(event.session_id, event.seq, "platform_mismatch")
     return str(previous.hash)
-
-
-async def _insert(connection: AsyncConnection, document: dict[str, Any], prev_hash: str) -> AuditEvent:
-    values = {key: value for key, value in document.items() if key != "v"}
-    values["occurred_at"] = dt.datetime.strptime(document["occurred_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-        tzinfo=dt.UTC
-    )
-    values["prev_hash"] = prev_hash
-    values["hash"] = chain_hash(prev_hash, document)
-    row_id = (
-        await connection.execute(audit_events.insert().values(**values).returning(audit_events.c.id))
-    ).scalar_one()
-    return AuditEvent(id=row_id, **values)
-
-
-async def _session_row(connection: AsyncConnection, session_id: str) -> Any:
-    return (await connection.execute(select(sessions).where(sessions.c.session_id == session_id))).one()
 
 
 def _session_position(key: dict[str, Any]) -> tuple[dt.datetime, str]:

@@ -30,6 +30,7 @@ from activities.notify import NotifyActivities
 from contracts import KeyStore, Redactor
 from core.logging import salt_from_settings
 from core.outbound_http import new_http_client
+from core.platform_profiles import PlatformProfileRef, PlatformProfiles
 from core.settings import Settings
 from core.telemetry import worker_interceptors
 from merchants.platform_profile import platform_profile
@@ -69,7 +70,15 @@ def build_worker(
     )
     discovery = DiscoveryActivities(profiles, lambda merchant_id: platform_profile(base, keys, merchant_id))
     storage = StorageActivities(repository)
-    notify = NotifyActivities(http, keys, base)
+    platform_profiles = PlatformProfiles(
+        http,
+        {
+            platform_id: PlatformProfileRef(platform.profile_url, platform.allow_insecure_loopback)
+            for platform_id, platform in settings.platforms.items()
+            if platform.profile_url is not None
+        },
+    )
+    notify = NotifyActivities(http, keys, base, platform_profiles)
     return Worker(
         client,
         task_queue=settings.temporal.task_queue,

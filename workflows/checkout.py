@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.errors import encode_failure
     from activities.types import MerchantOperation, MerchantProfileSummary
     from contracts import ErrorCode, UcpError
+    from contracts.ucp.order_snapshots import is_older_snapshot
     from workflows import lifecycle, search_attributes
     from workflows.merchant_calls import MerchantCalls
     from workflows.outbox import Outbox
@@ -184,7 +185,11 @@ class CheckoutSessionWorkflow:
         """Refuse before anything is written to history; a replay is answered from its record."""
         error = lifecycle.request_error(operation, request, self._start.merchant_id, self.state)
         if error is None and request.idempotency_key not in self.state.idempotency:
-            error = lifecycle.refusal(operation, self.state, self._start.policy) or self._busy()
+            error = (
+                lifecycle.refusal(operation, self.state, self._start.policy)
+                or lifecycle.safety_refusal(operation, self.state, request.body)
+                or self._busy()
+            )
         if error is not None:
             raise encode_failure(error)
 
@@ -303,12 +308,21 @@ class CheckoutSessionWorkflow:
         outcome) becomes ``completed`` at once; the order snapshot replaces the
         previous one (webhooks carry the full entity).
         """
-        if event.webhook_id in self.state.order_event_ids:
+        identity = event.event_key or event.webhook_id
+        if identity in self.state.order_event_ids:
             return
-        self.state.order_event_ids.append(event.webhook_id)
+        self.state.order_event_ids.append(identity)
         del self.state.order_event_ids[: -lifecycle.MAX_REMEMBERED_WEBHOOK_IDS]
         order = lifecycle.order_with_currency(event.order, self.state.checkout)
-        self.state.order = order
+        if is_older_snapshot(order, event.webhook_timestamp, self.state.order, self.state.order_timestamp):
+            self._outbox.audit(  # ORD-25: a late retry of an older snapshot never replaces a newer one
+                actor=f"merchant:{self._start.merchant_id}",
+                action="order_event",
+                outcome="rejected",
+                payload={"webhook_id": event.webhook_id, "order_id": str(event.order.get("id")), "reason": "stale"},
+            )
+            return
+        self.state.order, self.state.order_timestamp = order, event.webhook_timestamp
         self._changes += 1
         self._outbox.audit(
             actor=f"merchant:{self._start.merchant_id}",

@@ -31,6 +31,7 @@ from typing import Any, Final
 from activities.types import MerchantOperation
 from contracts import ErrorCode, UcpError
 from contracts.ucp import CheckoutStatus, ResponseStatus
+from contracts.ucp.complete_checks import complete_refusal
 from workflows.types import Operation, OperationRequest, PolicySnapshot, SessionStart, SessionState, SessionView
 
 INCOMPLETE: Final = CheckoutStatus.INCOMPLETE
@@ -183,6 +184,19 @@ def refusal(operation: Operation, state: SessionState, policy: PolicySnapshot) -
     if error is None and operation is Operation.COMPLETE and state.checkout is not None:
         error = policy_error(policy, state.checkout)
     return error
+
+
+def safety_refusal(operation: Operation, state: SessionState, body: dict[str, Any] | None) -> UcpError | None:
+    """Why the connector will not send this ``complete`` (``contracts.ucp.complete_checks``: CMP-06, PAY-04).
+
+    Called by the ``complete`` validator only: a validator is not replayed, so
+    a history recorded before these checks existed replays unchanged. A
+    complete admitted while an update was still changing the checkout is
+    checked against the checkout it was admitted on.
+    """
+    if operation is not Operation.COMPLETE or state.checkout is None:
+        return None
+    return complete_refusal(state.checkout, body)
 
 
 def outcome_unknown(operation: Operation, error: UcpError) -> bool:

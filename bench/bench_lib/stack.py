@@ -7,7 +7,9 @@ the connector rather than about the demo:
 
 * Temporal runs **in memory** (no ``--db-filename``) and headless;
 * the reference merchant keeps its state in memory and ships nothing on its own
-  (no order webhooks arriving in the middle of a measurement);
+  (no order webhooks arriving in the middle of a measurement), and also trusts
+  the benchmark's own platform (``direct_key``, inline JWKS), so the direct bound
+  is measured against the very merchant process the connector calls;
 * the demo platform gets a rate limit far above what the benchmark sends, so
   the sweep measures the connector, not its limiter.
 
@@ -18,6 +20,7 @@ Each service is its own process, so CPU and memory can be read per service
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +28,9 @@ from pathlib import Path
 
 import httpx
 
+from bench.merchant_flows import PLATFORM as DIRECT_PLATFORM
+from contracts import JwkSet, SigningKey
+from reference_merchant import MerchantConfig
 from tests.fixtures.http import free_ports
 from ucp_connector.client import NO_RETRIES, PlatformClient
 from ucp_connector.commands.demo import DEMO_PROFILE_URL
@@ -45,6 +51,16 @@ class RunningStack:
     layout: DevLayout
     ports: DevPorts
     pids: dict[str, int]
+    direct_key: SigningKey
+
+    @property
+    def merchant_url(self) -> str:
+        return f"http://{self.ports.host}:{self.ports.merchant}"
+
+    @property
+    def merchant_endpoint(self) -> str:
+        """The merchant's REST base, as its profile publishes it (where a platform calls it directly)."""
+        return MerchantConfig(base_url=self.merchant_url, allow_insecure_loopback=True).endpoint
 
     @property
     def api_url(self) -> str:
@@ -92,7 +108,10 @@ def process_stack(state_dir: Path, python: str) -> Iterator[RunningStack]:
         os.umask(old_umask)
     with layout.config_file.open("a", encoding="utf-8") as config:
         config.write(RATE_LIMIT)
-    layout.merchant_config_file.write_text("# bench: nothing ships on its own\n", encoding="utf-8")
+    direct_key = SigningKey.generate()
+    merchant_config = layout.state_dir / "dev" / "bench-merchant.json"  # nothing ships on its own
+    trusted = {"profile_url": DIRECT_PLATFORM, "jwks": JwkSet((direct_key.public_jwk,)).to_dict()}
+    merchant_config.write_text(json.dumps({"platforms": [trusted]}), encoding="utf-8")
     cli = [python, *CLI[1:]]
     env = {"UCP_CONFIG": str(layout.config_file.resolve()), "UCP_STATE_DIR": str(layout.state_dir.resolve())}
     logs = layout.logs_dir
@@ -129,7 +148,7 @@ def process_stack(state_dir: Path, python: str) -> Iterator[RunningStack]:
                 "--trust-platform",
                 connector_profile_for_merchant(ports),
                 "--config",
-                str(layout.merchant_config_file),
+                str(merchant_config),
                 "--keys-dir",
                 str(layout.merchant_keys_dir),
             ],
@@ -161,6 +180,6 @@ def process_stack(state_dir: Path, python: str) -> Iterator[RunningStack]:
                 tail = child.log_file.read_text(errors="replace")[-3000:] if child.log_file.exists() else ""
                 raise StackError(f"{error}\n{tail}") from error
         pids = {child.name: child.process.pid for child in children if child.process is not None}
-        yield RunningStack(layout, ports, pids)
+        yield RunningStack(layout, ports, pids, direct_key)
     finally:
         stack.stop()

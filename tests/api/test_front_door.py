@@ -108,7 +108,9 @@ async def test_signature_must_cover_the_idempotency_key(api: ApiUnderTest) -> No
     """SIG-18 / IDM-01: the key must be a signed component of a mutation."""
     body = json_bytes(CREATE_BODY)
     url = api.url + f"/merchants/{MERCHANT}/checkout-sessions"
-    headers = api.alpha.sign("POST", url, body=body, cover=("@method", "@authority", "@path", "content-type"))
+    headers = api.alpha.sign(
+        "POST", url, body=body, cover=("@method", "@authority", "@path", "ucp-agent", "content-type")
+    )
     headers["Idempotency-Key"] = new_key()
     response = await api.http.post(url, content=body, headers=headers)
     assert response.status_code == 401 and response.json()["detail"]["missing_components"] == ["idempotency-key"]

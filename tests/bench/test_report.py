@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bench import compare
 from bench.bench_lib import report
 from bench.bench_lib.resources import growth_slope
 from bench.bench_lib.stats import percentile
@@ -58,6 +59,7 @@ def test_every_target_met_when_the_connector_is_within_its_bounds() -> None:
     assert found["p50_create_ms"]["met"] is True
     assert found["lifecycles_per_s_at_8"]["goal"] == pytest.approx(24.0)  # 80 % of min(30, 40)
     assert found["signing_share"]["measured"] == pytest.approx(4 * 0.2 / 18.0, abs=1e-3)
+    assert found["signing_share"]["per_operation"]["get"] == pytest.approx(2 * 0.2 / 18.0, abs=1e-3)
     assert found["cpu_ms_per_checkout"]["goal"] is None  # reported, not scored
     assert found["cpu_ms_per_checkout"]["split"]["worker"] == 10.0
     assert found["all_met"] is True
@@ -96,3 +98,13 @@ def test_memory_slope_and_percentile() -> None:
     assert growth_slope([(10, 5.0)]) == 0.0
     assert percentile([1.0, 2.0, 3.0, 4.0], 0.95) == 4.0
     assert percentile([float(i) for i in range(1, 101)], 0.95) == 95.0
+
+
+def test_compare_puts_before_and_after_side_by_side() -> None:
+    before = synthetic(connector_sequential={op: _row(150.0) for op in report.OPERATIONS})
+    before["targets"] = report.targets(before)
+    after = synthetic()
+    after["targets"] = report.targets(after)
+    text = compare.table(before, after)
+    assert "| p50_create_ms | 150 | 18 | <= 19 | 0.95 | yes |" in text
+    assert "| **all_met** | no | yes |" in text

@@ -43,6 +43,7 @@ def _every_field_set() -> SessionState:
         closed_at=AT,
         order={"id": "ord_1"},
         order_event_ids=["wh_1"],
+        order_timestamp=1_775_728_800,
         idempotency={"k1": IdempotencyRecord(operation=Operation.COMPLETE, digest="d", result=result)},
         reconcile=True,
         polls=4,

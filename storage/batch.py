@@ -1,0 +1,222 @@
+"""One transaction per batch: a session's audit events and index rows, written in the order decided.
+
+A checkout operation's audit trail is a handful of events with consecutive
+``seq`` numbers plus an index row. Written one event per transaction, each
+needs a SELECT of its own row (idempotency), a SELECT of its predecessor's
+hash and a COMMIT (an fsync); this module writes the whole batch in one
+transaction: one SELECT of the rows already stored in the batch's range (and
+the predecessor of its first event), then the inserts, each event's
+``prev_hash`` carried from the one before it in memory. The rules stay those
+of :meth:`storage.repository.Repository.append_audit_event` (DESIGN.md
+invariant 7): idempotent on (session_id, seq) — a stored identical event is
+"already written", a different one is :class:`~storage.errors.AuditConflictError`
+— and a missing predecessor is a retryable :class:`~storage.errors.AuditSequenceGapError`.
+
+``keep_stored`` serves writers whose events are derived from a merchant answer
+that a retry may see slightly differently (a re-sent call answered from the
+merchant's idempotency cache): when the batch's first event is already stored
+under the same action, the stored rows are the record and are returned as they
+are, instead of failing the retry with a conflict. The deterministic key is
+(session_id, seq, action).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contracts import Redactor, canonical_json
+from storage.audit import GENESIS_HASH, AuditEvent, NewAuditEvent, chain_hash, hashed_event, row_event
+from storage.errors import AuditConflictError, AuditSequenceGapError
+from storage.models import audit_events, sessions
+from storage.sessions import SessionRecord, SessionUpsert
+
+BatchItem = NewAuditEvent | SessionUpsert
+
+_log = structlog.get_logger("ucp_connector.storage")
+
+
+def document(event: NewAuditEvent, seq: int, payload: Any) -> dict[str, Any]:
+    """The hashed form of ``event`` at ``seq`` with its (already redacted) payload."""
+    return hashed_event(
+        platform_id=event.platform_id,
+        session_id=event.session_id,
+        seq=seq,
+        occurred_at=event.occurred_at,
+        actor=event.actor,
+        action=event.action,
+        outcome=event.outcome.value,
+        error_code=None if event.error_code is None else event.error_code.value,
+        request_digest=event.request_digest,
+        response_digest=event.response_digest,
+        payload=payload,
+    )
+
+
+def conflict(session_id: str, seq: int, reason: str, **facts: str) -> AuditConflictError:
+    _log.error("audit_conflict", alert=True, session_id=session_id, seq=seq, reason=reason, **facts)
+    return AuditConflictError(
+        f"audit conflict in session {session_id} at {seq} ({reason}); nothing was overwritten",
+        detail={"reason": reason, "session_id": session_id, "seq": seq},
+    )
+
+
+def same_or_conflict(existing: Any, offered: dict[str, Any]) -> AuditEvent:
+    if canonical_json(row_event(existing)) == canonical_json(offered):
+        return AuditEvent.model_validate(existing, from_attributes=True)
+    raise conflict(
+        existing.session_id,
+        existing.seq,
+        "different_event",
+        stored_hash=existing.hash,
+        offered_hash=chain_hash(existing.prev_hash, offered),
+    )
+
+
+async def insert_event(connection: AsyncConnection, offered: dict[str, Any], prev_hash: str) -> AuditEvent:
+    values = {key: value for key, value in offered.items() if key != "v"}
+    values["occurred_at"] = dt.datetime.strptime(offered["occurred_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+    values["prev_hash"] = prev_hash
+    values["hash"] = chain_hash(prev_hash, offered)
+    row_id = (
+        await connection.execute(audit_events.insert().values(**values).returning(audit_events.c.id))
+    ).scalar_one()
+    return AuditEvent(id=row_id, **values)
+
+
+async def upsert_session(connection: AsyncConnection, change: SessionUpsert, *, sqlite: bool) -> SessionRecord:
+    """Create the session's index row, or move it forward if ``change.version`` is newer (in ``connection``)."""
+    insert = sqlite_insert if sqlite else postgresql_insert
+    await connection.execute(
+        insert(sessions)
+        .values(
+            session_id=change.session_id,
+            platform_id=change.platform_id,
+            merchant_id=change.merchant_id,
+            merchant_checkout_id=change.merchant_checkout_id,
+            order_id=change.order_id,
+            status=change.status,
+            created_at=change.occurred_at,
+            updated_at=change.occurred_at,
+            version=change.version,
+        )
+        .on_conflict_do_nothing(index_elements=["session_id"])
+    )
+    row = await _session_row(connection, change.session_id)
+    if row.platform_id != change.platform_id or row.merchant_id != change.merchant_id:
+        raise conflict(change.session_id, change.version, "session_owner_mismatch")
+    if change.version > row.version:
+        await connection.execute(
+            update(sessions)
+            .where(sessions.c.session_id == change.session_id, sessions.c.version < change.version)
+            .values(
+                status=change.status,
+                merchant_checkout_id=change.merchant_checkout_id or row.merchant_checkout_id,
+                order_id=change.order_id or row.order_id,
+                updated_at=max(change.occurred_at, row.updated_at),
+                version=change.version,
+            )
+        )
+        row = await _session_row(connection, change.session_id)
+    return SessionRecord.model_validate(row, from_attributes=True)
+
+
+async def _session_row(connection: AsyncConnection, session_id: str) -> Any:
+    return (await connection.execute(select(sessions).where(sessions.c.session_id == session_id))).one()
+
+
+async def write_batch(
+    connection: AsyncConnection,
+    redactor: Redactor,
+    items: Sequence[BatchItem],
+    *,
+    sqlite: bool,
+    keep_stored: bool = False,
+) -> list[AuditEvent]:
+    """Write ``items`` in order inside ``connection``'s transaction; return the audit events as stored.
+
+    Audit events must have explicit, consecutive ``seq`` numbers per session
+    (the workflow numbers them); index rows are upserted where they stand.
+    """
+    events = [item for item in items if isinstance(item, NewAuditEvent)]
+    documents = [document(event, _seq(event), redactor.redact(event.payload)) for event in events]
+    for offered in documents:
+        canonical_json(offered)  # refuse what cannot be hashed before touching the database
+    stored = await _stored(connection, events)
+    if keep_stored and events and (events[0].session_id, _seq(events[0])) in stored:
+        first = stored[(events[0].session_id, _seq(events[0]))]
+        if first.action == events[0].action:
+            kept = [stored.get((event.session_id, _seq(event))) for event in events]
+            if all(row is not None for row in kept):
+                await _upsert_all(connection, items, sqlite=sqlite)
+                return [AuditEvent.model_validate(row, from_attributes=True) for row in kept]
+    written: list[AuditEvent] = []
+    previous: dict[str, tuple[int, str]] = {}  # session -> (seq, hash) of the last event of this batch
+    document_of = dict(zip((id(event) for event in events), documents, strict=True))
+    for item in items:
+        if isinstance(item, SessionUpsert):
+            await upsert_session(connection, item, sqlite=sqlite)
+            continue
+        seq, offered = _seq(item), document_of[id(item)]
+        existing = stored.get((item.session_id, seq))
+        if existing is not None:
+            event = same_or_conflict(existing, offered)
+        else:
+            event = await insert_event(connection, offered, _prev_hash(item, seq, previous, stored))
+        previous[item.session_id] = (seq, event.hash)
+        written.append(event)
+    return written
+
+
+async def _upsert_all(connection: AsyncConnection, items: Sequence[BatchItem], *, sqlite: bool) -> None:
+    for item in items:
+        if isinstance(item, SessionUpsert):
+            await upsert_session(connection, item, sqlite=sqlite)
+
+
+def _seq(event: NewAuditEvent) -> int:
+    if event.seq is None:
+        raise ValueError("a batch writes events at explicit positions: give every event its seq")
+    return event.seq
+
+
+async def _stored(connection: AsyncConnection, events: Sequence[NewAuditEvent]) -> dict[tuple[str, int], Any]:
+    """The stored rows of the batch's range per session, and each range's predecessor: one SELECT per session."""
+    ranges: dict[str, tuple[int, int]] = {}
+    for event in events:
+        low, high = ranges.get(event.session_id, (_seq(event), _seq(event)))
+        ranges[event.session_id] = (min(low, _seq(event)), max(high, _seq(event)))
+    stored: dict[tuple[str, int], Any] = {}
+    for session_id, (low, high) in ranges.items():
+        rows = await connection.execute(
+            select(audit_events).where(
+                audit_events.c.session_id == session_id,
+                audit_events.c.seq >= max(1, low - 1),
+                audit_events.c.seq <= high,
+            )
+        )
+        stored.update({(row.session_id, row.seq): row for row in rows})
+    return stored
+
+
+def _prev_hash(
+    event: NewAuditEvent, seq: int, previous: dict[str, tuple[int, str]], stored: dict[tuple[str, int], Any]
+) -> str:
+    if seq == 1:
+        return GENESIS_HASH
+    carried = previous.get(event.session_id)
+    if carried is not None and carried[0] == seq - 1:
+        return carried[1]
+    predecessor = stored.get((event.session_id, seq - 1))
+    if predecessor is None:
+        raise AuditSequenceGapError(event.session_id, seq)
+    if predecessor.platform_id != event.platform_id:
+        raise conflict(event.session_id, seq, "platform_mismatch")
+    return str(predecessor.hash)
