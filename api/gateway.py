@@ -49,6 +49,7 @@ from core.logging import bind
 from workflows import search_attributes
 from workflows.lifecycle import COMPLETE_IN_PROGRESS
 from workflows.types import (
+    CURRENT_BEHAVIOUR,
     ORDER_EVENT_SIGNAL,
     ORDER_READ_UPDATE,
     VIEW_QUERY,
@@ -101,6 +102,7 @@ class CheckoutGateway:
                 platform_webhook_url=context.webhook_url,
                 platform_webhook_allow_insecure_loopback=context.webhook_allow_insecure_loopback,
                 merchant_call_timeout_seconds=context.merchant_call_timeout_seconds,
+                behaviour=CURRENT_BEHAVIOUR,
                 **({"continue_as_new_after_events": context.history_limit} if context.history_limit else {}),
             ),
             id=workflow_id,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.api.workflow.v1 import PendingActivityInfo
@@ -115,10 +115,13 @@ def outcomes(view: SessionView) -> list[Outcome]:
     ]
 
 
+MERCHANT_ACTIVITIES: Final = frozenset({"call_merchant", "merchant_operation"})  # the latter: issue 13
+
+
 def status_text(view: SessionView, activities: Sequence[ActivityNow]) -> str:
     if view.status is not None:
         return view.status
-    if any(activity.activity == "call_merchant" for activity in activities):
+    if any(activity.activity in MERCHANT_ACTIVITIES for activity in activities):
         return "creating (the merchant has not answered the create yet)"
     return "creating"
 

@@ -7,12 +7,13 @@ How it reads (DESIGN.md invariants 3-6, "Checkout lifecycle"):
   ``refresh`` whose update id is ``{operation}:{Idempotency-Key}``. Each update
   has a *validator*: an illegal transition, a policy refusal or a reused key is
   rejected before anything is written to history.
-* ``read_order`` (the platform's GET of its order) is an Update too, so the
-  read goes through a signed, audited merchant call; it changes nothing at the
-  merchant, so it needs no Idempotency-Key and no lock.
-* Every handler that changes the merchant session holds ``_merchant_lock``, so
-  those calls are strictly ordered (``merchant_calls``: one outbound key per
-  operation sequence, invariant 4).
+* ``read_order`` (the platform's GET of its order) is an Update too: a signed,
+  audited merchant call, without Idempotency-Key or lock (it changes nothing).
+* Every handler that changes the merchant session holds ``_merchant_lock``:
+  strictly ordered calls, one outbound key per operation sequence (invariant 4).
+* A session started by this build (``SessionStart.behaviour``) answers each
+  operation in one workflow task: the merchant call and its audit trail are one
+  local activity (``merchant_calls``, ``activities/operation.py``; issue 13).
 * The workflow remembers, per platform key, the body digest and the result,
   so a replay returns the identical result, also after ``continue_as_new``,
   when Temporal's own update-id dedup no longer reaches back.
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, Final
 
 from temporalio import workflow
@@ -41,10 +43,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.errors import encode_failure
     from activities.types import MerchantOperation, MerchantProfileSummary
     from contracts import ErrorCode, UcpError
-    from workflows import lifecycle, search_attributes
-    from workflows.merchant_calls import MerchantCalls
+    from workflows import lifecycle, search_attributes, waits
+    from workflows.merchant_calls import MerchantCalls, PlatformAnswer
     from workflows.outbox import Outbox
     from workflows.types import (
+        CURRENT_BEHAVIOUR,
         ORDER_EVENT_SIGNAL,
         ORDER_READ_UPDATE,
         VIEW_QUERY,
@@ -88,8 +91,10 @@ class CheckoutSessionWorkflow:
         self._merchant_lock = asyncio.Lock()
         self._updates_in_flight = 0
         self._changes = 0  # bumped on every state change the run loop must look at
-
-    # ------------------------------------------------------------------ run
+        # Sessions started by this build (SessionStart.behaviour): one workflow task per operation (issue 13).
+        # Older sessions keep the commands they were recorded with, so their histories replay.
+        self._current = start.behaviour >= CURRENT_BEHAVIOUR
+        self._release_attribute: str | None = None  # upserted with the first status (one event, not two)
 
     @workflow.run
     async def run(self, start: SessionStart) -> SessionView:
@@ -116,20 +121,18 @@ class CheckoutSessionWorkflow:
         elif lifecycle.awaiting_outcome(self.state):
             if not await self._changed_within(lifecycle.poll_backoff(self.state.polls)):
                 await self._refresh_from_merchant("poll")
-        elif not await self._changed_within(lifecycle.expiry_check_due(self.state) - workflow.now()):
-            self.state.last_expiry_check = workflow.now()
-            await self._refresh_from_merchant("expiry")
+        else:
+            due = lifecycle.expiry_check_due(self.state)
+            # A current session keeps its timer through changes that leave the check where it is (issue 13:
+            # re-arming it on every operation cost two history events each).
+            unchanged = (lambda: lifecycle.waits_for_expiry(self.state, due)) if self._current else None
+            if not await self._changed_within(due - workflow.now(), unless=unchanged):
+                self.state.last_expiry_check = workflow.now()
+                await self._refresh_from_merchant("expiry")
 
-    async def _changed_within(self, within: dt.timedelta) -> bool:
-        """True if the state changed (or a continuation fell due) within ``within``, False once it ran out."""
-        if within <= dt.timedelta(0):
-            return False
-        seen = self._changes
-        try:
-            await workflow.wait_condition(lambda: self._changes != seen or self._continue_as_new_due(), timeout=within)
-        except TimeoutError:
-            return False
-        return True
+    async def _changed_within(self, within: dt.timedelta, unless: Callable[[], bool] | None = None) -> bool:
+        """True if the state changed (or a continuation fell due) within ``within`` (``waits.changed_within``)."""
+        return await waits.changed_within(lambda: self._changes, within, stop=self._continue_as_new_due, unless=unless)
 
     def _continue_as_new_due(self) -> bool:
         info = workflow.info()
@@ -137,8 +140,6 @@ class CheckoutSessionWorkflow:
             info.is_continue_as_new_suggested()
             or info.get_current_history_length() > self._start.continue_as_new_after_events
         )
-
-    # -------------------------------------------------------------- updates
 
     @workflow.update(name=Operation.CREATE.value)
     async def create(self, request: OperationRequest) -> OperationResult:
@@ -216,17 +217,25 @@ class CheckoutSessionWorkflow:
             # Read-your-writes: the session listing, the events trail and the order lookup see this
             # operation once the platform has its answer. An audit-store outage therefore delays the
             # answer (the API's bounded wait turns it into a retry hint), never loses the record.
-            if workflow.patched(AUDIT_BEFORE_ANSWER_PATCH):
+            # A current session's merchant call usually stored them already, in the same activity.
+            if not self._merchant.settle() and (self._current or workflow.patched(AUDIT_BEFORE_ANSWER_PATCH)):
                 await self._outbox.stored()
         finally:
             self._updates_in_flight -= 1
         return result
 
+    def _answer(self, operation: Operation, request: OperationRequest) -> PlatformAnswer | None:
+        """For a current session, the platform answer its merchant call's activity stores the records of."""
+        return PlatformAnswer.of(operation, request.body_digest) if self._current else None
+
     async def _perform(self, operation: Operation, request: OperationRequest) -> OperationResult:
         if operation is Operation.CREATE:
             return await self._create(request)
         outcome = await self._merchant.call(
-            lifecycle.MERCHANT_OPERATION[operation], self.state.merchant_checkout_id, request.body
+            lifecycle.MERCHANT_OPERATION[operation],
+            self.state.merchant_checkout_id,
+            request.body,
+            answer=self._answer(operation, request),
         )
         if isinstance(outcome, UcpError):
             if lifecycle.outcome_unknown(operation, outcome):
@@ -244,9 +253,11 @@ class CheckoutSessionWorkflow:
             if isinstance(merchant, UcpError):
                 return _error_result(Operation.CREATE, request, merchant)
             self.state.merchant = merchant
-            if workflow.patched(MERCHANT_RELEASE_PATCH):
+            if self._current or workflow.patched(MERCHANT_RELEASE_PATCH):
                 self._record_release(merchant)
-            outcome = await self._merchant.call(MerchantOperation.CREATE, None, request.body)
+            outcome = await self._merchant.call(
+                MerchantOperation.CREATE, None, request.body, answer=self._answer(Operation.CREATE, request)
+            )
             if isinstance(outcome, UcpError):
                 return _error_result(Operation.CREATE, request, outcome)
             if lifecycle.is_error_envelope(outcome.body):
@@ -259,6 +270,8 @@ class CheckoutSessionWorkflow:
         finally:
             self.state.created = True
             self._changes += 1
+            if self._release_attribute is not None:  # no status was recorded: the release goes alone
+                self._upsert_attributes()
 
     @workflow.update(name=ORDER_READ_UPDATE)
     async def read_order(self, request: OrderRead) -> OrderReadResult:
@@ -292,8 +305,6 @@ class CheckoutSessionWorkflow:
         if busy is not None:
             raise encode_failure(busy)
 
-    # ---------------------------------------------------------- signals/query
-
     @workflow.signal(name=ORDER_EVENT_SIGNAL)
     def order_event(self, event: OrderEvent) -> None:
         """A verified merchant order webhook: full snapshot, deduplicated by Webhook-Id (ORD-18, ORD-24).
@@ -325,11 +336,12 @@ class CheckoutSessionWorkflow:
     def view(self) -> SessionView:
         return lifecycle.session_view(self._start, self.state, self._outbox.pending_actions())
 
-    # ------------------------------------------------------------- internals
-
     def _record_release(self, merchant: MerchantProfileSummary) -> None:
         """The UCP release the merchant speaks: in the audit trail and a search attribute (issue 15)."""
-        workflow.upsert_search_attributes([search_attributes.MERCHANT_VERSION.value_set(merchant.version)])
+        if self._current:
+            self._release_attribute = merchant.version  # upserted with the session's first status
+        else:
+            workflow.upsert_search_attributes([search_attributes.MERCHANT_VERSION.value_set(merchant.version)])
         self._outbox.audit(
             actor="connector",
             action="merchant_negotiated",
@@ -356,7 +368,7 @@ class CheckoutSessionWorkflow:
         state.status_history.append(StatusChange(status=new_status, at=now, cause=cause))
         if new_status in lifecycle.TERMINAL:
             state.closed_at = now
-        workflow.upsert_search_attributes([search_attributes.STATUS.value_set(new_status)])
+        self._upsert_attributes(new_status)
         self._outbox.index()
         self._outbox.audit(
             actor="connector",
@@ -366,6 +378,10 @@ class CheckoutSessionWorkflow:
         )
         if cause not in _SYNCHRONOUS_CAUSES:
             self._outbox.notify("checkout.status_changed", {"checkout": self._presented()})
+
+    def _upsert_attributes(self, status: str | None = None) -> None:
+        search_attributes.upsert(status, self._release_attribute)
+        self._release_attribute = None
 
     async def _refresh_from_merchant(self, cause: str) -> None:
         self.state.polls += 1

@@ -227,6 +227,11 @@ def expiry_check_due(state: SessionState) -> dt.datetime:
     return due
 
 
+def waits_for_expiry(state: SessionState, due: dt.datetime) -> bool:
+    """Still waiting for the same expiry check: not finished, not polling, the same due time."""
+    return window_end(state) is None and not awaiting_outcome(state) and expiry_check_due(state) == due
+
+
 def order_id(state: SessionState) -> str | None:
     """The merchant's order id, from a webhook snapshot or the completed checkout's ``order``."""
     for source in (state.order, (state.checkout or {}).get("order")):

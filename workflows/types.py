@@ -19,6 +19,9 @@ WORKFLOW_TYPE: Final = "CheckoutSession"
 VIEW_QUERY: Final = "view"
 ORDER_EVENT_SIGNAL: Final = "order_event"
 ORDER_READ_UPDATE: Final = "read_order"
+# What a session started by this build does (``SessionStart.behaviour``): 0 = recorded before issue 13,
+# 1 = one workflow task per operation. New behaviour is chosen at start, so old histories replay unchanged.
+CURRENT_BEHAVIOUR: Final = 1
 
 
 class _Model(BaseModel):
@@ -144,6 +147,9 @@ class SessionStart(_Model):
         default=30, ge=1, le=300, description="start_to_close of one merchant call attempt (a crash retries after it)."
     )
     carried: SessionState | None = Field(default=None, description="The state a continued run resumes.")
+    behaviour: int = Field(
+        default=0, ge=0, description="The workflow behaviour the session started with (CURRENT_BEHAVIOUR)."
+    )
 
 
 class SessionView(_Model):

@@ -64,12 +64,14 @@ async def test_a_create_the_merchant_keeps_failing_shows_the_attempt_and_its_las
 
         stuck = await eventually(attempts, lambda found: any(a.attempt >= 2 and a.last_failure for a in found), 60)
         [activity] = stuck
-        assert activity.activity == "call_merchant" and activity.summary == "create_checkout at shop"
+        # The create's local attempt failed; its retries are the regular merchant_operation (issue 13).
+        assert activity.activity == "merchant_operation" and activity.summary == "create_checkout at shop"
         assert activity.failure_code == "merchant_unavailable" and activity.maximum_attempts == 0
         _, lines = await _report(stack, session_id)
         text = "\n".join(lines)
         assert "status None" not in text and "status creating (the merchant has not answered" in text
-        assert "call_merchant (create_checkout at shop): " in text and "last failure: [merchant_unavailable]" in text
+        assert "merchant_operation (create_checkout at shop): " in text
+        assert "last failure: [merchant_unavailable]" in text
         assert "(retried until it succeeds)" in text
 
         shown = await _session_show(stack, tmp_path, payload_keyring, session_id)
@@ -77,7 +79,7 @@ async def test_a_create_the_merchant_keeps_failing_shows_the_attempt_and_its_las
         [listed] = json.loads(await _session_show(stack, tmp_path, payload_keyring, session_id, "--json"))[
             "activities_in_progress"
         ]
-        assert listed["activity"] == "call_merchant" and listed["attempt"] >= 2 and listed["failure_code"]
+        assert listed["activity"] == "merchant_operation" and listed["attempt"] >= 2 and listed["failure_code"]
     finally:
         stack.merchant.faults.unavailable_count = 0
         with contextlib.suppress(Exception):
