@@ -6,8 +6,9 @@ middleware through its constructor.
 
 Middleware, outermost first: tracing (when on, ``core.telemetry``),
 the request log (``api.request_log``: bound request id, one access line per
-request), response signing (every response, errors included), then the
-body-size limit; inside, the routers — each signed
+request), response signing (every response, errors included), the authority
+guard (``Host`` must be the public authority, before any routing:
+``api.authority_guard``), then the body-size limit; inside, the routers — each signed
 router carries ``signed_platform`` as a router-level dependency, so no route
 can skip verification. ``tests/api`` asserts that the only routes without it
 are the three public ones.
@@ -19,6 +20,7 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
+from api.authority_guard import AuthorityGuard
 from api.dependencies import attach_services
 from api.errors import install_error_handlers
 from api.gateway import CheckoutGateway
@@ -46,6 +48,7 @@ def routed_app() -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,  # the document is published as contracts/openapi.json, not served
+        redirect_slashes=False,  # no route ever answers a redirect (issue 12.2)
     )
     for router in (public.router, checkout.router, sessions.router, webhooks.router):
         app.include_router(router)
@@ -68,6 +71,7 @@ def create_app(
     attach_services(app, services)
     install_error_handlers(app, services.rejections)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
+    app.add_middleware(AuthorityGuard, public_base_url=settings.public_base_url, rejections=services.rejections)
     app.add_middleware(ResponseSigningMiddleware, keys=services.keys)
     app.add_middleware(RequestLogMiddleware)
     # Here rather than in api.main.build_app: every API app (production, tests) gets the same wiring.

@@ -21,7 +21,8 @@ from pydantic import BaseModel
 
 from api.gateway import CheckoutGateway
 from api.limits import PlatformLimiter
-from api.security import PlatformRegistry, VerifiedPlatform, verify_platform_request
+from api.platform_registry import PlatformRegistry
+from api.security import VerifiedPlatform, verify_platform_request
 from api.services import ApiServices, SessionContexts
 from api.temporal_errors import engine_unavailable
 from contracts import (
@@ -34,6 +35,7 @@ from contracts import (
     validate_idempotency_key,
 )
 from contracts.ucp import parse_model
+from contracts.ucp.complete_checks import raw_card_credential_error
 from core.settings import Settings
 from merchants.profiles import ProfileCache
 from storage.repository import Repository
@@ -128,6 +130,10 @@ def json_body(
     document = parse_json(platform.body)
     parse_model(model, document)
     assert isinstance(document, dict)
+    # A PAN or CVC never goes further than this (card_credential.json: MUST NOT be used for checkout).
+    raw_card = raw_card_credential_error(document)
+    if raw_card is not None:
+        raise raw_card
     return document
 
 

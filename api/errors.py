@@ -5,6 +5,8 @@
 * request validation → ``400 validation_failed`` with an RFC 6901 JSON pointer to
   the first offending field (DESIGN.md invariant 8);
 * unknown route → ``404 not_found``; wrong method → ``405 method_not_allowed``;
+* the client disconnected mid-body → logged in one line, answered into the void
+  (never the catch-all: no traceback, no 500; issue 12.3);
 * anything else is a bug: logged with its traceback server-side, answered with
   ``500 internal_error`` and no detail.
 """
@@ -19,6 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from api.audit import RejectionAudit
 from contracts import ErrorCode, UcpError
@@ -79,6 +82,14 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(UcpError("request could not be handled", code=ErrorCode.VALIDATION_FAILED))
 
 
+async def _client_gone(request: Request, exc: Exception) -> JSONResponse:
+    """The client went away mid-body (or the front door closed a slow one): nobody reads the answer, no traceback."""
+    log.info("client_disconnected", path=request.url.path, method=request.method)
+    return error_response(
+        UcpError("the client disconnected before the body arrived", code=ErrorCode.VALIDATION_FAILED),
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", path=request.url.path, method=request.method, exc_info=exc)
     return error_response(UcpError("internal error; nothing was committed", code=ErrorCode.INTERNAL_ERROR))
@@ -90,4 +101,5 @@ def install_error_handlers(app: FastAPI, rejections: RejectionAudit) -> None:
     app.add_exception_handler(UcpError, audited.ucp_error)
     app.add_exception_handler(RequestValidationError, audited.validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)

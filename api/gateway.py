@@ -5,7 +5,9 @@
   same platform + same ``Idempotency-Key`` land on the same workflow and the
   same update (DESIGN.md invariant 3);
 * **update/complete/cancel** are Workflow Updates with id ``{operation}:{key}``;
-* after every update the API compares the result's request digest with its
+* after every update the API checks that the session belongs to the merchant
+  the request named (``_merchant_of``: an update deduplicated by id never ran
+  the workflow's validator) and compares the result's request digest with its
   own: Temporal dedups by update id, so a *different* body under the same key
   receives the first body's result — which we turn into ``409
   idempotency_key_reused`` (invariant 2);
@@ -109,7 +111,8 @@ class CheckoutGateway:
             task_queue=self._task_queue,
             result_type=SessionView,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            # A run that failed (its create never arrived, issue 12.11) may be started again; a finished one not.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(search_attributes.PLATFORM, context.platform_id),
@@ -139,7 +142,14 @@ class CheckoutGateway:
                 code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
                 detail={"reason": "session_closed"},
             ) from exc
-        return session_id, await self._bounded(handle, request, Operation.CREATE, context.platform_id, session_id)
+        result = await self._bounded(handle, request, Operation.CREATE, context.platform_id, session_id)
+        if await self._merchant_of(context.platform_id, session_id) != context.merchant_id:
+            raise UcpError(
+                "this Idempotency-Key already created a session at another merchant; use a new key",
+                code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                detail={"reason": "other_merchant"},
+            )
+        return session_id, result
 
     async def operate(
         self, platform_id: str, session_id: str, operation: Operation, request: OperationRequest
@@ -153,7 +163,23 @@ class CheckoutGateway:
                 id=update_id(operation.value, request.idempotency_key),
                 wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             )
-        return await self._bounded(update, request, operation, platform_id, session_id)
+        result = await self._bounded(update, request, operation, platform_id, session_id)
+        if request.merchant_id is not None and await self._merchant_of(platform_id, session_id) != request.merchant_id:
+            raise UcpError("no such checkout session", code=ErrorCode.NOT_FOUND)
+        return result
+
+    async def _merchant_of(self, platform_id: str, session_id: str) -> str | None:
+        """The merchant the session's workflow was started for (its search attribute; the server answers alone).
+
+        Temporal dedups an update by its id (``{operation}:{key}``) *before* the
+        workflow's validator runs, so the same key sent under another merchant's
+        path would attach to the first merchant's update and answer with that
+        merchant's checkout (issue 12.8). The update ids stay as they are (a
+        changed id would re-run an in-flight ``complete``); the answer is checked.
+        """
+        with temporal_errors():
+            description = await self._handle(platform_id, session_id).describe()
+        return description.typed_search_attributes.get(search_attributes.MERCHANT)
 
     async def _bounded(
         self,

@@ -4,15 +4,21 @@ Order of checks, cheapest and least trusting first:
 
 1. **body size** — enforced while the body streams in (``BodyLimitMiddleware``),
    before anything is parsed: ``413 payload_too_large``;
+   **signature headers** — present, well-formed and naming a registered key,
+   checked *before* the body is read (``screen_request_signature``), so an
+   anonymous client cannot make the API wait on or buffer a body;
 2. **Content-Digest** over the raw bytes, before the body is parsed
    (``digest_mismatch``, SIG-24);
-3. **RFC 9421** with the keys of the *platform registry* only — the registry
+3. **RFC 9421** with the keys of the *platform registry* only
+   (``api.platform_registry``: ES256/ES384, key files watched) — the registry
    maps each ``kid`` to exactly one platform, so the verified key *is* the
    platform identity; keys are never fetched from a URL a request names
    (no SSRF). Unknown kid → ``401 key_not_found``, bad or missing signature →
    ``401 signature_invalid``/``signature_missing``;
-4. **identity binding** — when the platform's profile URL is registered, a
-   ``UCP-Agent`` header must name exactly it (SIG-32).
+4. **identity binding** — every request carries ``UCP-Agent`` with an
+   acceptable profile URL (OVR-19; absent is ``400 invalid_profile_url``), and
+   when the platform's profile URL is registered it must name exactly it
+   (SIG-32). Before issue 12.7 an absent header skipped the binding.
 
 The URL that was signed is rebuilt from the connector's configured
 ``public_base_url`` (scheme and authority) and the raw, still-encoded request
@@ -22,7 +28,6 @@ really addressed — a request relayed to another host fails.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -30,12 +35,12 @@ from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_response
+from api.platform_registry import PlatformRegistry
 from contracts import (
     ErrorCode,
-    JwkSet,
-    PublicJwk,
     UcpError,
     parse_ucp_agent,
+    screen_request_signature,
     signed_target_uri,
     text_headers,
     verify_request,
@@ -56,37 +61,19 @@ class VerifiedPlatform:
     body: bytes
 
 
-class PlatformRegistry:
-    """The platform registry as the verifier sees it: kid -> (platform, key)."""
-
-    def __init__(self, platforms: Mapping[str, PlatformSettings]) -> None:
-        self._platforms = dict(platforms)
-        self._by_kid: dict[str, tuple[str, PublicJwk]] = {}
-        for platform_id, settings in self._platforms.items():
-            keys: JwkSet = settings.load_keys()
-            for key in keys.keys:
-                if key.kid in self._by_kid:
-                    raise ValueError(f"kid {key.kid!r} is registered for two platforms; kids must be unique")
-                if key.is_signature_key:
-                    self._by_kid[key.kid] = (platform_id, key)
-
-    def find(self, kid: str) -> PublicJwk | None:
-        entry = self._by_kid.get(kid)
-        return entry[1] if entry else None
-
-    def platform_of(self, kid: str) -> str:
-        return self._by_kid[kid][0]
-
-    def settings(self, platform_id: str) -> PlatformSettings:
-        return self._platforms[platform_id]
-
-
 async def verify_platform_request(
     request: Request, *, registry: PlatformRegistry, public_base_url: str
 ) -> VerifiedPlatform:
     """Verify the request and remember the platform on ``request.state`` (``api.dependencies.signed_platform``)."""
-    body = await request.body()
     headers = text_headers(request.scope["headers"])
+    claimed = screen_request_signature(headers, registry)  # unsigned or unknown key: refused before the body
+    if not registry.allowed(claimed):
+        raise UcpError(
+            f"UCP 2026-04-08 request signatures are ES256 or ES384; key {claimed.kid} is {claimed.kty}/{claimed.crv}",
+            code=ErrorCode.ALGORITHM_UNSUPPORTED,
+            detail={"reason": "key_type", "kid": claimed.kid},
+        )
+    body = await request.body()
     signed = verify_request(
         method=request.method,
         url=signed_target_uri(public_base_url, request.scope),
@@ -97,14 +84,14 @@ async def verify_platform_request(
     platform_id = registry.platform_of(signed.key.kid)
     settings = registry.settings(platform_id)
     agent = next((value for name, value in headers if name.lower() == "ucp-agent"), None)
-    if agent is not None:
-        claimed = parse_ucp_agent(agent, business=False, allow_insecure_loopback=settings.allow_insecure_loopback)
-        if settings.profile_url is not None and claimed != settings.profile_url:
-            raise UcpError(
-                "UCP-Agent names a profile that does not belong to the signing platform",
-                code=ErrorCode.SIGNATURE_INVALID,
-                detail={"reason": "identity_mismatch"},
-            )
+    # OVR-19: every request names its platform profile; parse_ucp_agent refuses an absent header too.
+    profile = parse_ucp_agent(agent, business=False, allow_insecure_loopback=settings.allow_insecure_loopback)
+    if settings.profile_url is not None and profile != settings.profile_url:
+        raise UcpError(
+            "UCP-Agent names a profile that does not belong to the signing platform",
+            code=ErrorCode.SIGNATURE_INVALID,
+            detail={"reason": "identity_mismatch"},
+        )
     verified = VerifiedPlatform(platform_id=platform_id, settings=settings, body=body)
     request.state.platform = verified
     session_id = request.path_params.get("session_id")

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from api.audit import RejectionAudit
 from api.gateway import CheckoutGateway, SessionContext
 from api.limits import PlatformLimiter
-from api.security import PlatformRegistry, VerifiedPlatform
+from api.platform_registry import PlatformRegistry
+from api.security import VerifiedPlatform
 from contracts import KeyStore
 from core.settings import Settings
 from merchants.profiles import ProfileCache

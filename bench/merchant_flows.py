@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import platform
@@ -24,6 +25,7 @@ import statistics
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -121,8 +123,12 @@ def _stats(samples: list[float]) -> dict[str, float]:
     }
 
 
-async def run(flows: int, concurrency: int, nodelay: bool) -> dict[str, Any]:
-    key = SigningKey.generate()
+@contextlib.asynccontextmanager
+async def running_merchant(key: SigningKey, nodelay: bool = True) -> AsyncIterator[tuple[MerchantConfig, JwkSet]]:
+    """The reference merchant served in this process (uvicorn, in-memory SQLite), trusting ``key``'s platform.
+
+    Yields its configuration (``endpoint`` is the REST base) and its published signing keys.
+    """
     sock = listening_socket("127.0.0.1", 0) if nodelay else _plain_socket()
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     config = MerchantConfig(
@@ -138,9 +144,19 @@ async def run(flows: int, concurrency: int, nodelay: bool) -> dict[str, Any]:
             task.result()
         await asyncio.sleep(0.01)
     try:
+        async with httpx.AsyncClient() as http:
+            keys = JwkSet.from_list((await http.get(f"{base}/.well-known/ucp")).json()["signing_keys"])
+        yield config, keys
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def run(flows: int, concurrency: int, nodelay: bool) -> dict[str, Any]:
+    key = SigningKey.generate()
+    async with running_merchant(key, nodelay) as (config, keys):
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         async with httpx.AsyncClient(limits=limits) as http:
-            keys = JwkSet.from_list((await http.get(f"{base}/.well-known/ucp")).json()["signing_keys"])
             sequential = Platform(http, config.endpoint, key, keys)
             await sequential.flow()  # warm-up
             sequential.samples.clear()
@@ -157,9 +173,6 @@ async def run(flows: int, concurrency: int, nodelay: bool) -> dict[str, Any]:
             start = time.perf_counter()
             await asyncio.gather(*(worker() for _ in range(concurrency)))
             elapsed = time.perf_counter() - start
-    finally:
-        server.should_exit = True
-        await task
     return {
         "sequential": {operation: _stats(samples) for operation, samples in sequential.samples.items()},
         "concurrent": {"concurrency": concurrency, "flows": flows, "flows_per_s": flows / elapsed},

@@ -121,6 +121,13 @@ class ErrorCode(StrEnum):
     MERCHANT_INPUT_REJECTED = "merchant_input_rejected"
     REQUEST_UNTRANSLATABLE = "request_untranslatable"
     MERCHANT_AUTH_FAILED = "merchant_auth_failed"
+    # --- The front door (issue 12): the request never reached a route ---
+    MISDIRECTED_REQUEST = "misdirected_request"
+    REQUEST_TIMEOUT = "request_timeout"
+    # --- Safety checks before complete (issue 11: CMP-06, PAY-04, card_credential.json) ---
+    TOTALS_INCONSISTENT = "totals_inconsistent"
+    PAYMENT_INSTRUMENT_NOT_OFFERED = "payment_instrument_not_offered"
+    PAYMENT_CREDENTIAL_FORBIDDEN = "payment_credential_forbidden"
 
     @property
     def spec(self) -> ErrorSpec:
@@ -277,6 +284,30 @@ _SPECS: Final[dict[ErrorCode, ErrorSpec]] = {
     ),
     ErrorCode.MERCHANT_AUTH_FAILED: _S(
         502, _F.MERCHANT, "connector", "The connector could not authenticate to the merchant (credentials refused)."
+    ),
+    ErrorCode.MISDIRECTED_REQUEST: _S(
+        421, _F.PROTOCOL, "connector", "The request's Host is not the connector's public authority (RFC 9110 421)."
+    ),
+    ErrorCode.REQUEST_TIMEOUT: _S(
+        408, _F.PROTOCOL, "connector", "The request's headers or body did not arrive within the server's bound."
+    ),
+    ErrorCode.TOTALS_INCONSISTENT: _S(
+        422,
+        _F.POLICY,
+        "connector",
+        "The checkout's totals do not add up (or cannot be verified): the connector will not complete it (CMP-06).",
+    ),
+    ErrorCode.PAYMENT_INSTRUMENT_NOT_OFFERED: _S(
+        422,
+        _F.POLICY,
+        "connector",
+        "A payment instrument names a handler, type or brand the checkout's payment_handlers do not offer (PAY-04).",
+    ),
+    ErrorCode.PAYMENT_CREDENTIAL_FORBIDDEN: _S(
+        400,
+        _F.VALIDATION,
+        "connector",
+        "A raw card credential (card number, CVC) must not be used for checkout; send a handler token instead.",
     ),
 }
 

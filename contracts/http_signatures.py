@@ -431,6 +431,24 @@ def _verification_failed(
     return _fail(ErrorCode.SIGNATURE_INVALID, "verification_failed", hint.content, kid=kid, **hint.detail)
 
 
+def screen_request_signature(headers: Headers, keys: VerificationKeys) -> PublicJwk:
+    """The checks ``verify_request`` makes that need no body: signed at all, well-formed, by a known key.
+
+    A server runs it before reading the body, so a request that cannot be
+    authenticated costs no body read (issue 12.1); ``verify_request`` repeats
+    these checks and does the rest. Returns the key the signature names (not
+    yet verified: a claim, to be checked against the release's algorithms).
+    """
+    parsed = _parse_signature_fields(_HeaderLines(headers))
+    kid = parsed.params.get("keyid")
+    if not isinstance(kid, str) or not kid:
+        raise _fail(ErrorCode.SIGNATURE_INVALID, "keyid_missing", "Signature-Input has no keyid")
+    key = keys.find(kid)
+    if key is None:
+        raise _fail(ErrorCode.KEY_NOT_FOUND, "unknown_kid", f"no signing key with kid={kid[:128]}", kid=kid[:128])
+    return key
+
+
 def verify_request(
     *,
     method: str,

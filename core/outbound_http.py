@@ -4,7 +4,10 @@ A merchant or platform endpoint is a counterparty we do not control: it may
 hang, redirect us somewhere else, or stream an endless body. Every request
 therefore has connect/read/write/pool timeouts, never follows redirects (UCP
 forbids them for profiles, OVR-38, and a redirected signed request would be
-a relay), and reads at most ``MAX_RESPONSE_BYTES``. When tracing is on, every
+a relay), reads at most ``MAX_RESPONSE_BYTES``, and negotiates TLS 1.3 or
+nothing: UCP's REST bindings require TLS >= 1.3 (TRN-02, ORD-16), so a
+counterparty that offers only TLS 1.2 fails the handshake instead of being
+spoken to over an older protocol. When tracing is on, every
 client is instrumented here (``traceparent`` to the counterparty; no body or
 covered header is touched, so signatures still verify).
 """
@@ -21,11 +24,23 @@ import httpx
 from core.telemetry import instrument_http_client
 
 MAX_RESPONSE_BYTES: Final = 1024 * 1024
+MINIMUM_TLS_VERSION: Final = ssl.TLSVersion.TLSv1_3
 DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=20.0, write=10.0, pool=5.0)
 
 
 class ResponseTooLargeError(RuntimeError):
     pass
+
+
+def client_tls_context(*, ca_file: Path | None = None, client_cert: tuple[str, str] | None = None) -> ssl.SSLContext:
+    """Public roots (plus ``ca_file``), hostname checks on, and no protocol older than TLS 1.3 (TRN-02)."""
+    context = ssl.create_default_context(cafile=certifi.where())
+    context.minimum_version = MINIMUM_TLS_VERSION
+    if ca_file is not None:
+        context.load_verify_locations(cafile=str(ca_file))
+    if client_cert is not None:
+        context.load_cert_chain(certfile=client_cert[0], keyfile=client_cert[1])
+    return context
 
 
 def new_http_client(
@@ -39,13 +54,7 @@ def new_http_client(
     ``client_cert`` (certificate file, key file) makes it present a TLS client
     certificate: a merchant that authenticates the connector by mutual TLS.
     """
-    verify: ssl.SSLContext | bool = True
-    if ca_file is not None or client_cert is not None:
-        verify = ssl.create_default_context(cafile=certifi.where())
-        if ca_file is not None:
-            verify.load_verify_locations(cafile=str(ca_file))
-        if client_cert is not None:
-            verify.load_cert_chain(certfile=client_cert[0], keyfile=client_cert[1])
+    verify = client_tls_context(ca_file=ca_file, client_cert=client_cert)
     client = httpx.AsyncClient(
         timeout=timeout,
         verify=verify,

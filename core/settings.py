@@ -62,6 +62,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from contracts import JwkSet, UcpError
 from contracts.idempotency import PLATFORM_ID_PATTERN
+from contracts.ucp_agent import is_loopback_host
 from core.codec_server_settings import CodecServerSettings
 from core.merchant_settings import (
     ApiKeyAuth,
@@ -270,6 +271,26 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base_url_is_https(cls, value: str) -> str:
+        """Platforms fetch the connector's profile from here, so it is HTTPS (OVR-31, TRN-01).
+
+        Plain ``http`` is the loopback dev stack's only (127.0.0.0/8, ``::1``,
+        ``localhost``), the same exception DESIGN.md makes for merchants.
+        """
+        parts = urlsplit(value)
+        try:
+            host = parts.hostname or ""
+            _ = parts.port
+        except ValueError as exc:
+            raise ValueError(f"public_base_url {value!r} is not a URL") from exc
+        if not host or parts.username or parts.password or parts.query or parts.fragment:
+            raise ValueError("public_base_url must be scheme://host[:port][/path], without credentials or query")
+        if parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(host)):
+            return value
+        raise ValueError("public_base_url must use https (plain http only on a loopback host, for dev)")
 
     @model_validator(mode="after")
     def _platform_merchants_exist(self) -> Settings:

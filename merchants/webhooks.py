@@ -13,9 +13,13 @@ spec's code, before anything looks at the body:
    that profile; 2026-01-11 -- a detached JWS in ``Request-Signature``. Either
    way with one budgeted profile refresh on an unknown ``kid`` (SIG-09), the
    same sequence as for the merchant's responses (:meth:`ProfileCache.verify_signature`);
-3. the body is the release's order event, read into the canonical order
+3. ``Webhook-Timestamp`` is unix seconds, not in the future (required where
+   the release defines it; ``400 validation_failed``);
+4. the body is the release's order event, read into the canonical order
    (``400 validation_failed`` with a pointer otherwise), with its event id
-   (``Webhook-Id``, or 2026-01-11's ``event_id``). Webhooks are always
+   (``Webhook-Id``, or 2026-01-11's ``event_id``) and its *signed* identity,
+   the digest of the raw body, which is what deduplicates it
+   (``contracts.ucp.order_snapshots``). Webhooks are always
    signed: ``response_signatures = "when_present"`` never applies to them.
 
 Assumption: coverage follows signatures.md's normative table (``ucp-agent``
@@ -24,11 +28,15 @@ is covered when present), not the shorter example in order.md.
 
 from __future__ import annotations
 
+import time
 from typing import Final
 
 from contracts import ErrorCode, SignatureError, UcpError, parse_json
+from contracts.ucp import WEBHOOK_TIMESTAMP_HEADER
+from contracts.ucp.order_snapshots import event_identity, webhook_timestamp
 from merchants.profiles import ProfileCache
 from merchants.releases import ReceivedOrderEvent
+from merchants.releases.base import header
 
 _SIGNATURE_HEADERS: Final = frozenset({"signature", "signature-input", "request-signature"})
 
@@ -61,5 +69,10 @@ async def receive_order_webhook(
             allow_insecure_loopback=merchant.allow_insecure_loopback,
         ),
     )
+    timestamp = webhook_timestamp(
+        header(headers, WEBHOOK_TIMESTAMP_HEADER), now=int(time.time()), required=adapter.webhook_timestamp_required
+    )
     webhook_id, order = adapter.decode_order_event(headers, parse_json(body))
-    return ReceivedOrderEvent(webhook_id=webhook_id, order=order, signed_by=signed_by)
+    return ReceivedOrderEvent(
+        webhook_id=webhook_id, order=order, signed_by=signed_by, event_key=event_identity(body), timestamp=timestamp
+    )

@@ -96,7 +96,11 @@ class ReferenceMerchant:
             transactions=self.transactions,
         )
         self.service = MerchantService(
-            config=config, catalog=self.catalog, transactions=self.transactions, orders=self.orders
+            config=config,
+            catalog=self.catalog,
+            transactions=self.transactions,
+            orders=self.orders,
+            faults=lambda: self.faults,
         )
         self.backoffice = Backoffice(
             service=self.service, transactions=self.transactions, database=self.database, ledger=ledger

@@ -23,6 +23,8 @@ switch                             effect
 ``bad_signature``                  every matching response carries a ``Signature`` that does not verify
 ``idempotency_unavailable``        the idempotency store "fails": mutations answer
                                    ``503 idempotency_unavailable`` (fail closed, IDM-06)
+``totals_skew``                    checkout answers add this many minor units to the ``total`` entry only, so
+                                   the totals no longer add up (a platform must not complete, CMP-06)
 =================================  =============================================================================
 
 Key rotation (``merchant.rotate_signing_key()`` / ``retire_signing_key(kid)``)
@@ -87,6 +89,7 @@ class FaultPlan(BaseModel):
     drop_after_commit_count: int = Field(default=0, ge=0)
     bad_signature: bool = False
     idempotency_unavailable: bool = False
+    totals_skew: int = 0
 
     def applies_to(self, operation: Operation) -> bool:
         if self.operations is None:

@@ -30,7 +30,7 @@ Assumptions where the spec is silent:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -43,6 +43,7 @@ from contracts.ucp.profile import relevant_capabilities
 from reference_merchant import inputs, lifecycle, payments
 from reference_merchant.catalog import Catalog
 from reference_merchant.config import MerchantConfig
+from reference_merchant.faults import FaultPlan
 from reference_merchant.lifecycle import Action
 from reference_merchant.order_desk import OrderDesk, new_id
 from reference_merchant.pricing import Rendered, continue_url, render_checkout
@@ -57,9 +58,16 @@ log = structlog.get_logger(__name__)
 
 class MerchantService:
     def __init__(
-        self, *, config: MerchantConfig, catalog: Catalog, transactions: Transactions, orders: OrderDesk
+        self,
+        *,
+        config: MerchantConfig,
+        catalog: Catalog,
+        transactions: Transactions,
+        orders: OrderDesk,
+        faults: Callable[[], FaultPlan] | None = None,
     ) -> None:
         self._config = config
+        self._faults = faults
         self._catalog = catalog
         self._tx = transactions
         self.orders = orders
@@ -111,7 +119,13 @@ class MerchantService:
 
     def render(self, state: CheckoutState, extensions: frozenset[str] | None = None) -> Rendered:
         active = extensions if extensions is not None else frozenset(state.extensions)
-        return render_checkout(state, self._catalog, self._config, active)
+        rendered = render_checkout(state, self._catalog, self._config, active)
+        skew = self._faults().totals_skew if self._faults is not None else 0
+        if skew:  # fault injection: a total that no longer equals the sum of the other entries (CMP-06)
+            for entry in rendered.body.get("totals", []):
+                if entry.get("type") == "total":
+                    entry["amount"] += skew
+        return rendered
 
     def _checkout_document(
         self, state: CheckoutState, ctx: RequestContext, extra_messages: Sequence[dict[str, Any]] = ()

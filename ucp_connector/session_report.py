@@ -27,6 +27,7 @@ from typing import Any, Final
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.api.workflow.v1 import PendingActivityInfo
 
+from workflows.lifecycle import NEVER_CREATED, NEVER_CREATED_TEXT
 from workflows.types import SessionView
 
 
@@ -42,11 +43,18 @@ class ActivityNow:
     last_failure: str | None
     failure_code: str | None
     next_attempt_at: dt.datetime | None
+    started_at: dt.datetime | None = None
+
+    @property
+    def what(self) -> str:
+        return f"{self.activity} ({self.summary})" if self.summary else self.activity
 
     def line(self) -> str:
         limit = f" of {self.maximum_attempts}" if self.maximum_attempts else " (retried until it succeeds)"
-        what = f"{self.activity} ({self.summary})" if self.summary else self.activity
-        text = f"{what}: {self.state}, attempt {self.attempt}{limit}"
+        text = f"{self.what}: {self.state}, attempt {self.attempt}{limit}"
+        if self.started_at is not None and self.state == "started":
+            # A hanging merchant shows here: an attempt started long ago that has not failed yet.
+            text += f", started at {self.started_at.isoformat()}"
         if self.last_failure:
             code = f"[{self.failure_code}] " if self.failure_code else ""
             text += f"; last failure: {code}{self.last_failure}"
@@ -57,6 +65,7 @@ class ActivityNow:
     def to_json(self) -> dict[str, Any]:
         document = dict(self.__dict__)
         document["next_attempt_at"] = self.next_attempt_at.isoformat() if self.next_attempt_at else None
+        document["started_at"] = self.started_at.isoformat() if self.started_at else None
         return document
 
 
@@ -96,6 +105,7 @@ def activities_now(pending: Sequence[PendingActivityInfo], summaries: Mapping[st
                 next_attempt_at=info.next_attempt_schedule_time.ToDatetime(dt.UTC)
                 if info.HasField("next_attempt_schedule_time")
                 else None,
+                started_at=info.last_started_time.ToDatetime(dt.UTC) if info.HasField("last_started_time") else None,
             )
         )
     return found
@@ -115,15 +125,50 @@ def outcomes(view: SessionView) -> list[Outcome]:
     ]
 
 
+def view_reason_text(reason: str) -> str:
+    return NEVER_CREATED_TEXT if reason == NEVER_CREATED else reason
+
+
 MERCHANT_ACTIVITIES: Final = frozenset({"call_merchant", "merchant_operation"})  # the latter: issue 13
 
 
 def status_text(view: SessionView, activities: Sequence[ActivityNow]) -> str:
     if view.status is not None:
         return view.status
+    if view.closed_reason is not None:
+        return f"closed without a checkout ({view.closed_reason}): {view_reason_text(view.closed_reason)}"
     if any(activity.activity in MERCHANT_ACTIVITIES for activity in activities):
         return "creating (the merchant has not answered the create yet)"
     return "creating"
+
+
+def pending_text(actions: Sequence[str], activities: Sequence[ActivityNow]) -> str:
+    """The view's pending actions; with none, what the session waits for instead of a misleading "none".
+
+    A session whose merchant hangs mid-create has no platform action pending, but it is
+    not idle: it waits for the activity ``describe()`` reports (as the Temporal UI shows it).
+    """
+    if actions:
+        return ", ".join(actions)
+    if activities:
+        return "none for the platform; waiting for " + ", ".join(activity.what for activity in activities)
+    return "none"
+
+
+def describe_only_lines(status: str | None, activities: Sequence[ActivityNow], reason: str) -> list[str]:
+    """What ``describe()`` alone tells when the workflow's Query is not answered (no worker, a stuck task).
+
+    The status is the ``UcpStatus`` search attribute the workflow last set (the one the
+    Temporal UI filters on); the activities in progress come from the server, not the worker.
+    """
+    lines = [
+        f"the session's state is unavailable ({reason}); from Temporal's description only:",
+        f"status {status or 'creating (no merchant answer recorded yet)'} (search attribute UcpStatus)",
+        f"pending actions: {pending_text([], activities)}",
+        "activities in progress:" if activities else "activities in progress: none",
+    ]
+    lines += [f"  {activity.line()}" for activity in activities]
+    return lines
 
 
 def report_lines(view: SessionView, activities: Sequence[ActivityNow]) -> list[str]:
@@ -134,7 +179,7 @@ def report_lines(view: SessionView, activities: Sequence[ActivityNow]) -> list[s
         f"status {status_text(view, activities)}",
     ]
     lines += [f"{change.at.isoformat()}  {change.status:<22} ({change.cause})" for change in view.status_history]
-    lines.append(f"pending actions: {', '.join(view.pending_actions) or 'none'}")
+    lines.append(f"pending actions: {pending_text(view.pending_actions, activities)}")
     lines.append("activities in progress:" if activities else "activities in progress: none")
     lines += [f"  {activity.line()}" for activity in activities]
     found = outcomes(view)

@@ -31,6 +31,7 @@ from activities.operation import OperationActivities
 from contracts import KeyStore, Redactor
 from core.logging import salt_from_settings
 from core.outbound_http import new_http_client
+from core.platform_profiles import PlatformProfileRef, PlatformProfiles
 from core.settings import Settings
 from core.telemetry import worker_interceptors
 from merchants.platform_profile import platform_profile
@@ -73,7 +74,15 @@ def build_worker(
     operation = OperationActivities(
         merchant.call_merchant, lambda items: write_records(repository, items, keep_stored=True)
     )
-    notify = NotifyActivities(http, keys, base)
+    platform_profiles = PlatformProfiles(
+        http,
+        {
+            platform_id: PlatformProfileRef(platform.profile_url, platform.allow_insecure_loopback)
+            for platform_id, platform in settings.platforms.items()
+            if platform.profile_url is not None
+        },
+    )
+    notify = NotifyActivities(http, keys, base, platform_profiles)
     return Worker(
         client,
         task_queue=settings.temporal.task_queue,

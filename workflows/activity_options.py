@@ -22,7 +22,10 @@ figures (DESIGN.md invariants 4-5, README "Failure modes"):
   trail, issue 13) runs first as a local activity with one attempt, so the
   operation finishes in one workflow task; a failure that may pass is retried
   by the same activity as a regular one, with the table's options of that
-  merchant operation (``complete``: 24 h, the same outbound key).
+  merchant operation (``complete``: 24 h, the same outbound key). The local
+  attempt lasts at most ``LOCAL_ATTEMPT``: the server cannot see a local
+  activity, so a merchant that hangs shows up as a running activity (``session
+  show``, the Temporal UI) after seconds, not after a whole attempt.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ _MERCHANT_RETRY: Final = _backoff(1, dt.timedelta(seconds=30))
 _SECOND: Final = dt.timedelta(seconds=1)
 _MINUTE: Final = dt.timedelta(minutes=1)
 _DAY: Final = dt.timedelta(hours=24)
+LOCAL_ATTEMPT: Final = dt.timedelta(seconds=5)
 
 
 def _merchant_call(deadline: dt.timedelta) -> ActivityOptions:
@@ -126,7 +130,7 @@ async def execute_operation(
             arg,
             summary=summary,
             result_type=result_type,
-            start_to_close_timeout=attempt,
+            start_to_close_timeout=min(attempt, LOCAL_ATTEMPT),
             retry_policy=RetryPolicy(maximum_attempts=1),
         )
     except FailureError:  # a local activity's failure arrives as its cause (ApplicationError, TimeoutError)

@@ -38,12 +38,13 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.errors import encode_failure
     from activities.types import MerchantOperation, MerchantProfileSummary
     from contracts import ErrorCode, UcpError
-    from workflows import lifecycle, search_attributes, waits
+    from workflows import lifecycle, orders, search_attributes, waits
     from workflows.merchant_calls import MerchantCalls, PlatformAnswer
     from workflows.outbox import Outbox
     from workflows.types import (
@@ -71,14 +72,6 @@ MERCHANT_RELEASE_PATCH: Final = "merchant-release"  # issue 15: record the negot
 _SYNCHRONOUS_CAUSES: Final = frozenset(operation.value for operation in Operation)
 
 
-def _result(operation: Operation, request: OperationRequest, status: int, body: dict[str, Any]) -> OperationResult:
-    return OperationResult(operation=operation, http_status=status, body=body, request_digest=request.body_digest)
-
-
-def _error_result(operation: Operation, request: OperationRequest, error: UcpError) -> OperationResult:
-    return _result(operation, request, error.http_status, error.to_json_dict())
-
-
 @workflow.defn(name=WORKFLOW_TYPE)
 class CheckoutSessionWorkflow:
     @workflow.init
@@ -99,6 +92,10 @@ class CheckoutSessionWorkflow:
     @workflow.run
     async def run(self, start: SessionStart) -> SessionView:
         self._outbox.start()
+        # Issue 12.11: a create lost right after the start (a Temporal kill) must not keep a session open forever.
+        arrived = lambda: self.state.created or bool(self.state.idempotency)  # noqa: E731 - set before its first await
+        if self._current and not await waits.arrived_within(arrived, lifecycle.CREATE_DEADLINE):
+            return self._never_created()
         await workflow.wait_condition(lambda: self.state.created)
         while not lifecycle.window_closed(self.state, workflow.now()):
             await self._step()
@@ -112,6 +109,13 @@ class CheckoutSessionWorkflow:
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._outbox.empty)
         self._outbox.stop()
         return self.view()
+
+    def _never_created(self) -> SessionView:
+        """Close as failed, saying why (``session show``); the platform's retry of the create starts afresh."""
+        self.state.closed_reason = lifecycle.NEVER_CREATED
+        search_attributes.upsert(lifecycle.NEVER_CREATED)
+        self._outbox.stop()
+        raise ApplicationError(lifecycle.NEVER_CREATED_TEXT, type=lifecycle.NEVER_CREATED, non_retryable=True)
 
     async def _step(self) -> None:
         """Wait for whatever the current status needs, then act on it."""
@@ -135,11 +139,7 @@ class CheckoutSessionWorkflow:
         return await waits.changed_within(lambda: self._changes, within, stop=self._continue_as_new_due, unless=unless)
 
     def _continue_as_new_due(self) -> bool:
-        info = workflow.info()
-        return (
-            info.is_continue_as_new_suggested()
-            or info.get_current_history_length() > self._start.continue_as_new_after_events
-        )
+        return waits.continue_as_new_due(self._start.continue_as_new_after_events)
 
     @workflow.update(name=Operation.CREATE.value)
     async def create(self, request: OperationRequest) -> OperationResult:
@@ -185,7 +185,11 @@ class CheckoutSessionWorkflow:
         """Refuse before anything is written to history; a replay is answered from its record."""
         error = lifecycle.request_error(operation, request, self._start.merchant_id, self.state)
         if error is None and request.idempotency_key not in self.state.idempotency:
-            error = lifecycle.refusal(operation, self.state, self._start.policy) or self._busy()
+            error = (
+                lifecycle.refusal(operation, self.state, self._start.policy)
+                or lifecycle.safety_refusal(operation, self.state, request.body)
+                or self._busy()
+            )
         if error is not None:
             raise encode_failure(error)
 
@@ -206,7 +210,7 @@ class CheckoutSessionWorkflow:
                 # The status may have moved while this update waited for the lock.
                 error = lifecycle.refusal(operation, self.state, self._start.policy)
                 result = (
-                    _error_result(operation, request, error)
+                    lifecycle.error_result(operation, request, error)
                     if error is not None
                     else await self._perform(operation, request)
                 )
@@ -241,17 +245,17 @@ class CheckoutSessionWorkflow:
             if lifecycle.outcome_unknown(operation, outcome):
                 self.state.reconcile = True
                 self._changes += 1
-            return _error_result(operation, request, outcome)
+            return lifecycle.error_result(operation, request, outcome)
         if lifecycle.is_error_envelope(outcome.body):
-            return _result(operation, request, 200, outcome.body)
+            return lifecycle.result(operation, request, 200, outcome.body)
         self._mirror(outcome.body, cause=operation.value)
-        return _result(operation, request, 200, self._presented())
+        return lifecycle.result(operation, request, 200, self._presented())
 
     async def _create(self, request: OperationRequest) -> OperationResult:
         try:
             merchant = await self._merchant.discover()
             if isinstance(merchant, UcpError):
-                return _error_result(Operation.CREATE, request, merchant)
+                return lifecycle.error_result(Operation.CREATE, request, merchant)
             self.state.merchant = merchant
             if self._current or workflow.patched(MERCHANT_RELEASE_PATCH):
                 self._record_release(merchant)
@@ -259,14 +263,14 @@ class CheckoutSessionWorkflow:
                 MerchantOperation.CREATE, None, request.body, answer=self._answer(Operation.CREATE, request)
             )
             if isinstance(outcome, UcpError):
-                return _error_result(Operation.CREATE, request, outcome)
+                return lifecycle.error_result(Operation.CREATE, request, outcome)
             if lifecycle.is_error_envelope(outcome.body):
                 # UCP business outcome: no checkout exists (TRN-15); the envelope goes back as is.
-                return _result(Operation.CREATE, request, 200, outcome.body)
+                return lifecycle.result(Operation.CREATE, request, 200, outcome.body)
             merchant_checkout_id = outcome.body.get("id")
             self.state.merchant_checkout_id = merchant_checkout_id if isinstance(merchant_checkout_id, str) else None
             self._mirror(outcome.body, cause=Operation.CREATE.value)
-            return _result(Operation.CREATE, request, 201, self._presented())
+            return lifecycle.result(Operation.CREATE, request, 201, self._presented())
         finally:
             self.state.created = True
             self._changes += 1
@@ -314,19 +318,10 @@ class CheckoutSessionWorkflow:
         outcome) becomes ``completed`` at once; the order snapshot replaces the
         previous one (webhooks carry the full entity).
         """
-        if event.webhook_id in self.state.order_event_ids:
-            return
-        self.state.order_event_ids.append(event.webhook_id)
-        del self.state.order_event_ids[: -lifecycle.MAX_REMEMBERED_WEBHOOK_IDS]
-        order = lifecycle.order_with_currency(event.order, self.state.checkout)
-        self.state.order = order
+        order = orders.accept(self.state, self._outbox, self._start.merchant_id, event)
+        if order is None:
+            return  # a duplicate, or an older snapshot than the one kept
         self._changes += 1
-        self._outbox.audit(
-            actor=f"merchant:{self._start.merchant_id}",
-            action="order_event",
-            outcome="accepted",
-            payload={"webhook_id": event.webhook_id, "order_id": str(event.order.get("id"))},
-        )
         completed = lifecycle.completed_by_order(self.state, order)
         if completed is not None:
             self._mirror(completed, cause="order_webhook")

@@ -31,7 +31,16 @@ from typing import Any, Final
 from activities.types import MerchantOperation
 from contracts import ErrorCode, UcpError
 from contracts.ucp import CheckoutStatus, ResponseStatus
-from workflows.types import Operation, OperationRequest, PolicySnapshot, SessionStart, SessionState, SessionView
+from contracts.ucp.complete_checks import complete_refusal
+from workflows.types import (
+    Operation,
+    OperationRequest,
+    OperationResult,
+    PolicySnapshot,
+    SessionStart,
+    SessionState,
+    SessionView,
+)
 
 INCOMPLETE: Final = CheckoutStatus.INCOMPLETE
 REQUIRES_ESCALATION: Final = CheckoutStatus.REQUIRES_ESCALATION
@@ -48,6 +57,13 @@ EXPIRY_RECHECK: Final = dt.timedelta(minutes=1)
 POLL_INITIAL: Final = dt.timedelta(seconds=1)
 POLL_MAX: Final = dt.timedelta(minutes=1)
 MAX_REMEMBERED_WEBHOOK_IDS: Final = 500
+# Issue 12.11: a session whose create update never arrives closes after this, failed, with this reason.
+CREATE_DEADLINE: Final = dt.timedelta(minutes=10)
+NEVER_CREATED: Final = "create_never_arrived"
+NEVER_CREATED_TEXT: Final = (
+    "the create request never reached this session (lost, e.g. in a Temporal restart, after the platform was "
+    "answered 503) and it closed after 10 minutes; a retry of the create with the same Idempotency-Key starts afresh"
+)
 
 ALLOWED_FROM: Final[dict[Operation, frozenset[str]]] = {
     Operation.UPDATE: frozenset({INCOMPLETE, REQUIRES_ESCALATION, READY_FOR_COMPLETE}),
@@ -73,6 +89,14 @@ OUTCOME_UNKNOWN: Final = frozenset(
         ErrorCode.MERCHANT_UNAVAILABLE,
     }
 )
+
+
+def result(operation: Operation, request: OperationRequest, status: int, body: dict[str, Any]) -> OperationResult:
+    return OperationResult(operation=operation, http_status=status, body=body, request_digest=request.body_digest)
+
+
+def error_result(operation: Operation, request: OperationRequest, error: UcpError) -> OperationResult:
+    return result(operation, request, error.http_status, error.to_json_dict())
 
 
 def transition_error(operation: Operation, status: str | None) -> UcpError | None:
@@ -185,6 +209,19 @@ def refusal(operation: Operation, state: SessionState, policy: PolicySnapshot) -
     return error
 
 
+def safety_refusal(operation: Operation, state: SessionState, body: dict[str, Any] | None) -> UcpError | None:
+    """Why the connector will not send this ``complete`` (``contracts.ucp.complete_checks``: CMP-06, PAY-04).
+
+    Called by the ``complete`` validator only: a validator is not replayed, so
+    a history recorded before these checks existed replays unchanged. A
+    complete admitted while an update was still changing the checkout is
+    checked against the checkout it was admitted on.
+    """
+    if operation is not Operation.COMPLETE or state.checkout is None:
+        return None
+    return complete_refusal(state.checkout, body)
+
+
 def outcome_unknown(operation: Operation, error: UcpError) -> bool:
     """A complete that failed this way may have placed the order: poll until the merchant says (invariant 4)."""
     return operation is Operation.COMPLETE and error.code in OUTCOME_UNKNOWN
@@ -278,6 +315,7 @@ def session_view(start: SessionStart, state: SessionState, outbox_pending: list[
         pending_actions=pending_actions(state) + outbox_pending,
         created_at=state.created_at,
         closed_at=state.closed_at,
+        closed_reason=state.closed_reason,
     )
 
 

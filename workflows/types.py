@@ -73,6 +73,10 @@ class OrderEvent(_Model):
     webhook_id: str
     received_at: dt.datetime
     order: dict[str, Any]
+    event_key: str | None = Field(
+        default=None, description="The signed identity (body digest) the session dedups on; Webhook-Id if absent."
+    )
+    webhook_timestamp: int | None = Field(default=None, description="Webhook-Timestamp: the event's unix time.")
 
 
 class OrderRead(_Model):
@@ -120,8 +124,10 @@ class SessionState(BaseModel):
     status: str | None = None
     status_history: list[StatusChange] = Field(default_factory=list)
     closed_at: dt.datetime | None = None
+    closed_reason: str | None = Field(default=None, description="Why a session closed without a status.")
     order: dict[str, Any] | None = None
-    order_event_ids: list[str] = Field(default_factory=list, description="Recent Webhook-Ids, for dedup.")
+    order_event_ids: list[str] = Field(default_factory=list, description="Recent event identities, for dedup.")
+    order_timestamp: int | None = Field(default=None, description="Webhook-Timestamp of the stored order snapshot.")
     idempotency: dict[str, IdempotencyRecord] = Field(default_factory=dict, description="Platform key -> record.")
     reconcile: bool = Field(default=False, description="A complete's outcome is still unknown: keep polling.")
     polls: int = Field(default=0, description="Merchant polls since the last status change (backoff exponent).")
@@ -167,3 +173,4 @@ class SessionView(_Model):
     pending_actions: list[str]
     created_at: dt.datetime
     closed_at: dt.datetime | None
+    closed_reason: str | None = Field(default=None, description="Why it closed without a status (issue 12.11).")

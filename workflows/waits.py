@@ -7,6 +7,7 @@ timer, instead of cancelling and starting one again (two events, issue 13).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 
@@ -36,3 +37,20 @@ async def changed_within(
     except TimeoutError:
         return False
     return True
+
+
+def continue_as_new_due(after_events: int) -> bool:
+    """The server suggests it, or the run's history passed the session's bound."""
+    info = workflow.info()
+    return info.is_continue_as_new_suggested() or info.get_current_history_length() > after_events
+
+
+async def arrived_within(arrived: Callable[[], bool], within: dt.timedelta) -> bool:
+    """Whether ``arrived()`` holds within ``within``.
+
+    When it holds before the workflow task ends (a create that came with the start), the timer is
+    started and cancelled in the same task and never reaches the server: no history event.
+    """
+    with contextlib.suppress(TimeoutError):
+        await workflow.wait_condition(arrived, timeout=within)
+    return arrived()

@@ -89,6 +89,10 @@ class ReceivedOrderEvent:
     webhook_id: str
     order: dict[str, Any]
     signed_by: str
+    event_key: str | None = None
+    """The event's signed identity (digest of the raw body, ``contracts.ucp.order_snapshots``)."""
+    timestamp: int | None = None
+    """``Webhook-Timestamp`` (unix seconds), when the release sends it."""
 
 
 def untranslatable(release: str, pointer: str, content: str) -> UcpError:
@@ -124,6 +128,8 @@ class ReleaseAdapter(ABC):
     idempotency: ClassVar[IdempotencyRule]
     response_signatures_mandatory: ClassVar[bool] = False
     """A release that mandates signed responses refuses ``response_signatures = "when_present"``."""
+    webhook_timestamp_required: ClassVar[bool] = True
+    """Standard-Webhooks ``Webhook-Timestamp`` is a required header of the release's order webhook."""
 
     # ------------------------------------------------------------ discovery
 

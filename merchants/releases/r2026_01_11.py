@@ -72,6 +72,7 @@ _TRANSPORTS: Final = ("rest", "mcp", "a2a", "embedded")
 
 class Release20260111(ReleaseAdapter):
     version: ClassVar[str] = "2026-01-11"
+    webhook_timestamp_required: ClassVar[bool] = False  # its webhooks carry Content-Type and UCP-Agent only
     idempotency: ClassVar[IdempotencyRule] = IdempotencyRule(payload_match="parameters", key_format="uuid")
     spec_url_prefix: ClassVar[str] = "/"
 

@@ -23,6 +23,7 @@ from temporalio.client import Client
 
 from api.app import create_app
 from api.dependencies import checkout_gateway
+from api.front_door import FrontDoorLimits, server_options
 from api.gateway import CheckoutGateway
 from contracts import KeyStore, SigningKey, verify_response
 from core.settings import Settings
@@ -81,9 +82,18 @@ def _signer(platform: str) -> tuple[IndependentSigner, dict[str, object]]:
 
 @contextlib.asynccontextmanager
 async def running_api(
-    tmp_path: Path, *, gateway: CheckoutGateway | None, scripted: ScriptedGateway | None = None
+    tmp_path: Path,
+    *,
+    gateway: CheckoutGateway | None,
+    scripted: ScriptedGateway | None = None,
+    limits: FrontDoorLimits | None = None,
+    extra_platforms: dict[str, dict[str, object]] | None = None,
 ) -> AsyncIterator[ApiUnderTest]:
-    """The API on loopback; ``scripted`` replaces the gateway dependency (``app.dependency_overrides``)."""
+    """The API on loopback, served as ``ucp-connector api`` serves it (``api.front_door``).
+
+    ``scripted`` replaces the gateway dependency (``app.dependency_overrides``);
+    ``limits`` the front door's bounds; ``extra_platforms`` are registered next to alpha and beta.
+    """
     sock = bind_loopback()
     base = url_of(sock)
     alpha, alpha_jwks = _signer("alpha")
@@ -104,6 +114,7 @@ async def running_api(
                 "policy": {"max_total": 9000, "merchants": {MERCHANT: {"allowed_currencies": ["EUR"]}}},
             },
             "beta": {"jwks": beta_jwks, "allowed_merchants": [MERCHANT]},
+            **(extra_platforms or {}),
         },
     )
     repository = await migrated_repository(settings)
@@ -123,7 +134,7 @@ async def running_api(
                 return scripted
 
             app.dependency_overrides[checkout_gateway] = scripted_gateway
-        async with serve(app, sock):
+        async with serve(app, sock, **server_options(lambda: keys, limits)):
             yield ApiUnderTest(base, http, keys, alpha, beta, repository, settings)
     await repository.close()
 

@@ -81,3 +81,21 @@ def test_loopback_http_needs_the_explicit_switch() -> None:
 def test_policy_without_overrides_is_platform_wide() -> None:
     policy = SpendPolicy(max_total=100)
     assert policy.for_merchant("x").max_total == 100 and policy.for_merchant("x").allowed_currencies is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://connector.example", "http://10.0.0.5:8000", "ftp://connector.example", "https://u:p@connector.example"],
+)
+def test_public_base_url_must_be_https_outside_loopback(url: str) -> None:
+    """OVR-31, TRN-01: the connector's profile (under public_base_url) is HTTPS; http is loopback dev only."""
+    with pytest.raises(ValidationError, match="public_base_url"):
+        Settings(public_base_url=url)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://connector.example", "http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000"]
+)
+def test_public_base_url_https_or_loopback_dev_is_accepted(url: str) -> None:
+    """OVR-31: the dev stack's loopback http stays possible; https anywhere."""
+    assert Settings(public_base_url=url).public_base_url == url

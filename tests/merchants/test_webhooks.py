@@ -9,9 +9,12 @@ tests/e2e/test_platform_api.py.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from contracts import ErrorCode, SigningKey, UcpError, canonical_json, format_ucp_agent, sign_request
+from contracts.ucp.order_snapshots import event_identity
 from merchants.webhooks import receive_order_webhook
 from tests.fixtures.bodies import order_document
 from tests.fixtures.connector_stack import MERCHANT
@@ -26,6 +29,7 @@ def _webhook(edge: EdgeSetup, key: SigningKey | None, *, agent: str | None = Non
         ("Content-Type", "application/json"),
         ("UCP-Agent", agent or format_ucp_agent(f"{edge.merchant.url}/.well-known/ucp")),
         ("Webhook-Id", "wh-1"),
+        ("Webhook-Timestamp", str(int(time.time()))),
     ]
     if key is not None:
         headers.extend(sign_request(method="POST", url=URL, headers=headers, body=BODY, key=key).items())
@@ -35,6 +39,7 @@ def _webhook(edge: EdgeSetup, key: SigningKey | None, *, agent: str | None = Non
 async def _verify(edge: EdgeSetup, headers: list[tuple[str, str]], body: bytes = BODY, merchant: str = MERCHANT) -> str:
     received = await receive_order_webhook(edge.connector.profiles, merchant, url=URL, headers=headers, body=body)
     assert received.webhook_id == "wh-1" and received.order["id"] == "ord_1"
+    assert received.event_key == event_identity(body)  # dedup on what the merchant signed, not on Webhook-Id
     return received.signed_by
 
 

@@ -50,7 +50,7 @@ def checkout(status: str, **fields: Any) -> dict[str, Any]:
         "id": MERCHANT_CHECKOUT_ID,
         "status": status,
         "currency": "USD",
-        "totals": [{"type": "total", "amount": 2500}],
+        "totals": [{"type": "subtotal", "amount": 2500}, {"type": "total", "amount": 2500}],
         **fields,
     }
 

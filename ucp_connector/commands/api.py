@@ -1,7 +1,9 @@
 """``ucp-connector api``: serve the signed platform API (uvicorn).
 
 Logs are JSON lines on stderr (``core.logging``; uvicorn's own loggers
-included, its access log replaced by ours); tracing follows ``UCP_OTEL_EXPORTER``
+included, its access log replaced by ours); connections are bounded by
+``api.front_door`` (header and body deadlines, keep-alive idle time, a
+connection cap, malformed HTTP answered in the frozen error shape); tracing follows ``UCP_OTEL_EXPORTER``
 (``core.telemetry``).
 """
 
@@ -12,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from api.dependencies import services_of
+from api.front_door import server_options
 from api.main import build_app
 from core.logging import configure_logging, salt_from_settings
 from core.settings import load_settings
@@ -34,6 +38,13 @@ def api(
     configure_tracing(SERVICE_NAME)
     app = build_app(settings)
     try:
-        run_http(app, host=host, port=port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+        run_http(
+            app,
+            host=host,
+            port=port,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+            **server_options(services_of(app).keys),
+        )
     finally:
         shutdown_tracing()

@@ -15,24 +15,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowQueryFailedError, WorkflowQueryRejectedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import checkout_workflow_id
 from core.settings import Settings, load_settings
 from core.temporal.client import connect, load_payload_keyring
 from ucp_connector.process_exit import exit_now
-from ucp_connector.session_report import activities_now, report_lines
+from ucp_connector.session_report import activities_now, describe_only_lines, report_lines
 from workflows.checkout import CheckoutSessionWorkflow
+from workflows.search_attributes import STATUS
+from workflows.types import SessionView
 
 app = typer.Typer(help="Inspect checkout sessions (decrypted with this host's key files).")
 console = Console(highlight=False)
 
+_QUERY_TIMEOUT = dt.timedelta(seconds=10)
 _TIMELINE = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: "update accepted",
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED: "update completed",
@@ -76,11 +81,17 @@ async def _show(settings: Settings, workflow_id: str, as_json: bool) -> int:
     handle = client.get_workflow_handle(workflow_id)
     try:
         description = await handle.describe()
-        view = await handle.query(CheckoutSessionWorkflow.view)
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise SessionShowError(f"no session {workflow_id} in namespace {client.namespace}") from exc
         raise SessionShowError(f"Temporal refused to show {workflow_id}: {_first_line(exc)}") from exc
+    view: SessionView | None = None
+    unanswered = ""
+    try:
+        # Answered by a worker: bounded, so a session without one still shows what the server knows.
+        view = await handle.query(CheckoutSessionWorkflow.view, rpc_timeout=_QUERY_TIMEOUT)
+    except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError) as exc:
+        unanswered = f"the view Query was not answered: {_first_line(exc)}"
     summaries: dict[str, str] = {}
     timeline: list[str] = []
     async for event in handle.fetch_history_events():
@@ -95,13 +106,17 @@ async def _show(settings: Settings, workflow_id: str, as_json: bool) -> int:
             timeline.append(f"    {event.event_time.ToDatetime().isoformat()}  {label:<18} {_what(event)}")
     activities = activities_now(description.raw_description.pending_activities, summaries)
     if as_json:
-        document = json.loads(view.model_dump_json())
+        document = json.loads(view.model_dump_json()) if view is not None else {"view_unavailable": unanswered}
         document["activities_in_progress"] = [activity.to_json() for activity in activities]
         console.print_json(json.dumps(document))
         return 0
     console.print(f"[bold]{workflow_id}[/]  ({description.status.name if description.status else '?'})")
     # markup=False: merchant text and failure codes print as they are ("[merchant_unavailable]" is no style tag).
-    for line in report_lines(view, activities):
+    if view is not None:
+        lines = report_lines(view, activities)
+    else:
+        lines = describe_only_lines(description.typed_search_attributes.get(STATUS), activities, unanswered)
+    for line in lines:
         console.print(f"  {line}", soft_wrap=True, markup=False)
     console.print("  timeline:")
     for line in timeline:

@@ -1,0 +1,1 @@
+"""The pieces of ``bench/run.py``: one module per thing measured, plus the report (a pure function)."""
