@@ -73,6 +73,11 @@ async def checkout_gateway(services: ServicesDep) -> CheckoutGateway:
     return services.gateway
 
 
+async def readiness_gateway(services: ServicesDep) -> CheckoutGateway | None:
+    """The gateway if connected, else ``None`` (``/readyz`` reports it down instead of failing closed)."""
+    return services.gateway
+
+
 async def audit_repository(services: ServicesDep) -> Repository:
     return services.repository
 
@@ -100,6 +105,7 @@ async def session_contexts(services: ServicesDep) -> SessionContexts:
 
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 GatewayDep = Annotated[CheckoutGateway, Depends(checkout_gateway)]
+ReadinessGatewayDep = Annotated[CheckoutGateway | None, Depends(readiness_gateway)]
 RepositoryDep = Annotated[Repository, Depends(audit_repository)]
 KeysDep = Annotated[KeyStore, Depends(connector_keys)]
 ProfilesDep = Annotated[ProfileCache, Depends(profile_cache)]
