@@ -9,7 +9,12 @@ in ``contracts/ucp/schemas/`` (no network, no drift), resolved by ``$id`` with
 a ``referencing`` registry; one compiled validator per active set is cached.
 
 Extensions without a pinned schema (a vendor's) add nothing to the
-composition: their members are then judged by the base schema alone.
+composition: their members are then judged by the base schema alone. An
+extension schema's ``requires`` (protocol and capability versions, inclusive
+``min``/``max``, overview.md "Version Requirements") is checked against the
+versions the response declares; an incompatible extension is left out of the
+composition (OVR-16; its parent, checkout, is always active in a checkout answer,
+so no orphan remains to prune).
 """
 
 from __future__ import annotations
@@ -41,9 +46,10 @@ MAX_REPORTED: Final = 3
 
 
 @functools.cache
-def _registry() -> Registry[Any]:
+def _documents() -> dict[str, dict[str, Any]]:
+    """Every pinned schema by ``$id``."""
     root = resources.files("contracts.ucp").joinpath("schemas", "r2026_04_08")
-    found: list[tuple[str, Resource[Any]]] = []
+    found: dict[str, dict[str, Any]] = {}
 
     def walk(folder: Any) -> None:
         for item in folder.iterdir():
@@ -52,10 +58,18 @@ def _registry() -> Registry[Any]:
             elif item.name.endswith(".json"):
                 document = json.loads(item.read_text(encoding="utf-8"))
                 if isinstance(document, dict) and isinstance(document.get("$id"), str):
-                    found.append((document["$id"], Resource.from_contents(document, default_specification=DRAFT202012)))
+                    found[document["$id"]] = document
 
     walk(root)
-    return Registry().with_resources(found)
+    return found
+
+
+@functools.cache
+def _registry() -> Registry[Any]:
+    return Registry().with_resources(
+        (uri, Resource.from_contents(document, default_specification=DRAFT202012))
+        for uri, document in _documents().items()
+    )
 
 
 @functools.cache
@@ -70,10 +84,56 @@ def composed_checkout_validator(active: frozenset[str]) -> Any:
     return Draft202012Validator({"allOf": parts}, registry=_registry())
 
 
-def active_extensions(document: Mapping[str, Any]) -> frozenset[str]:
+def _within(version: str | None, constraint: object) -> bool:
+    if not isinstance(constraint, Mapping):
+        return True
+    if version is None:
+        return False
+    low, high = constraint.get("min"), constraint.get("max")
+    return (not isinstance(low, str) or version >= low) and (not isinstance(high, str) or version <= high)
+
+
+def requirements_met(requires: object, protocol: str | None, capabilities: Mapping[str, str]) -> bool:
+    """Whether ``requires`` (ucp.json ``requires``) holds for these versions; absent ``requires`` holds (OVR-16).
+
+    Versions are ``YYYY-MM-DD`` dates, so string order is version order.
+    """
+    if not isinstance(requires, Mapping):
+        return True
+    if not _within(protocol, requires.get("protocol")):
+        return False
+    wanted = requires.get("capabilities")
+    for name, constraint in wanted.items() if isinstance(wanted, Mapping) else ():
+        if not _within(capabilities.get(name), constraint):
+            return False
+    return True
+
+
+def _schema_document(file_name: str) -> Mapping[str, Any]:
+    return _documents().get(SCHEMA_BASE + file_name, {})
+
+
+def _declared_versions(document: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
     ucp = document.get("ucp")
+    version = ucp.get("version") if isinstance(ucp, Mapping) else None
     capabilities = ucp.get("capabilities") if isinstance(ucp, Mapping) else None
-    return frozenset(capabilities) if isinstance(capabilities, Mapping) else frozenset()
+    versions: dict[str, str] = {}
+    for name, entries in capabilities.items() if isinstance(capabilities, Mapping) else ():
+        entry = entries[0] if isinstance(entries, list) and entries else None
+        if isinstance(entry, Mapping) and isinstance(entry.get("version"), str):
+            versions[name] = entry["version"]
+    return (version if isinstance(version, str) else None), versions
+
+
+def active_extensions(document: Mapping[str, Any]) -> frozenset[str]:
+    """The declared capabilities whose pinned schema's ``requires`` holds for the declared versions."""
+    protocol, versions = _declared_versions(document)
+    return frozenset(
+        name
+        for name in versions
+        if name not in EXTENSION_SCHEMAS
+        or requirements_met(_schema_document(EXTENSION_SCHEMAS[name]).get("requires"), protocol, versions)
+    )
 
 
 def checkout_violation(document: Mapping[str, Any]) -> UcpError | None:

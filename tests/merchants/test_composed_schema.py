@@ -14,7 +14,7 @@ import pytest
 
 from contracts import ErrorCode, canonical_json
 from contracts.ucp import RestOperation
-from contracts.ucp.composed_schema import checkout_violation, composed_checkout_validator
+from contracts.ucp.composed_schema import checkout_violation, composed_checkout_validator, requirements_met
 from merchants.errors import MerchantCallError
 from tests.fixtures.bodies import checkout_document
 from tests.fixtures.connector_stack import MERCHANT
@@ -56,3 +56,20 @@ def test_the_composition_follows_the_active_set() -> None:
     assert checkout_violation(consent_off) is None
     assert checkout_violation(_with_consent({"marketing": "yes"})) is not None
     assert composed_checkout_validator(frozenset({CONSENT})) is composed_checkout_validator(frozenset({CONSENT}))
+
+
+@pytest.mark.parametrize(
+    ("requires", "met"),
+    [
+        (None, True),  # absent: assume compatible
+        ({"protocol": {"min": "2026-01-11"}}, True),
+        ({"protocol": {"min": "2026-08-25"}}, False),  # needs a newer protocol than the answer's
+        ({"protocol": {"max": "2026-01-11"}}, False),
+        ({"capabilities": {"dev.ucp.shopping.checkout": {"min": "2026-04-08", "max": "2026-04-08"}}}, True),
+        ({"capabilities": {"dev.ucp.shopping.checkout": {"min": "2026-08-25"}}}, False),
+        ({"capabilities": {"dev.ucp.shopping.cart": {"min": "2026-04-08"}}}, False),  # not negotiated at all
+    ],
+)
+def test_extension_requirements_are_checked_inclusively(requires: Any, met: bool) -> None:
+    """OVR-16: requires.protocol / requires.capabilities min..max (inclusive) against the negotiated versions."""
+    assert requirements_met(requires, "2026-04-08", {"dev.ucp.shopping.checkout": "2026-04-08"}) is met
