@@ -31,6 +31,7 @@ class ActivityName(StrEnum):
     DISCOVER_MERCHANT = "discover_merchant"
     WRITE_BATCH = "write_batch"
     NOTIFY_PLATFORM = "notify_platform"
+    MERCHANT_OPERATION = "merchant_operation"
 
 
 MerchantOperation = RestOperation
@@ -126,3 +127,52 @@ class PlatformNotification(_Model):
     event_type: str
     occurred_at: dt.datetime
     payload: dict[str, Any]
+
+
+class OperationContext(_Model):
+    """What the session knows when a platform operation calls its merchant: enough to derive its audit trail.
+
+    ``activities.records`` turns it and the merchant's answer into the very records the workflow
+    decides (the merchant call, a status change with its index row, the platform's answer), so
+    ``merchant_operation`` can store them before it returns (issue 13: one workflow task per operation).
+    """
+
+    platform_id: str
+    session_id: str
+    merchant_id: str
+    operation: str = Field(description="The platform operation (create, update, complete, cancel, refresh).")
+    success_status: int = Field(description="HTTP status of a successful answer: 201 for create, else 200.")
+    status: str | None = Field(description="The session's status before the call.")
+    version: int = Field(ge=0, description="Status changes so far (the index row's version).")
+    created_at: dt.datetime
+    merchant_checkout_id: str | None = None
+    order_id: str | None = Field(default=None, description="The order id known from a webhook snapshot.")
+    next_seq: int = Field(ge=1, description="The audit seq of the first record this operation writes.")
+    occurred_at: dt.datetime = Field(description="Workflow time when the operation called: every record's time.")
+    request_digest: str = Field(description="Content-Digest of the platform's request body.")
+    prelude: list[StorageWrite] = Field(default_factory=list, description="Records decided earlier, written first.")
+
+
+class MerchantOperationInput(_Model):
+    call: CallMerchantInput
+    context: OperationContext
+
+
+class OperationFailure(_Model):
+    """A merchant call that failed for good (a 4xx, a bad signature): the frozen error, as a value."""
+
+    code: str
+    message: str
+    pointer: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+    retry_after: int | None = None
+    continue_url: str | None = None
+
+
+class MerchantOperationResult(_Model):
+    """The merchant's answer (or final failure) and the proof that its audit records are stored."""
+
+    reply: MerchantReply | None = None
+    failure: OperationFailure | None = None
+    request_digest: str | None = Field(default=None, description="Content-Digest of the body sent to the merchant.")
+    written_through: int = Field(description="The last audit seq stored (prelude and this operation's records).")

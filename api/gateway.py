@@ -52,6 +52,7 @@ from core.logging import bind
 from workflows import search_attributes
 from workflows.lifecycle import COMPLETE_IN_PROGRESS
 from workflows.types import (
+    CURRENT_BEHAVIOUR,
     ORDER_EVENT_SIGNAL,
     ORDER_READ_UPDATE,
     VIEW_QUERY,
@@ -104,13 +105,15 @@ class CheckoutGateway:
                 platform_webhook_url=context.webhook_url,
                 platform_webhook_allow_insecure_loopback=context.webhook_allow_insecure_loopback,
                 merchant_call_timeout_seconds=context.merchant_call_timeout_seconds,
+                behaviour=CURRENT_BEHAVIOUR,
                 **({"continue_as_new_after_events": context.history_limit} if context.history_limit else {}),
             ),
             id=workflow_id,
             task_queue=self._task_queue,
             result_type=SessionView,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            # A run that failed (its create never arrived, issue 12.11) may be started again; a finished one not.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(search_attributes.PLATFORM, context.platform_id),

@@ -38,6 +38,8 @@ import httpx
 
 from contracts import ErrorCode, Redactor, SignatureError, UcpError, content_digest, parse_json
 from contracts.ucp import RestOperation
+from contracts.ucp.ap2 import REASON as AP2_REASON
+from contracts.ucp.ap2 import ap2_active, verify_merchant_authorization
 from core.outbound_http import retry_after_seconds
 from core.settings import MerchantSettings
 from merchants.errors import MerchantCallError
@@ -92,9 +94,12 @@ async def read_response(
     signed_by = await _verify(profiles, profile, response, raw, policy)
     if status >= 400:
         raise refusal(profile, operation, status, raw, redactor)
+    body = _translated_body(profile, operation, response, raw)
+    if operation is not RestOperation.GET_ORDER:
+        await _verify_merchant_authorization(profiles, profile, raw)
     return MerchantResponse(
         status_code=status,
-        body=_translated_body(profile, operation, response, raw),
+        body=body,
         response_digest=content_digest(raw),
         signed_by=signed_by,
         release=release,
@@ -202,6 +207,29 @@ def _pointer_of(messages: list[dict[str, str | None]]) -> str | None:
         return None
     parts = path[1:].replace("[", ".").replace("]", "").split(".")
     return "/" + "/".join(part for part in parts if part) if any(parts) else ""
+
+
+async def _verify_merchant_authorization(profiles: ProfileCache, profile: CachedProfile, raw: bytes) -> None:
+    """AP2 Mandates active -> the business's ``merchant_authorization`` verifies before anyone sees the checkout.
+
+    Over the checkout as the merchant sent it (contracts.ucp.ap2), with its keys (one budgeted refresh on an
+    unknown ``kid``, SIG-09). A failure is an invalid merchant response, so an unknown ``complete`` outcome
+    is still reconciled by polling.
+    """
+    document = _safe_json(raw)
+    if not isinstance(document, dict) or not ap2_active(document):
+        return
+    try:
+        await profiles.verify_signature(profile, lambda keys: verify_merchant_authorization(document, keys))
+    except UcpError as error:
+        failure = MerchantCallError(
+            error.content,
+            code=ErrorCode.MERCHANT_RESPONSE_INVALID,
+            retryable=False,
+            reason=AP2_REASON,
+            release=profile.release,
+        )
+        raise failure.at("/ap2/merchant_authorization") from error
 
 
 def _safe_json(raw: bytes) -> object:

@@ -22,11 +22,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.api.workflow.v1 import PendingActivityInfo
 
+from workflows.lifecycle import NEVER_CREATED, NEVER_CREATED_TEXT
 from workflows.types import SessionView
 
 
@@ -124,10 +125,19 @@ def outcomes(view: SessionView) -> list[Outcome]:
     ]
 
 
+def view_reason_text(reason: str) -> str:
+    return NEVER_CREATED_TEXT if reason == NEVER_CREATED else reason
+
+
+MERCHANT_ACTIVITIES: Final = frozenset({"call_merchant", "merchant_operation"})  # the latter: issue 13
+
+
 def status_text(view: SessionView, activities: Sequence[ActivityNow]) -> str:
     if view.status is not None:
         return view.status
-    if any(activity.activity == "call_merchant" for activity in activities):
+    if view.closed_reason is not None:
+        return f"closed without a checkout ({view.closed_reason}): {view_reason_text(view.closed_reason)}"
+    if any(activity.activity in MERCHANT_ACTIVITIES for activity in activities):
         return "creating (the merchant has not answered the create yet)"
     return "creating"
 

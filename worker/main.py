@@ -23,10 +23,11 @@ import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.audit import StorageActivities
+from activities.audit import StorageActivities, write_records
 from activities.discovery import DiscoveryActivities
 from activities.merchant import MerchantActivities
 from activities.notify import NotifyActivities
+from activities.operation import OperationActivities
 from contracts import KeyStore, Redactor
 from core.logging import salt_from_settings
 from core.outbound_http import new_http_client
@@ -68,8 +69,16 @@ def build_worker(
         redactor=Redactor(salt) if salt is not None else None,
         ca_file=settings.outbound_ca_file,
     )
-    discovery = DiscoveryActivities(profiles, lambda merchant_id: platform_profile(base, keys, merchant_id))
+    discovery = DiscoveryActivities(
+        profiles,
+        lambda merchant_id: platform_profile(
+            base, keys, merchant_id, settings.payment_handlers_for(merchant_id), settings.ap2_mandates
+        ),
+    )
     storage = StorageActivities(repository)
+    operation = OperationActivities(
+        merchant.call_merchant, lambda items: write_records(repository, items, keep_stored=True)
+    )
     platform_profiles = PlatformProfiles(
         http,
         {
@@ -85,6 +94,7 @@ def build_worker(
         workflows=[CheckoutSessionWorkflow],
         activities=[
             merchant.call_merchant,
+            operation.merchant_operation,
             discovery.discover_merchant,
             storage.write_batch,
             notify.notify_platform,

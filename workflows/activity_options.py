@@ -17,7 +17,15 @@ figures (DESIGN.md invariants 4-5, README "Failure modes"):
   died mid-write must be noticed soon. 20 s covers the store's own connect
   (5 s) and lock (10 s) timeouts; a retry is harmless (idempotent on
   (session, seq));
-* a platform notification is given up after 24 h of retries, and audited as failed.
+* a platform notification is given up after 24 h of retries, and audited as failed;
+* ``merchant_operation`` (a platform operation's merchant call and its audit
+  trail, issue 13) runs first as a local activity with one attempt, so the
+  operation finishes in one workflow task; a failure that may pass is retried
+  by the same activity as a regular one, with the table's options of that
+  merchant operation (``complete``: 24 h, the same outbound key). The local
+  attempt lasts at most ``LOCAL_ATTEMPT``: the server cannot see a local
+  activity, so a merchant that hangs shows up as a running activity (``session
+  show``, the Temporal UI) after seconds, not after a whole attempt.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from typing import Any, Final, TypedDict
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import FailureError
 
 from activities.types import ActivityName, MerchantOperation
 
@@ -66,6 +75,7 @@ _MERCHANT_RETRY: Final = _backoff(1, dt.timedelta(seconds=30))
 _SECOND: Final = dt.timedelta(seconds=1)
 _MINUTE: Final = dt.timedelta(minutes=1)
 _DAY: Final = dt.timedelta(hours=24)
+LOCAL_ATTEMPT: Final = dt.timedelta(seconds=5)
 
 
 def _merchant_call(deadline: dt.timedelta) -> ActivityOptions:
@@ -103,4 +113,33 @@ async def execute(
         )
     return await workflow.execute_activity(
         name, arg, summary=summary, result_type=result_type, **options.timeouts(attempt)
+    )
+
+
+async def execute_operation(
+    arg: Any, *, operation: MerchantOperation, attempt: dt.timedelta, summary: str, result_type: type
+) -> Any:
+    """``merchant_operation``: one local attempt, then the regular activity with the long retry policy.
+
+    A final failure comes back as a value, so only a failure that may pass
+    raises here and is retried; the fallback's own final failure is raised to the caller.
+    """
+    try:
+        return await workflow.execute_local_activity(
+            ActivityName.MERCHANT_OPERATION,
+            arg,
+            summary=summary,
+            result_type=result_type,
+            start_to_close_timeout=min(attempt, LOCAL_ATTEMPT),
+            retry_policy=RetryPolicy(maximum_attempts=1),
+        )
+    except FailureError:  # a local activity's failure arrives as its cause (ApplicationError, TimeoutError)
+        pass
+    options = ACTIVITY_OPTIONS[(ActivityName.CALL_MERCHANT, operation)]
+    return await workflow.execute_activity(
+        ActivityName.MERCHANT_OPERATION,
+        arg,
+        summary=summary,
+        result_type=result_type,
+        **options.timeouts(attempt),
     )

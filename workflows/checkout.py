@@ -7,12 +7,13 @@ How it reads (DESIGN.md invariants 3-6, "Checkout lifecycle"):
   ``refresh`` whose update id is ``{operation}:{Idempotency-Key}``. Each update
   has a *validator*: an illegal transition, a policy refusal or a reused key is
   rejected before anything is written to history.
-* ``read_order`` (the platform's GET of its order) is an Update too, so the
-  read goes through a signed, audited merchant call; it changes nothing at the
-  merchant, so it needs no Idempotency-Key and no lock.
-* Every handler that changes the merchant session holds ``_merchant_lock``, so
-  those calls are strictly ordered (``merchant_calls``: one outbound key per
-  operation sequence, invariant 4).
+* ``read_order`` (the platform's GET of its order) is an Update too: a signed,
+  audited merchant call, without Idempotency-Key or lock (it changes nothing).
+* Every handler that changes the merchant session holds ``_merchant_lock``:
+  strictly ordered calls, one outbound key per operation sequence (invariant 4).
+* A session started by this build (``SessionStart.behaviour``) answers each
+  operation in one workflow task: the merchant call and its audit trail are one
+  local activity (``merchant_calls``, ``activities/operation.py``; issue 13).
 * The workflow remembers, per platform key, the body digest and the result,
   so a replay returns the identical result, also after ``continue_as_new``,
   when Temporal's own update-id dedup no longer reaches back.
@@ -33,19 +34,21 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, Final
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.errors import encode_failure
     from activities.types import MerchantOperation, MerchantProfileSummary
     from contracts import ErrorCode, UcpError
-    from contracts.ucp.order_snapshots import is_older_snapshot
-    from workflows import lifecycle, search_attributes
-    from workflows.merchant_calls import MerchantCalls
+    from workflows import lifecycle, orders, search_attributes, waits
+    from workflows.merchant_calls import MerchantCalls, PlatformAnswer
     from workflows.outbox import Outbox
     from workflows.types import (
+        CURRENT_BEHAVIOUR,
         ORDER_EVENT_SIGNAL,
         ORDER_READ_UPDATE,
         VIEW_QUERY,
@@ -69,14 +72,6 @@ MERCHANT_RELEASE_PATCH: Final = "merchant-release"  # issue 15: record the negot
 _SYNCHRONOUS_CAUSES: Final = frozenset(operation.value for operation in Operation)
 
 
-def _result(operation: Operation, request: OperationRequest, status: int, body: dict[str, Any]) -> OperationResult:
-    return OperationResult(operation=operation, http_status=status, body=body, request_digest=request.body_digest)
-
-
-def _error_result(operation: Operation, request: OperationRequest, error: UcpError) -> OperationResult:
-    return _result(operation, request, error.http_status, error.to_json_dict())
-
-
 @workflow.defn(name=WORKFLOW_TYPE)
 class CheckoutSessionWorkflow:
     @workflow.init
@@ -89,12 +84,18 @@ class CheckoutSessionWorkflow:
         self._merchant_lock = asyncio.Lock()
         self._updates_in_flight = 0
         self._changes = 0  # bumped on every state change the run loop must look at
-
-    # ------------------------------------------------------------------ run
+        # Sessions started by this build (SessionStart.behaviour): one workflow task per operation (issue 13).
+        # Older sessions keep the commands they were recorded with, so their histories replay.
+        self._current = start.behaviour >= CURRENT_BEHAVIOUR
+        self._release_attribute: str | None = None  # upserted with the first status (one event, not two)
 
     @workflow.run
     async def run(self, start: SessionStart) -> SessionView:
         self._outbox.start()
+        # Issue 12.11: a create lost right after the start (a Temporal kill) must not keep a session open forever.
+        arrived = lambda: self.state.created or bool(self.state.idempotency)  # noqa: E731 - set before its first await
+        if self._current and not await waits.arrived_within(arrived, lifecycle.CREATE_DEADLINE):
+            return self._never_created()
         await workflow.wait_condition(lambda: self.state.created)
         while not lifecycle.window_closed(self.state, workflow.now()):
             await self._step()
@@ -109,6 +110,13 @@ class CheckoutSessionWorkflow:
         self._outbox.stop()
         return self.view()
 
+    def _never_created(self) -> SessionView:
+        """Close as failed, saying why (``session show``); the platform's retry of the create starts afresh."""
+        self.state.closed_reason = lifecycle.NEVER_CREATED
+        search_attributes.upsert(lifecycle.NEVER_CREATED)
+        self._outbox.stop()
+        raise ApplicationError(lifecycle.NEVER_CREATED_TEXT, type=lifecycle.NEVER_CREATED, non_retryable=True)
+
     async def _step(self) -> None:
         """Wait for whatever the current status needs, then act on it."""
         window_end = lifecycle.window_end(self.state)
@@ -117,29 +125,21 @@ class CheckoutSessionWorkflow:
         elif lifecycle.awaiting_outcome(self.state):
             if not await self._changed_within(lifecycle.poll_backoff(self.state.polls)):
                 await self._refresh_from_merchant("poll")
-        elif not await self._changed_within(lifecycle.expiry_check_due(self.state) - workflow.now()):
-            self.state.last_expiry_check = workflow.now()
-            await self._refresh_from_merchant("expiry")
+        else:
+            due = lifecycle.expiry_check_due(self.state)
+            # A current session keeps its timer through changes that leave the check where it is (issue 13:
+            # re-arming it on every operation cost two history events each).
+            unchanged = (lambda: lifecycle.waits_for_expiry(self.state, due)) if self._current else None
+            if not await self._changed_within(due - workflow.now(), unless=unchanged):
+                self.state.last_expiry_check = workflow.now()
+                await self._refresh_from_merchant("expiry")
 
-    async def _changed_within(self, within: dt.timedelta) -> bool:
-        """True if the state changed (or a continuation fell due) within ``within``, False once it ran out."""
-        if within <= dt.timedelta(0):
-            return False
-        seen = self._changes
-        try:
-            await workflow.wait_condition(lambda: self._changes != seen or self._continue_as_new_due(), timeout=within)
-        except TimeoutError:
-            return False
-        return True
+    async def _changed_within(self, within: dt.timedelta, unless: Callable[[], bool] | None = None) -> bool:
+        """True if the state changed (or a continuation fell due) within ``within`` (``waits.changed_within``)."""
+        return await waits.changed_within(lambda: self._changes, within, stop=self._continue_as_new_due, unless=unless)
 
     def _continue_as_new_due(self) -> bool:
-        info = workflow.info()
-        return (
-            info.is_continue_as_new_suggested()
-            or info.get_current_history_length() > self._start.continue_as_new_after_events
-        )
-
-    # -------------------------------------------------------------- updates
+        return waits.continue_as_new_due(self._start.continue_as_new_after_events)
 
     @workflow.update(name=Operation.CREATE.value)
     async def create(self, request: OperationRequest) -> OperationResult:
@@ -210,7 +210,7 @@ class CheckoutSessionWorkflow:
                 # The status may have moved while this update waited for the lock.
                 error = lifecycle.refusal(operation, self.state, self._start.policy)
                 result = (
-                    _error_result(operation, request, error)
+                    lifecycle.error_result(operation, request, error)
                     if error is not None
                     else await self._perform(operation, request)
                 )
@@ -221,49 +221,61 @@ class CheckoutSessionWorkflow:
             # Read-your-writes: the session listing, the events trail and the order lookup see this
             # operation once the platform has its answer. An audit-store outage therefore delays the
             # answer (the API's bounded wait turns it into a retry hint), never loses the record.
-            if workflow.patched(AUDIT_BEFORE_ANSWER_PATCH):
+            # A current session's merchant call usually stored them already, in the same activity.
+            if not self._merchant.settle() and (self._current or workflow.patched(AUDIT_BEFORE_ANSWER_PATCH)):
                 await self._outbox.stored()
         finally:
             self._updates_in_flight -= 1
         return result
 
+    def _answer(self, operation: Operation, request: OperationRequest) -> PlatformAnswer | None:
+        """For a current session, the platform answer its merchant call's activity stores the records of."""
+        return PlatformAnswer.of(operation, request.body_digest) if self._current else None
+
     async def _perform(self, operation: Operation, request: OperationRequest) -> OperationResult:
         if operation is Operation.CREATE:
             return await self._create(request)
         outcome = await self._merchant.call(
-            lifecycle.MERCHANT_OPERATION[operation], self.state.merchant_checkout_id, request.body
+            lifecycle.MERCHANT_OPERATION[operation],
+            self.state.merchant_checkout_id,
+            request.body,
+            answer=self._answer(operation, request),
         )
         if isinstance(outcome, UcpError):
             if lifecycle.outcome_unknown(operation, outcome):
                 self.state.reconcile = True
                 self._changes += 1
-            return _error_result(operation, request, outcome)
+            return lifecycle.error_result(operation, request, outcome)
         if lifecycle.is_error_envelope(outcome.body):
-            return _result(operation, request, 200, outcome.body)
+            return lifecycle.result(operation, request, 200, outcome.body)
         self._mirror(outcome.body, cause=operation.value)
-        return _result(operation, request, 200, self._presented())
+        return lifecycle.result(operation, request, 200, self._presented())
 
     async def _create(self, request: OperationRequest) -> OperationResult:
         try:
             merchant = await self._merchant.discover()
             if isinstance(merchant, UcpError):
-                return _error_result(Operation.CREATE, request, merchant)
+                return lifecycle.error_result(Operation.CREATE, request, merchant)
             self.state.merchant = merchant
-            if workflow.patched(MERCHANT_RELEASE_PATCH):
+            if self._current or workflow.patched(MERCHANT_RELEASE_PATCH):
                 self._record_release(merchant)
-            outcome = await self._merchant.call(MerchantOperation.CREATE, None, request.body)
+            outcome = await self._merchant.call(
+                MerchantOperation.CREATE, None, request.body, answer=self._answer(Operation.CREATE, request)
+            )
             if isinstance(outcome, UcpError):
-                return _error_result(Operation.CREATE, request, outcome)
+                return lifecycle.error_result(Operation.CREATE, request, outcome)
             if lifecycle.is_error_envelope(outcome.body):
                 # UCP business outcome: no checkout exists (TRN-15); the envelope goes back as is.
-                return _result(Operation.CREATE, request, 200, outcome.body)
+                return lifecycle.result(Operation.CREATE, request, 200, outcome.body)
             merchant_checkout_id = outcome.body.get("id")
             self.state.merchant_checkout_id = merchant_checkout_id if isinstance(merchant_checkout_id, str) else None
             self._mirror(outcome.body, cause=Operation.CREATE.value)
-            return _result(Operation.CREATE, request, 201, self._presented())
+            return lifecycle.result(Operation.CREATE, request, 201, self._presented())
         finally:
             self.state.created = True
             self._changes += 1
+            if self._release_attribute is not None:  # no status was recorded: the release goes alone
+                self._upsert_attributes()
 
     @workflow.update(name=ORDER_READ_UPDATE)
     async def read_order(self, request: OrderRead) -> OrderReadResult:
@@ -297,8 +309,6 @@ class CheckoutSessionWorkflow:
         if busy is not None:
             raise encode_failure(busy)
 
-    # ---------------------------------------------------------- signals/query
-
     @workflow.signal(name=ORDER_EVENT_SIGNAL)
     def order_event(self, event: OrderEvent) -> None:
         """A verified merchant order webhook: full snapshot, deduplicated by Webhook-Id (ORD-18, ORD-24).
@@ -308,28 +318,10 @@ class CheckoutSessionWorkflow:
         outcome) becomes ``completed`` at once; the order snapshot replaces the
         previous one (webhooks carry the full entity).
         """
-        identity = event.event_key or event.webhook_id
-        if identity in self.state.order_event_ids:
-            return
-        self.state.order_event_ids.append(identity)
-        del self.state.order_event_ids[: -lifecycle.MAX_REMEMBERED_WEBHOOK_IDS]
-        order = lifecycle.order_with_currency(event.order, self.state.checkout)
-        if is_older_snapshot(order, event.webhook_timestamp, self.state.order, self.state.order_timestamp):
-            self._outbox.audit(  # ORD-25: a late retry of an older snapshot never replaces a newer one
-                actor=f"merchant:{self._start.merchant_id}",
-                action="order_event",
-                outcome="rejected",
-                payload={"webhook_id": event.webhook_id, "order_id": str(event.order.get("id")), "reason": "stale"},
-            )
-            return
-        self.state.order, self.state.order_timestamp = order, event.webhook_timestamp
+        order = orders.accept(self.state, self._outbox, self._start.merchant_id, event)
+        if order is None:
+            return  # a duplicate, or an older snapshot than the one kept
         self._changes += 1
-        self._outbox.audit(
-            actor=f"merchant:{self._start.merchant_id}",
-            action="order_event",
-            outcome="accepted",
-            payload={"webhook_id": event.webhook_id, "order_id": str(event.order.get("id"))},
-        )
         completed = lifecycle.completed_by_order(self.state, order)
         if completed is not None:
             self._mirror(completed, cause="order_webhook")
@@ -339,11 +331,12 @@ class CheckoutSessionWorkflow:
     def view(self) -> SessionView:
         return lifecycle.session_view(self._start, self.state, self._outbox.pending_actions())
 
-    # ------------------------------------------------------------- internals
-
     def _record_release(self, merchant: MerchantProfileSummary) -> None:
         """The UCP release the merchant speaks: in the audit trail and a search attribute (issue 15)."""
-        workflow.upsert_search_attributes([search_attributes.MERCHANT_VERSION.value_set(merchant.version)])
+        if self._current:
+            self._release_attribute = merchant.version  # upserted with the session's first status
+        else:
+            workflow.upsert_search_attributes([search_attributes.MERCHANT_VERSION.value_set(merchant.version)])
         self._outbox.audit(
             actor="connector",
             action="merchant_negotiated",
@@ -370,7 +363,7 @@ class CheckoutSessionWorkflow:
         state.status_history.append(StatusChange(status=new_status, at=now, cause=cause))
         if new_status in lifecycle.TERMINAL:
             state.closed_at = now
-        workflow.upsert_search_attributes([search_attributes.STATUS.value_set(new_status)])
+        self._upsert_attributes(new_status)
         self._outbox.index()
         self._outbox.audit(
             actor="connector",
@@ -380,6 +373,10 @@ class CheckoutSessionWorkflow:
         )
         if cause not in _SYNCHRONOUS_CAUSES:
             self._outbox.notify("checkout.status_changed", {"checkout": self._presented()})
+
+    def _upsert_attributes(self, status: str | None = None) -> None:
+        search_attributes.upsert(status, self._release_attribute)
+        self._release_attribute = None
 
     async def _refresh_from_merchant(self, cause: str) -> None:
         self.state.polls += 1

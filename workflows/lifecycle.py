@@ -32,7 +32,15 @@ from activities.types import MerchantOperation
 from contracts import ErrorCode, UcpError
 from contracts.ucp import CheckoutStatus, ResponseStatus
 from contracts.ucp.complete_checks import complete_refusal
-from workflows.types import Operation, OperationRequest, PolicySnapshot, SessionStart, SessionState, SessionView
+from workflows.types import (
+    Operation,
+    OperationRequest,
+    OperationResult,
+    PolicySnapshot,
+    SessionStart,
+    SessionState,
+    SessionView,
+)
 
 INCOMPLETE: Final = CheckoutStatus.INCOMPLETE
 REQUIRES_ESCALATION: Final = CheckoutStatus.REQUIRES_ESCALATION
@@ -49,6 +57,13 @@ EXPIRY_RECHECK: Final = dt.timedelta(minutes=1)
 POLL_INITIAL: Final = dt.timedelta(seconds=1)
 POLL_MAX: Final = dt.timedelta(minutes=1)
 MAX_REMEMBERED_WEBHOOK_IDS: Final = 500
+# Issue 12.11: a session whose create update never arrives closes after this, failed, with this reason.
+CREATE_DEADLINE: Final = dt.timedelta(minutes=10)
+NEVER_CREATED: Final = "create_never_arrived"
+NEVER_CREATED_TEXT: Final = (
+    "the create request never reached this session (lost, e.g. in a Temporal restart, after the platform was "
+    "answered 503) and it closed after 10 minutes; a retry of the create with the same Idempotency-Key starts afresh"
+)
 
 ALLOWED_FROM: Final[dict[Operation, frozenset[str]]] = {
     Operation.UPDATE: frozenset({INCOMPLETE, REQUIRES_ESCALATION, READY_FOR_COMPLETE}),
@@ -74,6 +89,14 @@ OUTCOME_UNKNOWN: Final = frozenset(
         ErrorCode.MERCHANT_UNAVAILABLE,
     }
 )
+
+
+def result(operation: Operation, request: OperationRequest, status: int, body: dict[str, Any]) -> OperationResult:
+    return OperationResult(operation=operation, http_status=status, body=body, request_digest=request.body_digest)
+
+
+def error_result(operation: Operation, request: OperationRequest, error: UcpError) -> OperationResult:
+    return result(operation, request, error.http_status, error.to_json_dict())
 
 
 def transition_error(operation: Operation, status: str | None) -> UcpError | None:
@@ -241,6 +264,11 @@ def expiry_check_due(state: SessionState) -> dt.datetime:
     return due
 
 
+def waits_for_expiry(state: SessionState, due: dt.datetime) -> bool:
+    """Still waiting for the same expiry check: not finished, not polling, the same due time."""
+    return window_end(state) is None and not awaiting_outcome(state) and expiry_check_due(state) == due
+
+
 def order_id(state: SessionState) -> str | None:
     """The merchant's order id, from a webhook snapshot or the completed checkout's ``order``."""
     for source in (state.order, (state.checkout or {}).get("order")):
@@ -287,6 +315,7 @@ def session_view(start: SessionStart, state: SessionState, outbox_pending: list[
         pending_actions=pending_actions(state) + outbox_pending,
         created_at=state.created_at,
         closed_at=state.closed_at,
+        closed_reason=state.closed_reason,
     )
 
 

@@ -12,20 +12,26 @@ decoded by the one error codec (``activities/errors.py``).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
+from activities import records
 from activities.errors import decode_failure
 from activities.types import (
     ActivityName,
     CallMerchantInput,
     DiscoverMerchantInput,
     MerchantOperation,
+    MerchantOperationInput,
+    MerchantOperationResult,
     MerchantProfileSummary,
     MerchantReply,
+    OperationContext,
+    StorageWrite,
 )
 from contracts import ErrorCode, UcpError, canonical_json, content_digest, outbound_idempotency_key
 from workflows import activity_options
@@ -33,11 +39,26 @@ from workflows.outbox import Outbox
 from workflows.types import SessionStart, SessionState
 
 
+@dataclass(frozen=True)
+class PlatformAnswer:
+    """The platform operation a merchant call answers: its name, success status and request digest."""
+
+    operation: str
+    success_status: int
+    request_digest: str
+
+    @classmethod
+    def of(cls, operation: str, request_digest: str) -> PlatformAnswer:
+        return cls(operation, 201 if operation == "create" else 200, request_digest)
+
+
 class MerchantCalls:
     def __init__(self, start: SessionStart, state: SessionState, outbox: Outbox) -> None:
         self._start = start
         self._state = state
         self._outbox = outbox
+        # After an operation's call: (prelude, the records its activity stored or None) for Outbox.settle.
+        self.pending: tuple[list[StorageWrite], list[StorageWrite] | None] | None = None
 
     async def discover(self) -> MerchantProfileSummary | UcpError:
         """The merchant's profile: endpoint, negotiated version and capabilities (its keys stay in the worker)."""
@@ -53,59 +74,141 @@ class MerchantCalls:
         return summary
 
     async def call(
-        self, operation: MerchantOperation, resource_id: str | None, body: dict[str, Any] | None = None
+        self,
+        operation: MerchantOperation,
+        resource_id: str | None,
+        body: dict[str, Any] | None = None,
+        *,
+        answer: PlatformAnswer | None = None,
     ) -> MerchantReply | UcpError:
-        """One signed, verified UCP call, audited as ``merchant.{operation}`` whatever its outcome."""
+        """One signed, verified UCP call, audited as ``merchant.{operation}`` whatever its outcome.
+
+        With ``answer`` (a platform operation of a current session) the call is ``merchant_operation``,
+        which stores the operation's records itself (``activities/operation.py``); :attr:`pending` then
+        holds what the outbox must settle once the workflow has decided the answer.
+        """
         self._state.merchant_call_seq += 1
         key = (
             outbound_idempotency_key(workflow.info().workflow_id, self._state.merchant_call_seq)
             if operation.method != "GET"
             else None
         )
+        call = CallMerchantInput(
+            merchant_id=self._start.merchant_id,
+            operation=operation,
+            resource_id=resource_id,
+            body=body,
+            idempotency_key=key,
+        )
+        attempt = dt.timedelta(seconds=self._start.merchant_call_timeout_seconds)
+        summary = f"{operation.value} at {self._start.merchant_id}"
+        if answer is not None:
+            return await self._operate(call, answer, attempt, summary)
         request_digest = None if body is None else content_digest(canonical_json(body))
         try:
             reply: MerchantReply = await activity_options.execute(
                 ActivityName.CALL_MERCHANT,
-                CallMerchantInput(
-                    merchant_id=self._start.merchant_id,
-                    operation=operation,
-                    resource_id=resource_id,
-                    body=body,
-                    idempotency_key=key,
-                ),
+                call,
                 operation=operation,
-                attempt=dt.timedelta(seconds=self._start.merchant_call_timeout_seconds),
-                summary=f"{operation.value} at {self._start.merchant_id}",
+                attempt=attempt,
+                summary=summary,
                 result_type=MerchantReply,
             )
         except ActivityError as error:
-            failure = _failure(error, ErrorCode.MERCHANT_UNAVAILABLE)
-            self._outbox.audit(
-                actor="connector",
-                action=f"merchant.{operation.value}",
-                outcome="failed",
-                error_code=failure.code.value,
-                request_digest=request_digest,
-                payload={"merchant_idempotency_key": key, "detail": failure.detail},
+            return self._failed(operation, key, request_digest, _failure(error, ErrorCode.MERCHANT_UNAVAILABLE))
+        self._succeeded(operation, key, request_digest, reply)
+        return reply
+
+    def settle(self) -> bool:
+        """After the platform's answer is decided: settle the operation's records; True if its activity stored them."""
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return False
+        prelude, stored = pending
+        self._outbox.settle(prelude, stored)
+        return stored is not None
+
+    async def _operate(
+        self, call: CallMerchantInput, answer: PlatformAnswer, attempt: dt.timedelta, summary: str
+    ) -> MerchantReply | UcpError:
+        while self._outbox.writing:  # the activity's records must follow what is being written now
+            await self._outbox.stored()
+        prelude = self._outbox.begin_operation()
+        context = self._context(answer, prelude)
+        try:
+            result: MerchantOperationResult = await activity_options.execute_operation(
+                MerchantOperationInput(call=call, context=context),
+                operation=call.operation,
+                attempt=attempt,
+                summary=summary,
+                result_type=MerchantOperationResult,
             )
-            return failure
+        except ActivityError as error:
+            # Nothing was stored: the records go through the outbox (the digest is computed here, rarely).
+            self._outbox.decide_operation(context.occurred_at)
+            self.pending = (prelude, None)
+            digest = None if call.body is None else content_digest(canonical_json(call.body))
+            return self._failed(
+                call.operation, call.idempotency_key, digest, _failure(error, ErrorCode.MERCHANT_UNAVAILABLE)
+            )
+        self._outbox.decide_operation(context.occurred_at)
+        outcome = result.failure or result.reply
+        assert outcome is not None
+        stored = records.operation_records(
+            context, call.operation.value, call.idempotency_key, result.request_digest, outcome
+        )
+        self.pending = (prelude, stored)
+        if result.failure is not None:
+            return self._failed(
+                call.operation, call.idempotency_key, result.request_digest, records.to_error(result.failure)
+            )
+        assert result.reply is not None
+        self._succeeded(call.operation, call.idempotency_key, result.request_digest, result.reply)
+        return result.reply
+
+    def _context(self, answer: PlatformAnswer, prelude: list[StorageWrite]) -> OperationContext:
+        state = self._state
+        return OperationContext(
+            platform_id=self._start.platform_id,
+            session_id=self._start.session_id,
+            merchant_id=self._start.merchant_id,
+            operation=answer.operation,
+            success_status=answer.success_status,
+            status=state.status,
+            version=len(state.status_history),
+            created_at=state.created_at,
+            merchant_checkout_id=state.merchant_checkout_id,
+            order_id=records.order_id(state.order, None),
+            next_seq=state.audit_seq + 1,
+            occurred_at=workflow.now(),
+            request_digest=answer.request_digest,
+            prelude=prelude,
+        )
+
+    def _failed(
+        self, operation: MerchantOperation, key: str | None, request_digest: str | None, failure: UcpError
+    ) -> UcpError:
+        self._outbox.audit(
+            actor="connector",
+            action=f"merchant.{operation.value}",
+            outcome="failed",
+            error_code=failure.code.value,
+            request_digest=request_digest,
+            payload={"merchant_idempotency_key": key, "detail": failure.detail},
+        )
+        return failure
+
+    def _succeeded(
+        self, operation: MerchantOperation, key: str | None, request_digest: str | None, reply: MerchantReply
+    ) -> None:
         self._outbox.audit(
             actor="connector",
             action=f"merchant.{operation.value}",
             outcome="succeeded",
             request_digest=request_digest,
             response_digest=reply.response_digest,
-            payload={
-                "merchant_idempotency_key": key,
-                "http_status": reply.status_code,
-                "signed_by": reply.signed_by,
-                **({"release": reply.release} if reply.release else {}),
-                # the merchant's policy let an unsigned answer through: every such answer is on the record
-                **({"unsigned_response_accepted": True} if reply.unsigned_accepted else {}),
-                **({"merchant_auth": reply.auth} if reply.auth else {}),
-            },
+            payload=records.merchant_call_payload(key, reply),
         )
-        return reply
 
 
 def _failure(error: ActivityError, default: ErrorCode) -> UcpError:

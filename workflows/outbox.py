@@ -17,13 +17,21 @@ and webhooks never wait for the store.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
-from activities.types import ActivityName, AuditRecord, PlatformNotification, SessionIndexRecord, StorageBatch
+from activities.types import (
+    ActivityName,
+    AuditRecord,
+    PlatformNotification,
+    SessionIndexRecord,
+    StorageBatch,
+    StorageWrite,
+)
 from workflows import activity_options, lifecycle
 from workflows.types import SessionStart, SessionState
 
@@ -36,6 +44,11 @@ class Outbox:
         self._state = state
         self._written = 0  # items this run has stored; the state's queue holds the rest
         self._drains: list[asyncio.Task[None]] = []
+        self._writing = 0  # items the storage drain is delivering right now
+        self._collected: list[StorageWrite] | None = None  # an operation's records, stored by its own activity
+        self._collect_at: dt.datetime | None = None
+        self._held: list[tuple[dt.datetime, dict[str, Any] | None]] | None = None  # decided during its call
+        self._decided_meanwhile: list[tuple[dt.datetime, dict[str, Any] | None]] = []
 
     # ------------------------------------------------------------ deciding
 
@@ -50,13 +63,18 @@ class Outbox:
         response_digest: str | None = None,
         payload: dict[str, Any] | None = None,
     ) -> None:
+        if self._held is not None:
+            fields: dict[str, Any] = {"actor": actor, "action": action, "outcome": outcome, "error_code": error_code}
+            fields |= {"request_digest": request_digest, "response_digest": response_digest, "payload": payload}
+            self._held.append((workflow.now(), fields))
+            return
         self._state.audit_seq += 1
-        self._state.pending_audit.append(
+        self._queue(
             AuditRecord(
                 platform_id=self._start.platform_id,
                 session_id=self._start.session_id,
                 seq=self._state.audit_seq,
-                occurred_at=workflow.now(),
+                occurred_at=self._now(),
                 actor=actor,
                 action=action,
                 outcome=outcome,
@@ -84,7 +102,10 @@ class Outbox:
         """The session's listing row at its current status; ``version`` keeps a stale write from winning."""
         state = self._state
         assert state.status is not None
-        state.pending_audit.append(
+        if self._held is not None:
+            self._held.append((workflow.now(), None))
+            return
+        self._queue(
             SessionIndexRecord(
                 platform_id=self._start.platform_id,
                 session_id=self._start.session_id,
@@ -93,7 +114,7 @@ class Outbox:
                 order_id=lifecycle.order_id(state),
                 status=state.status,
                 created_at=state.created_at,
-                updated_at=workflow.now(),
+                updated_at=self._now(),
                 version=len(state.status_history),
             )
         )
@@ -114,6 +135,66 @@ class Outbox:
                 payload={"session_id": self._start.session_id, "merchant_id": self._start.merchant_id, **payload},
             )
         )
+
+    def _queue(self, item: StorageWrite) -> None:
+        (self._collected if self._collected is not None else self._state.pending_audit).append(item)
+
+    def _now(self) -> dt.datetime:
+        return self._collect_at or workflow.now()
+
+    # ------------------------------------------- an operation's own records
+
+    @property
+    def writing(self) -> bool:
+        """The storage drain is delivering a batch: records queued now would land behind it."""
+        return self._writing > 0
+
+    def begin_operation(self) -> list[StorageWrite]:
+        """An operation's activity is about to store its records: take the queue as its prelude, hold the rest.
+
+        Until :meth:`decide_operation`, whatever else the workflow decides (a webhook, a delivery) is
+        held back without a seq, so the seqs the activity writes stay free; :meth:`settle` releases it.
+        """
+        assert not self._writing
+        prelude = list(self._state.pending_audit)
+        del self._state.pending_audit[:]
+        self._held = []
+        return prelude
+
+    def decide_operation(self, at: dt.datetime) -> None:
+        """The activity returned: the records decided from now on are the operation's, timed ``at``."""
+        self._collected, self._collect_at = [], at
+        self._decided_meanwhile, self._held = self._held or [], None
+
+    def settle(self, prelude: list[StorageWrite], stored: list[StorageWrite] | None) -> None:
+        """End of an operation: ``stored`` are the records its activity wrote, ``None`` when it wrote nothing.
+
+        Stored: the records decided meanwhile are those (``activities.records`` derives the same ones);
+        should they ever differ, the stored ones are the chain and the sequence follows them. Not
+        stored: the prelude goes back to the head of the queue and the decided records behind it.
+        Then what was held is decided, in order, behind them.
+        """
+        collected, held = self._collected or [], self._decided_meanwhile
+        self._collected, self._collect_at, self._decided_meanwhile = None, None, []
+        if stored is None:
+            self._state.pending_audit[:0] = [*prelude, *collected]
+        else:
+            if collected != stored:
+                workflow.logger.error(
+                    "operation records differ from the stored ones; the stored ones are kept",
+                    extra={"decided": len(collected), "stored": len(stored)},
+                )
+                self._state.audit_seq = max(
+                    [self._state.audit_seq - _audits(collected), *(i.seq for i in stored if isinstance(i, AuditRecord))]
+                )
+            self._written += len(prelude) + len(stored)
+        for at, fields in held:
+            self._collect_at = at
+            if fields is None:
+                self.index()
+            else:
+                self.audit(**fields)
+        self._collect_at = None
 
     # ---------------------------------------------------------- delivering
 
@@ -147,9 +228,13 @@ class Outbox:
     async def _write(self, items: list[AuditRecord | SessionIndexRecord]) -> None:
         audits = [item for item in items if isinstance(item, AuditRecord)]
         what = f"audit #{audits[0].seq}-#{audits[-1].seq}" if audits else "session index"
-        await activity_options.execute(
-            ActivityName.WRITE_BATCH, StorageBatch(items=items), summary=f"write {what} ({len(items)} items)"
-        )
+        self._writing = len(items)
+        try:
+            await activity_options.execute(
+                ActivityName.WRITE_BATCH, StorageBatch(items=items), summary=f"write {what} ({len(items)} items)"
+            )
+        finally:
+            self._writing = 0
         self._written += len(items)
 
     async def _deliver(self, notifications: list[PlatformNotification]) -> None:
@@ -169,10 +254,16 @@ class Outbox:
         )
 
 
+def _audits(items: list[StorageWrite]) -> int:
+    return sum(1 for item in items if isinstance(item, AuditRecord))
+
+
 async def _drain(queue: list[Any], deliver: Callable[[list[Any]], Awaitable[None]], *, batch: int) -> None:
     """Deliver queued items in order, up to ``batch`` at a time; items leave the queue only once delivered."""
     while True:
         await workflow.wait_condition(lambda: bool(queue))
         head = queue[:batch]
+        if not head:
+            continue  # an operation took the queue for its own activity meanwhile
         await deliver(head)
         del queue[: len(head)]

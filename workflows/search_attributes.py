@@ -11,12 +11,21 @@ starts sessions with them, and ``worker.search_attributes`` registers them.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
-from temporalio.common import SearchAttributeKey
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 
 PLATFORM: Final = SearchAttributeKey.for_keyword("UcpPlatform")
 MERCHANT: Final = SearchAttributeKey.for_keyword("UcpMerchant")
 STATUS: Final = SearchAttributeKey.for_keyword("UcpStatus")
 MERCHANT_VERSION: Final = SearchAttributeKey.for_keyword("UcpMerchantVersion")
 ALL: Final = (PLATFORM, MERCHANT, STATUS, MERCHANT_VERSION)
+
+
+def upsert(status: str | None, release: str | None = None) -> None:
+    """One upsert (one history event) for a new status and, with the first one, the negotiated release."""
+    updates: list[SearchAttributeUpdate[Any]] = [] if status is None else [STATUS.value_set(status)]
+    if release is not None:
+        updates.append(MERCHANT_VERSION.value_set(release))
+    workflow.upsert_search_attributes(updates)

@@ -19,6 +19,9 @@ WORKFLOW_TYPE: Final = "CheckoutSession"
 VIEW_QUERY: Final = "view"
 ORDER_EVENT_SIGNAL: Final = "order_event"
 ORDER_READ_UPDATE: Final = "read_order"
+# What a session started by this build does (``SessionStart.behaviour``): 0 = recorded before issue 13,
+# 1 = one workflow task per operation. New behaviour is chosen at start, so old histories replay unchanged.
+CURRENT_BEHAVIOUR: Final = 1
 
 
 class _Model(BaseModel):
@@ -121,6 +124,7 @@ class SessionState(BaseModel):
     status: str | None = None
     status_history: list[StatusChange] = Field(default_factory=list)
     closed_at: dt.datetime | None = None
+    closed_reason: str | None = Field(default=None, description="Why a session closed without a status.")
     order: dict[str, Any] | None = None
     order_event_ids: list[str] = Field(default_factory=list, description="Recent event identities, for dedup.")
     order_timestamp: int | None = Field(default=None, description="Webhook-Timestamp of the stored order snapshot.")
@@ -149,6 +153,9 @@ class SessionStart(_Model):
         default=30, ge=1, le=300, description="start_to_close of one merchant call attempt (a crash retries after it)."
     )
     carried: SessionState | None = Field(default=None, description="The state a continued run resumes.")
+    behaviour: int = Field(
+        default=0, ge=0, description="The workflow behaviour the session started with (CURRENT_BEHAVIOUR)."
+    )
 
 
 class SessionView(_Model):
@@ -166,3 +173,4 @@ class SessionView(_Model):
     pending_actions: list[str]
     created_at: dt.datetime
     closed_at: dt.datetime | None
+    closed_reason: str | None = Field(default=None, description="Why it closed without a status (issue 12.11).")

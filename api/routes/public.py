@@ -78,9 +78,13 @@ async def connector_profile(
     if merchant is not None and merchant not in settings.merchants:
         raise UcpError("unknown merchant", code=ErrorCode.NOT_FOUND)
     if merchant is None:
-        document = platform_profile(settings.public_base_url, keys)
+        handlers = settings.payment_handlers_for(None)
+        document = platform_profile(settings.public_base_url, keys, None, handlers, settings.ap2_mandates)
     else:
-        document = await platform_profile_for_merchant(profiles, settings.public_base_url, keys, merchant)
+        handlers = settings.payment_handlers_for(merchant)
+        document = await platform_profile_for_merchant(
+            profiles, settings.public_base_url, keys, merchant, handlers, settings.ap2_mandates
+        )
     return JSONResponse(document, headers={"Cache-Control": PROFILE_CACHE_CONTROL})
 
 

@@ -42,13 +42,18 @@ def _with_instrument(**changes: Any) -> dict[str, Any]:
 
 
 async def test_totals_that_do_not_add_up_are_never_completed(connector: Connector) -> None:
-    """CMP-06, CHK-44: entries that do not sum to the total -> 422 totals_inconsistent, audited, nothing charged."""
+    """CMP-06, CHK-44, CHK-38, CHK-40: entries that do not sum to the total -> 422 totals_inconsistent, audited,
+    nothing charged; the totals themselves reach the platform exactly as the merchant rendered them."""
     connector.merchant.faults.totals_skew = -1000
     session_id = await _ready_session(connector)
     presented = (await connector.call(connector.alpha, "GET", f"{BASE}/{session_id}")).json()
     parts = sum(entry["amount"] for entry in presented["totals"] if entry["type"] != "total")
     total = next(entry["amount"] for entry in presented["totals"] if entry["type"] == "total")
     assert parts - total == 1000  # the merchant's totals are forwarded untouched (CHK-44)
+    merchant_checkout_id = presented["continue_url"].split("/checkout/")[1].split("?")[0]
+    state = await connector.merchant.checkout_state(merchant_checkout_id)
+    # CHK-38, CHK-40: every entry, in the merchant's order, with its display_text, as the merchant rendered it.
+    assert presented["totals"] == connector.merchant.service.render(state).body["totals"]
 
     refused = await connector.call(connector.alpha, "POST", f"{BASE}/{session_id}/complete", payment_body())
     assert refused.status_code == 422, refused.text

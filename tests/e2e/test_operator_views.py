@@ -94,10 +94,12 @@ async def test_the_temporal_ui_shows_summaries_and_redacted_inputs_to_authentica
     assert summary == f"Checkout {session_id} at reference for demo", summary
 
     history = _ui_api(dev_stack, f"/namespaces/default/workflows/{quote(workflow_id, safe='')}/history")
+    # A merchant call is a local activity (issue 13): its summary stands on its marker.
     activity_summaries = [
         _text(event["userMetadata"]["summary"])
         for event in history["history"]["events"]
-        if "activityTaskScheduledEventAttributes" in event
+        if ("activityTaskScheduledEventAttributes" in event or "markerRecordedEventAttributes" in event)
+        and "summary" in event.get("userMetadata", {})
     ]
     assert "create_checkout at reference" in activity_summaries, activity_summaries
     encrypted = _update_input(history, "create")

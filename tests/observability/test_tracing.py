@@ -124,8 +124,8 @@ async def test_a_checkout_is_one_trace_from_api_request_to_merchant_http(
         chain = _chain(http_span, by_id)
         assert _names(chain) == [
             "POST",
-            "RunActivity:call_merchant",
-            "StartActivity:call_merchant",
+            "RunActivity:merchant_operation",
+            "StartActivity:merchant_operation",
             "StartUpdateWithStartWorkflow:CheckoutSession",
             create_api.name,
         ], _names(chain)

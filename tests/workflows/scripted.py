@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.errors import encode_failure
+from activities.operation import OperationActivities
 from activities.types import (
     ActivityName,
     AuditRecord,
@@ -32,6 +33,7 @@ from activities.types import (
     PlatformNotification,
     SessionIndexRecord,
     StorageBatch,
+    StorageWrite,
 )
 from api.gateway import CheckoutGateway
 from contracts import UcpError
@@ -53,16 +55,23 @@ def checkout(status: str, **fields: Any) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Retryable:
+    """A scripted failure that may pass (a 503): the call raises it retryable, so Temporal retries."""
+
+    error: UcpError
+
+
 @dataclass
 class ScriptedActivities:
     """Each merchant operation answers with its script in order; the last entry repeats."""
 
-    script: dict[MerchantOperation, list[dict[str, Any] | UcpError]] = field(default_factory=dict)
+    script: dict[MerchantOperation, list[dict[str, Any] | UcpError | Retryable]] = field(default_factory=dict)
     calls: list[CallMerchantInput] = field(default_factory=list)
     written: list[AuditRecord | SessionIndexRecord] = field(default_factory=list)
     notified: list[PlatformNotification] = field(default_factory=list)
 
-    def answer(self, operation: MerchantOperation, *replies: dict[str, Any] | UcpError) -> None:
+    def answer(self, operation: MerchantOperation, *replies: dict[str, Any] | UcpError | Retryable) -> None:
         """Script the next answers: a checkout/order body (HTTP 200, signed) or the frozen error the call fails with."""
         self.script[operation] = list(replies)
 
@@ -79,6 +88,8 @@ class ScriptedActivities:
         reply = replies.pop(0) if len(replies) > 1 else replies[0]
         if isinstance(reply, UcpError):
             raise encode_failure(reply)
+        if isinstance(reply, Retryable):
+            raise encode_failure(reply.error, retryable=True)
         return MerchantReply(status_code=200, body=reply, response_digest="sha-256=:scripted:", signed_by="k1")
 
     @activity.defn(name=ActivityName.DISCOVER_MERCHANT)
@@ -99,8 +110,18 @@ class ScriptedActivities:
     async def notify_platform(self, notification: PlatformNotification) -> None:
         self.notified.append(notification)
 
+    async def _write(self, items: Sequence[StorageWrite]) -> None:
+        self.written.extend(items)
+
     def registered(self) -> list[Callable[..., Any]]:
-        return [self.call_merchant, self.discover_merchant, self.write_batch, self.notify_platform]
+        operation = OperationActivities(self.call_merchant, self._write)
+        return [
+            self.call_merchant,
+            operation.merchant_operation,
+            self.discover_merchant,
+            self.write_batch,
+            self.notify_platform,
+        ]
 
 
 @dataclass

@@ -301,13 +301,23 @@ async def test_history_holds_no_plaintext_payment_data(
     history = await raw_client.get_workflow_handle(checkout_workflow_id(PLATFORM, session_id)).fetch_history()
     raw = history.to_json()
     assert "tok_live_SECRET" not in raw and "4111111111111111" not in raw and "jane@example.com" not in raw
-    encodings = {
-        payload.metadata.get("encoding")
+    scheduled = [
+        payload
         for event in history.events
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
         for payload in event.activity_task_scheduled_event_attributes.input.payloads
-    }
-    assert encodings == {b"binary/encrypted"}
+    ]
+    # A local activity's result (merchant_operation carries the merchant's answer) is its marker's "result"
+    # ("data" is the SDK's own bookkeeping: sequence, attempt, times).
+    local_results = [
+        payload
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and "result" in event.marker_recorded_event_attributes.details
+        for payload in event.marker_recorded_event_attributes.details["result"].payloads
+    ]
+    assert local_results, "no local activity result in the history"
+    assert {payload.metadata.get("encoding") for payload in [*scheduled, *local_results]} == {b"binary/encrypted"}
 
 
 async def test_recorded_histories_replay_deterministically(

@@ -41,6 +41,7 @@ def _every_field_set() -> SessionState:
         status="complete_in_progress",
         status_history=[StatusChange(status="ready_for_complete", at=AT, cause="create")],
         closed_at=AT,
+        closed_reason="create_never_arrived",
         order={"id": "ord_1"},
         order_event_ids=["wh_1"],
         order_timestamp=1_775_728_800,
@@ -109,9 +110,13 @@ def test_the_workflow_keeps_no_session_state_outside_session_state() -> None:
     """Only per-run machinery lives beside ``state``; anything new must go into SessionState or be listed here."""
     workflow = CheckoutSessionWorkflow(SessionStart(**START, carried=_every_field_set()))
     per_run = {"_start", "state", "_outbox", "_merchant", "_merchant_lock", "_updates_in_flight", "_changes"}
+    # _current follows from _start; _release_attribute lives only while the create runs.
+    per_run |= {"_current", "_release_attribute"}
     assert set(vars(workflow)) == per_run
-    assert set(vars(workflow._outbox)) == {"_start", "_state", "_written", "_drains"}
-    assert set(vars(workflow._merchant)) == {"_start", "_state", "_outbox"}
+    # The outbox's operation bookkeeping (_writing .. _decided_meanwhile) is empty between operations.
+    operation = {"_writing", "_collected", "_collect_at", "_held", "_decided_meanwhile"}
+    assert set(vars(workflow._outbox)) == {"_start", "_state", "_written", "_drains", *operation}
+    assert set(vars(workflow._merchant)) == {"_start", "_state", "_outbox", "pending"}  # pending: within an operation
     assert workflow._outbox._state is workflow.state and workflow._merchant._state is workflow.state
 
 
