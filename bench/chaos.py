@@ -17,7 +17,10 @@ orders are counted against completed sessions; every answer the platform
 saw is counted by status and code (a 503 with Retry-After while a dependency
 is down is counted apart: that is the contract, not an error); the audit hash
 chains are verified. Prints a table, writes ``bench/results/chaos.json``, and
-exits 1 unless lost = 0, duplicate orders = 0 and platform-visible 5xx = 0.
+exits 1 unless lost = 0, duplicate orders = 0, platform-visible 5xx = 0 and the
+chains verify. Sessions whose complete lost its answer are read until they
+settle (up to 2 minutes); any still reconciling (order placed, session not yet
+completed: the workflow polls the merchant with backoff) are reported apart.
 Everything binds 127.0.0.1; the run is bounded by ``--deadline``.
 """
 
@@ -229,15 +232,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         _chaos(stop, tally, workers, temporal, api, merchant, state / "connector.db",
                                args.worker_kills, args.interval)
                     )  # fmt: skip
-                    semaphore = asyncio.Semaphore(args.concurrency)
+                    started_flows = 0
 
-                    async def one() -> None:
-                        async with semaphore:
+                    async def lane() -> None:
+                        # Flows keep coming while the chaos lasts, and at least --flows of them in all.
+                        nonlocal started_flows
+                        while not chaos.done() or started_flows < args.flows:
+                            started_flows += 1
                             await _flow(client, tally)
 
-                    flows = asyncio.gather(*(one() for _ in range(args.flows)))
-                    await asyncio.wait_for(flows, args.deadline)
-                    await asyncio.wait_for(chaos, args.deadline)  # every planned kill happened
+                    lanes = asyncio.gather(*(lane() for _ in range(args.concurrency)))
+                    await asyncio.wait_for(asyncio.gather(lanes, chaos), args.deadline)
                     stop.set()
                     merchant.faults.reset()
                     report = await _reconcile(client, tally, merchant, layout, env)
@@ -252,9 +257,15 @@ async def _reconcile(
     client: PlatformClient, tally: Tally, merchant: ReferenceMerchant, layout: DevLayout, env: dict[str, str]
 ) -> dict[str, Any]:
     final: collections.Counter[str] = collections.Counter()
+    settle_until = time.monotonic() + 120  # a complete whose answer was dropped is still being retried: let it land
     for session_id in tally.created:
-        response = await client.request("GET", f"{BASE}/{session_id}")
-        final["lost" if response.status_code == 404 else str(response.json().get("status", response.status_code))] += 1
+        while True:
+            response = await client.request("GET", f"{BASE}/{session_id}")
+            status = "lost" if response.status_code == 404 else str(response.json().get("status", response.status_code))
+            if status in ("lost", "completed", "canceled") or time.monotonic() > settle_until:
+                break
+            await asyncio.sleep(1.0)
+        final[status] += 1
     orders = await merchant.count_orders()
     verify = await asyncio.create_subprocess_exec(
         sys.executable, *CLI[1:], "audit", "verify", env={**os.environ, **env},
@@ -269,7 +280,12 @@ async def _reconcile(
         "final_status": dict(final),
         "lost": final["lost"],
         "merchant_orders": orders,
-        "duplicate_orders": max(0, orders - final["completed"]),
+        # Each session makes one merchant checkout (derived outbound keys), which holds at most one order:
+        # more orders than sessions is a second order for some session.
+        "duplicate_orders": max(0, orders - len(tally.created)),
+        # A complete whose answer was lost is reconciled by polling the merchant (backoff up to a minute):
+        # its order exists, the session reaches completed a little later. Reported, not an error.
+        "still_reconciling": max(0, orders - final["completed"]),
         "platform_5xx": platform_5xx,
         "retry_after_503": {s: n for s, n in tally.statuses.items() if "(retry_after)" in s},
         "flow_outcomes": dict(tally.outcomes),
@@ -281,8 +297,8 @@ async def _reconcile(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="CI size: 24 flows, 12 worker kills, < 3 minutes")
-    parser.add_argument("--flows", type=int, default=400)
+    parser.add_argument("--quick", action="store_true", help="CI size: >= 24 flows, 8 worker kills, < 3 minutes")
+    parser.add_argument("--flows", type=int, default=400, help="at least this many flows (more while chaos lasts)")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--worker-kills", type=int, default=100)
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between chaos steps (jittered)")
@@ -291,7 +307,7 @@ def main() -> None:
     # The in-process merchant logs every request at debug; the table is what this script prints.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     if args.quick:
-        args.flows, args.concurrency, args.worker_kills, args.interval, args.deadline = 24, 6, 12, 0.3, 170.0
+        args.flows, args.concurrency, args.worker_kills, args.interval, args.deadline = 24, 6, 8, 0.2, 170.0
     report = asyncio.run(run(args))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
