@@ -36,7 +36,7 @@ from core.telemetry import instrument_app
 from merchants.profiles import ProfileCache
 from storage.repository import Repository
 
-PUBLIC_PATHS = frozenset({"/healthz", "/.well-known/ucp", "/merchants/{merchant_id}/.well-known/ucp"})
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/.well-known/ucp", "/merchants/{merchant_id}/.well-known/ucp"})
 WEBHOOK_PATHS = frozenset({"/webhooks/merchants/{merchant_id}"})
 
 

@@ -36,6 +36,7 @@ from contracts import (
 )
 from contracts.ucp import parse_model
 from contracts.ucp.complete_checks import raw_card_credential_error
+from contracts.ucp.extensions import ap2_shape_error, base_members, consent_shape_error, not_negotiated_error
 from core.settings import Settings
 from merchants.profiles import ProfileCache
 from storage.repository import Repository
@@ -72,6 +73,11 @@ async def checkout_gateway(services: ServicesDep) -> CheckoutGateway:
     return services.gateway
 
 
+async def readiness_gateway(services: ServicesDep) -> CheckoutGateway | None:
+    """The gateway if connected, else ``None`` (``/readyz`` reports it down instead of failing closed)."""
+    return services.gateway
+
+
 async def audit_repository(services: ServicesDep) -> Repository:
     return services.repository
 
@@ -99,6 +105,7 @@ async def session_contexts(services: ServicesDep) -> SessionContexts:
 
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 GatewayDep = Annotated[CheckoutGateway, Depends(checkout_gateway)]
+ReadinessGatewayDep = Annotated[CheckoutGateway | None, Depends(readiness_gateway)]
 RepositoryDep = Annotated[Repository, Depends(audit_repository)]
 KeysDep = Annotated[KeyStore, Depends(connector_keys)]
 ProfilesDep = Annotated[ProfileCache, Depends(profile_cache)]
@@ -119,16 +126,34 @@ Platform = Annotated[VerifiedPlatform, Depends(signed_platform)]
 
 
 def json_body(
-    request: Request, platform: VerifiedPlatform, model: type[Model], *, empty_ok: bool = False
+    request: Request,
+    platform: VerifiedPlatform,
+    model: type[Model],
+    *,
+    empty_ok: bool = False,
+    negotiated: frozenset[str] | None = None,
 ) -> dict[str, Any]:
-    """The verified raw body, parsed strictly and validated against ``model`` (400 with a pointer)."""
+    """The verified raw body, parsed strictly and validated against ``model`` (400 with a pointer).
+
+    ``negotiated`` (api.extensions): the merchant's negotiated extensions, when the body has an
+    extension member; a member of one it did not negotiate is refused, a negotiated one the base
+    models do not describe (``ap2``) is checked on its own and forwarded as sent.
+    """
     if not platform.body and empty_ok:
         return {}
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise UcpError("the body must be application/json", code=ErrorCode.UNSUPPORTED_MEDIA_TYPE)
     document = parse_json(platform.body)
-    parse_model(model, document)
+    if isinstance(document, dict) and negotiated is not None:
+        refusal = (
+            not_negotiated_error(document, negotiated) or ap2_shape_error(document) or consent_shape_error(document)
+        )
+        if refusal is not None:
+            raise refusal
+        parse_model(model, base_members(document))
+    else:
+        parse_model(model, document)
     assert isinstance(document, dict)
     # A PAN or CVC never goes further than this (card_credential.json: MUST NOT be used for checkout).
     raw_card = raw_card_credential_error(document)

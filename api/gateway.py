@@ -30,6 +30,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -276,6 +277,10 @@ class CheckoutGateway:
                     retry_after=RETRY_AFTER_SECONDS,
                 ) from exc
         return result
+
+    async def ping(self, rpc_timeout: dt.timedelta) -> None:
+        """Raise unless the Temporal frontend answers within ``rpc_timeout`` (readiness, ``/readyz``)."""
+        await self._client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=rpc_timeout)
 
     async def view(self, platform_id: str, session_id: str) -> SessionView:
         with temporal_errors():

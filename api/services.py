@@ -73,7 +73,7 @@ class ApiServices:
             profiles=profiles,
             platforms=PlatformRegistry(settings.platforms),
             limiter=PlatformLimiter(),
-            rejections=RejectionAudit(repository),
+            rejections=RejectionAudit(repository, settings.state_dir / "spool"),
             session_contexts=SessionContexts(merchant_call_timeout_seconds=settings.merchant_call_timeout_seconds),
             gateway=gateway,
         )

@@ -128,6 +128,8 @@ class ErrorCode(StrEnum):
     TOTALS_INCONSISTENT = "totals_inconsistent"
     PAYMENT_INSTRUMENT_NOT_OFFERED = "payment_instrument_not_offered"
     PAYMENT_CREDENTIAL_FORBIDDEN = "payment_credential_forbidden"
+    # --- Extensions per negotiation (issue 11 item 3) ---
+    EXTENSION_NOT_NEGOTIATED = "extension_not_negotiated"
 
     @property
     def spec(self) -> ErrorSpec:
@@ -308,6 +310,12 @@ _SPECS: Final[dict[ErrorCode, ErrorSpec]] = {
         _F.VALIDATION,
         "connector",
         "A raw card credential (card number, CVC) must not be used for checkout; send a handler token instead.",
+    ),
+    ErrorCode.EXTENSION_NOT_NEGOTIATED: _S(
+        400,
+        _F.VALIDATION,
+        "connector",
+        "The request uses a member of an extension this merchant did not negotiate; the pointer names it.",
     ),
 }
 

@@ -33,6 +33,7 @@ one process -- a ``logging.salt_ephemeral`` warning says so at start.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
@@ -215,3 +216,24 @@ def session_of_workflow(workflow_id: str) -> str | None:
     if len(parts) == 3 and parts[0] == "checkout":
         return parts[2]
     return None
+
+
+def log_loop_errors(loop: asyncio.AbstractEventLoop) -> None:
+    """Route the event loop's unhandled errors ("Future exception was never retrieved", ...) as one JSON line.
+
+    asyncio's default handler prints a multi-line traceback through its own
+    logger; a lazily connecting Temporal client leaves such futures behind while
+    Temporal is down (issue 12.13). Here each becomes one redacted warning with
+    the message and the exception's type and text, no traceback.
+    """
+
+    def handler(_: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        failure = context.get("exception")
+        structlog.get_logger("ucp_connector.asyncio").warning(
+            "event_loop_error",
+            loop_message=str(context.get("message", ""))[:200],
+            error=type(failure).__name__ if failure is not None else None,
+            error_text=str(failure)[:300] if failure is not None else None,
+        )
+
+    loop.set_exception_handler(handler)

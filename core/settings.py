@@ -153,6 +153,12 @@ class PlatformSettings(_Strict):
     allowed_merchants: list[MerchantId] = Field(default_factory=list)
     policy: SpendPolicy = Field(default_factory=SpendPolicy)
     rate_limit: RateLimit = Field(default_factory=RateLimit)
+    payment_handlers: dict[str, list[dict[str, Any]]] = Field(
+        default_factory=dict,
+        description="Payment handlers this platform can use (reverse-domain name -> declarations with id, version, "
+        "spec, schema, available_instruments...), declared in the connector's profile to the merchants it may use, "
+        "so a business that intersects handlers offers them (payment-handler-guide.md).",
+    )
 
     @model_validator(mode="after")
     def _exactly_one_key_source(self) -> PlatformSettings:
@@ -257,6 +263,11 @@ class Settings(BaseSettings):
         description="Extra CA certificates (PEM) trusted for outbound HTTPS besides the public roots, for a "
         "private PKI such as the docker-compose stack's (`ucp-connector keys tls`).",
     )
+    ap2_mandates: bool = Field(
+        default=False,
+        description="Declare AP2 Mandates (dev.ucp.shopping.ap2_mandate) to merchants: a merchant that offers it "
+        "signs every checkout (verified before the platform sees it) and needs ap2.checkout_mandate on complete.",
+    )
     platforms: dict[PlatformId, PlatformSettings] = Field(default_factory=dict)
     merchants: dict[MerchantId, MerchantSettings] = Field(default_factory=dict)
     codec_server: CodecServerSettings = Field(default_factory=CodecServerSettings)
@@ -299,6 +310,17 @@ class Settings(BaseSettings):
             if unknown:
                 raise ValueError(f"platform {platform_id!r} allows unknown merchants: {', '.join(unknown)}")
         return self
+
+    def payment_handlers_for(self, merchant_id: str | None) -> dict[str, list[dict[str, Any]]]:
+        """The handlers of every platform allowed at ``merchant_id`` (all platforms for the generic profile)."""
+        merged: dict[str, list[dict[str, Any]]] = {}
+        for platform in self.platforms.values():
+            if merchant_id is not None and merchant_id not in platform.allowed_merchants:
+                continue
+            for name, declarations in platform.payment_handlers.items():
+                known = merged.setdefault(name, [])
+                known.extend(entry for entry in declarations if entry not in known)
+        return merged
 
     @property
     def resolved_keys_dir(self) -> Path:

@@ -187,6 +187,7 @@ async def _as_beta(connector: Connector, recorder: Recorder, path: str) -> None:
     async with PlatformClient(
         connector.url,
         SigningKey(signer.private_key, kid=signer.kid),
+        profile_url=signer.profile_url,
         connector_keys=connector.keys.jwks,  # read already in the first example
         retry=NO_RETRIES,
         transport=recorder,
@@ -227,13 +228,14 @@ and shows real exchanges.
 Every request is verified before anything else happens (`api/security.py::verify_platform_request`),
 GET included, except the three public routes marked *none* below. A request
 carries an RFC 9421 signature with label `sig1`, algorithm ES256 (raw `r||s`,
-64 bytes, base64), by a key of the platform registry (`[platforms.*]`). It must cover:
+64 bytes, base64; ES384 is accepted too), by a key of the platform registry
+(`[platforms.*]`), checked before the body is read. It must cover:
 
 | component | when |
 | --- | --- |
-| `@method`, `@authority`, `@path` | always; `@authority` is the connector's `public_base_url`, not `Host` |
+| `@method`, `@authority`, `@path` | always; `@authority` is the connector's `public_base_url` (another `Host`: 421) |
 | `@query` | when the URL has a query |
-| `ucp-agent` | when the header is sent (it must then name the platform's registered profile) |
+| `ucp-agent` | always: required (else `400 invalid_profile_url`), naming the platform's registered profile |
 | `idempotency-key` | on every POST and PUT |
 | `content-digest`, `content-type` | with a body; RFC 9530 sha-256 of the exact bytes, checked first |
 
@@ -264,8 +266,10 @@ other operation is the Workflow Update `{operation}:{key}` of that session.
 * The workflow engine is unreachable: `503 service_unavailable` with
   `Retry-After`, nothing executed (fail closed).
 * Merchant webhooks (`POST /webhooks/merchants/{merchant_id}`) carry no
-  Idempotency-Key: they are deduplicated by their `Webhook-Id` in the
-  session's workflow, and each is a full snapshot of the order.
+  Idempotency-Key: the session's workflow deduplicates them by what the
+  merchant signed (the body, not the unsigned `Webhook-Id`), takes each as a
+  full snapshot of the order, and never lets an older snapshot replace a
+  newer one.
 
 ## Routes
 """

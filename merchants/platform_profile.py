@@ -40,6 +40,21 @@ SUPPORTED_CAPABILITIES: dict[str, dict[str, Any]] = {
         "extends": "dev.ucp.shopping.checkout",
     },
     "dev.ucp.shopping.order": {"spec": f"{SPEC}/order", "schema": f"{SCHEMAS}/order.json"},
+    # buyer-consent.md: the platform may pass the buyer's consent (buyer.consent) where the business offers it.
+    "dev.ucp.shopping.buyer_consent": {
+        "spec": f"{SPEC}/buyer-consent",
+        "schema": f"{SCHEMAS}/buyer_consent.json",
+        "extends": "dev.ucp.shopping.checkout",
+    },
+}
+
+
+AP2_CAPABILITY: dict[str, dict[str, Any]] = {
+    "dev.ucp.shopping.ap2_mandate": {
+        "spec": f"{SPEC}/ap2-mandates",
+        "schema": f"{SCHEMAS}/ap2_mandate.json",
+        "extends": "dev.ucp.shopping.checkout",
+    }
 }
 
 
@@ -52,9 +67,22 @@ def webhook_url(public_base_url: str, merchant_id: str) -> str:
     return f"{public_base_url.rstrip('/')}/webhooks/merchants/{quote(merchant_id, safe='')}"
 
 
-def platform_profile(public_base_url: str, keys: KeyStore, merchant_id: str | None = None) -> dict[str, Any]:
+def platform_profile(
+    public_base_url: str,
+    keys: KeyStore,
+    merchant_id: str | None = None,
+    payment_handlers: dict[str, list[dict[str, Any]]] | None = None,
+    ap2_mandates: bool = False,
+) -> dict[str, Any]:
+    """The profile merchants read; ``payment_handlers`` are the platforms' (Settings.payment_handlers_for).
+
+    ``ap2_mandates`` (Settings.ap2_mandates) declares AP2 Mandates: a business that offers it then signs every
+    checkout (verified by merchants.responses) and requires ``ap2.checkout_mandate`` on complete, which the
+    platforms must then send.
+    """
     capabilities: dict[str, list[dict[str, Any]]] = {}
-    for name, entry in SUPPORTED_CAPABILITIES.items():
+    supported = {**SUPPORTED_CAPABILITIES, **(AP2_CAPABILITY if ap2_mandates else {})}
+    for name, entry in supported.items():
         capability: dict[str, Any] = {"version": UCP_VERSION, **entry}
         if name == "dev.ucp.shopping.order" and merchant_id is not None:
             capability["config"] = {"webhook_url": webhook_url(public_base_url, merchant_id)}
@@ -74,15 +102,22 @@ def platform_profile(public_base_url: str, keys: KeyStore, merchant_id: str | No
                 ]
             },
             "capabilities": capabilities,
-            # The connector holds no payment handler of its own: platforms bring their instruments.
-            "payment_handlers": {},
+            # The connector holds no payment handler of its own: it declares its platforms' handlers, so a
+            # business that intersects handlers (payment-handler-guide.md "Resolving available_instruments")
+            # offers them.
+            "payment_handlers": dict(payment_handlers or {}),
         },
         "signing_keys": keys.jwks.signing_keys(),
     }
 
 
 async def platform_profile_for_merchant(
-    profiles: ProfileCache, public_base_url: str, keys: KeyStore, merchant_id: str
+    profiles: ProfileCache,
+    public_base_url: str,
+    keys: KeyStore,
+    merchant_id: str,
+    payment_handlers: dict[str, list[dict[str, Any]]] | None = None,
+    ap2_mandates: bool = False,
 ) -> dict[str, Any]:
     """Our profile as *this* merchant reads it: in the release the connector speaks with it (issue 15).
 
@@ -91,7 +126,7 @@ async def platform_profile_for_merchant(
     fetched and cached stays valid. When the merchant's own profile cannot be
     read right now, the canonical release's shape is served.
     """
-    canonical = platform_profile(public_base_url, keys, merchant_id)
+    canonical = platform_profile(public_base_url, keys, merchant_id, payment_handlers, ap2_mandates)
     try:
         entry = await profiles.get(merchant_id)
     except UcpError:

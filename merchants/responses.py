@@ -38,10 +38,15 @@ import httpx
 
 from contracts import ErrorCode, Redactor, SignatureError, UcpError, content_digest, parse_json
 from contracts.ucp import RestOperation
+from contracts.ucp.ap2 import REASON as AP2_REASON
+from contracts.ucp.ap2 import ap2_active, verify_merchant_authorization
+from contracts.ucp.composed_schema import checkout_violation
 from core.outbound_http import retry_after_seconds
 from core.settings import MerchantSettings
 from merchants.errors import MerchantCallError
 from merchants.profiles import CachedProfile, ProfileCache
+
+CANONICAL_RELEASE: Final = "2026-04-08"
 
 MAX_MERCHANT_BODY: Final = 4096
 _INPUT_REFUSALS: Final = {400: ErrorCode.MERCHANT_INPUT_REJECTED, 422: ErrorCode.MERCHANT_INPUT_REJECTED}
@@ -92,9 +97,13 @@ async def read_response(
     signed_by = await _verify(profiles, profile, response, raw, policy)
     if status >= 400:
         raise refusal(profile, operation, status, raw, redactor)
+    body = _translated_body(profile, operation, response, raw)
+    if operation is not RestOperation.GET_ORDER:
+        _check_composed_schema(profile, raw)
+        await _verify_merchant_authorization(profiles, profile, raw)
     return MerchantResponse(
         status_code=status,
-        body=_translated_body(profile, operation, response, raw),
+        body=body,
         response_digest=content_digest(raw),
         signed_by=signed_by,
         release=release,
@@ -202,6 +211,50 @@ def _pointer_of(messages: list[dict[str, str | None]]) -> str | None:
         return None
     parts = path[1:].replace("[", ".").replace("]", "").split(".")
     return "/" + "/".join(part for part in parts if part) if any(parts) else ""
+
+
+def _check_composed_schema(profile: CachedProfile, raw: bytes) -> None:
+    """OVR-17: a 2026-04-08 checkout answer matches the schema composed for its active capabilities.
+
+    Only the release whose wire form *is* the pinned schemas' (other releases are read by their adapters into
+    the canonical form, which the models check); a business outcome (``ucp.status: "error"``) has no checkout.
+    """
+    if profile.release != CANONICAL_RELEASE:
+        return
+    document = _safe_json(raw)
+    ucp = document.get("ucp") if isinstance(document, dict) else None
+    if not isinstance(document, dict) or (isinstance(ucp, dict) and ucp.get("status") == "error"):
+        return
+    violation = checkout_violation(document)
+    if violation is not None:
+        failure = MerchantCallError(
+            violation.content, code=ErrorCode.MERCHANT_RESPONSE_INVALID, retryable=False, release=profile.release
+        )
+        failure.detail.update(violation.detail)
+        raise failure.at(violation.pointer)
+
+
+async def _verify_merchant_authorization(profiles: ProfileCache, profile: CachedProfile, raw: bytes) -> None:
+    """AP2 Mandates active -> the business's ``merchant_authorization`` verifies before anyone sees the checkout.
+
+    Over the checkout as the merchant sent it (contracts.ucp.ap2), with its keys (one budgeted refresh on an
+    unknown ``kid``, SIG-09). A failure is an invalid merchant response, so an unknown ``complete`` outcome
+    is still reconciled by polling.
+    """
+    document = _safe_json(raw)
+    if not isinstance(document, dict) or not ap2_active(document):
+        return
+    try:
+        await profiles.verify_signature(profile, lambda keys: verify_merchant_authorization(document, keys))
+    except UcpError as error:
+        failure = MerchantCallError(
+            error.content,
+            code=ErrorCode.MERCHANT_RESPONSE_INVALID,
+            retryable=False,
+            reason=AP2_REASON,
+            release=profile.release,
+        )
+        raise failure.at("/ap2/merchant_authorization") from error
 
 
 def _safe_json(raw: bytes) -> object:

@@ -111,6 +111,31 @@ class ResponseNotSignedError(RuntimeError):
     """An answer that did not verify against the connector's keys; its content must not be used."""
 
 
+class MisdirectedRequestError(ResponseNotSignedError):
+    """421: the connector answers for another authority, refused before routing.
+
+    The answer cannot be verified: the profile holding the keys sits behind
+    the same refusal.
+
+    ``expected_authority`` is read from the unsigned body: a hint for the
+    developer who configured the client with another spelling of the host
+    (``localhost`` for ``127.0.0.1``), never data.
+    """
+
+    def __init__(self, response: httpx.Response) -> None:
+        try:
+            detail = response.json().get("detail") or {}
+        except ValueError:
+            detail = {}
+        self.expected_authority = str(detail.get("expected_authority", ""))[:255] if isinstance(detail, dict) else ""
+        super().__init__(
+            f"the connector at {response.request.url.host}:{response.request.url.port} answered 421 "
+            "misdirected_request: it answers (and verifies signatures) for "
+            f"{self.expected_authority or 'another authority'} only; use that in the client's base_url"
+            " (an unverified hint)"
+        )
+
+
 @dataclass
 class PlatformClient:
     """The connector's routes for one platform (one signing key); use as ``async with``."""
@@ -253,6 +278,8 @@ class PlatformClient:
         try:
             signature = await verify_with_key_refresh(check, await self.published_keys(), refresh=self._refresh_keys)
         except Exception as error:  # a SignatureError or a malformed answer: never data
+            if response.status_code == 421:  # the profile's keys are behind the same refusal
+                raise MisdirectedRequestError(response) from error
             raise ResponseNotSignedError(
                 f"the answer to {response.request.method} {response.request.url.path} (HTTP {response.status_code}) "
                 f"does not verify against the connector's published keys: {error}"

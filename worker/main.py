@@ -83,7 +83,12 @@ def build_worker(
         redactor=Redactor(salt) if salt is not None else None,
         ca_file=settings.outbound_ca_file,
     )
-    discovery = DiscoveryActivities(profiles, lambda merchant_id: platform_profile(base, keys, merchant_id))
+    discovery = DiscoveryActivities(
+        profiles,
+        lambda merchant_id: platform_profile(
+            base, keys, merchant_id, settings.payment_handlers_for(merchant_id), settings.ap2_mandates
+        ),
+    )
     storage = StorageActivities(repository)
     operation = OperationActivities(
         merchant.call_merchant, lambda items: write_records(repository, items, keep_stored=True)

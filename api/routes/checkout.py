@@ -18,7 +18,9 @@ from fastapi.responses import JSONResponse
 
 from api.dependencies import (
     GatewayDep,
+    KeysDep,
     Platform,
+    ProfilesDep,
     RepositoryDep,
     SessionContextsDep,
     SettingsDep,
@@ -26,6 +28,7 @@ from api.dependencies import (
     operation_request,
     signed_platform,
 )
+from api.extensions import negotiated_extensions
 from api.gateway import CheckoutGateway
 from api.openapi import documented
 from api.security import VerifiedPlatform
@@ -83,9 +86,13 @@ async def create_checkout(
     settings: SettingsDep,
     contexts: SessionContextsDep,
     gateway: GatewayDep,
+    keys: KeysDep,
+    profiles: ProfilesDep,
 ) -> JSONResponse:
     _merchant(settings, platform, merchant_id)
-    operation = operation_request(request, json_body(request, platform, CheckoutCreateRequest), merchant_id)
+    negotiated = await negotiated_extensions(platform, settings, keys, profiles, merchant_id)
+    body = json_body(request, platform, CheckoutCreateRequest, negotiated=negotiated)
+    operation = operation_request(request, body, merchant_id)
     session_id, result = await gateway.create(contexts.for_new_session(platform, merchant_id), operation)
     headers = (
         {"Location": f"/merchants/{merchant_id}/checkout-sessions/{session_id}"} if result.http_status == 201 else None
@@ -122,9 +129,18 @@ async def _operate(
     "/checkout-sessions/{session_id}", **documented("Update a checkout session", CheckoutUpdateRequest, mutation=True)
 )
 async def update_checkout(
-    request: Request, merchant_id: str, session_id: str, platform: Platform, settings: SettingsDep, gateway: GatewayDep
+    request: Request,
+    merchant_id: str,
+    session_id: str,
+    platform: Platform,
+    settings: SettingsDep,
+    gateway: GatewayDep,
+    keys: KeysDep,
+    profiles: ProfilesDep,
 ) -> JSONResponse:
-    body = json_body(request, platform, CheckoutUpdateRequest)
+    _merchant(settings, platform, merchant_id)
+    negotiated = await negotiated_extensions(platform, settings, keys, profiles, merchant_id)
+    body = json_body(request, platform, CheckoutUpdateRequest, negotiated=negotiated)
     return await _operate(request, settings, gateway, platform, merchant_id, session_id, Operation.UPDATE, body)
 
 
@@ -133,9 +149,18 @@ async def update_checkout(
     **documented("Complete a checkout session (place the order)", CheckoutCompleteRequest, mutation=True),
 )
 async def complete_checkout(
-    request: Request, merchant_id: str, session_id: str, platform: Platform, settings: SettingsDep, gateway: GatewayDep
+    request: Request,
+    merchant_id: str,
+    session_id: str,
+    platform: Platform,
+    settings: SettingsDep,
+    gateway: GatewayDep,
+    keys: KeysDep,
+    profiles: ProfilesDep,
 ) -> JSONResponse:
-    body = json_body(request, platform, CheckoutCompleteRequest)
+    _merchant(settings, platform, merchant_id)
+    negotiated = await negotiated_extensions(platform, settings, keys, profiles, merchant_id)
+    body = json_body(request, platform, CheckoutCompleteRequest, negotiated=negotiated)
     return await _operate(request, settings, gateway, platform, merchant_id, session_id, Operation.COMPLETE, body)
 
 

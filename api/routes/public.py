@@ -1,18 +1,29 @@
-"""The only unsigned routes: liveness and UCP profiles — public data by the spec's hosting rules.
+"""The only unsigned routes: liveness, readiness and UCP profiles — public data by the spec's hosting rules.
 
 Profiles must be cacheable by shared caches (``Cache-Control: public,
 max-age >= 60``) and served without redirects (overview.md "Hosting",
-OVR-31..33). ``/healthz`` says "alive" and nothing else.
+OVR-31..33). ``/healthz`` says "alive" and nothing else (liveness: restart
+me only if this fails). ``/readyz`` says whether the API can serve checkouts
+now: the Temporal frontend and the audit database are each checked (bounded,
+concurrently) and named ``ok`` or ``down`` — 200 when both are up, else
+``503 service_unavailable`` with the same names in ``detail`` (issue 12.13:
+``/healthz`` answered 200 while Temporal was down). It names components,
+never addresses or errors.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable
+from typing import Any, Final
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from api.dependencies import KeysDep, ProfilesDep, SettingsDep
+from api.dependencies import KeysDep, ProfilesDep, ReadinessGatewayDep, RepositoryDep, SettingsDep
+from api.gateway import CheckoutGateway
+from api.temporal_errors import RETRY_AFTER_SECONDS
 from contracts import ErrorCode, UcpError
 from merchants.platform_profile import SUPPORTED_CAPABILITIES, platform_profile, platform_profile_for_merchant
 
@@ -26,6 +37,37 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+READINESS_TIMEOUT: Final = dt.timedelta(seconds=2)
+
+
+async def _check(probe: Awaitable[None]) -> str:
+    try:
+        await asyncio.wait_for(probe, READINESS_TIMEOUT.total_seconds())
+    except Exception:  # any failure of the probe is "down"; readiness reveals no detail
+        return "down"
+    return "ok"
+
+
+async def _temporal_ready(gateway: CheckoutGateway | None) -> None:
+    if gateway is None:
+        raise RuntimeError("not connected")
+    await gateway.ping(READINESS_TIMEOUT)
+
+
+@router.get("/readyz", summary="Readiness probe: Temporal and the audit database, each ok or down")
+async def readyz(gateway: ReadinessGatewayDep, repository: RepositoryDep) -> JSONResponse:
+    temporal, database = await asyncio.gather(_check(_temporal_ready(gateway)), _check(repository.ping()))
+    checks = {"temporal": temporal, "database": database}
+    if all(state == "ok" for state in checks.values()):
+        return JSONResponse({"status": "ready", "checks": checks})
+    raise UcpError(
+        "not ready: " + ", ".join(name for name, state in checks.items() if state != "ok") + " down",
+        code=ErrorCode.SERVICE_UNAVAILABLE,
+        retry_after=RETRY_AFTER_SECONDS,
+        detail=dict(checks),
+    )
+
+
 @router.get("/.well-known/ucp", summary="The connector's UCP platform profile")
 async def connector_profile(
     settings: SettingsDep,
@@ -36,9 +78,13 @@ async def connector_profile(
     if merchant is not None and merchant not in settings.merchants:
         raise UcpError("unknown merchant", code=ErrorCode.NOT_FOUND)
     if merchant is None:
-        document = platform_profile(settings.public_base_url, keys)
+        handlers = settings.payment_handlers_for(None)
+        document = platform_profile(settings.public_base_url, keys, None, handlers, settings.ap2_mandates)
     else:
-        document = await platform_profile_for_merchant(profiles, settings.public_base_url, keys, merchant)
+        handlers = settings.payment_handlers_for(merchant)
+        document = await platform_profile_for_merchant(
+            profiles, settings.public_base_url, keys, merchant, handlers, settings.ap2_mandates
+        )
     return JSONResponse(document, headers={"Cache-Control": PROFILE_CACHE_CONTROL})
 
 

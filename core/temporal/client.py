@@ -8,9 +8,12 @@ here makes that agreement structural.
 
 from __future__ import annotations
 
+import logging
+from typing import Final
+
 from temporalio.client import Client, TLSConfig
 from temporalio.converter import DataConverter
-from temporalio.runtime import Runtime
+from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
 from core.settings import PAYLOAD_KEY_FILE, Settings, TemporalSettings
 from core.telemetry import client_interceptors
@@ -20,6 +23,27 @@ from core.temporal.ui_metadata import ConnectorPayloadConverter
 
 def data_converter(keyring: PayloadKeyring) -> DataConverter:
     return DataConverter(payload_converter_class=ConnectorPayloadConverter, payload_codec=EncryptionCodec(keyring))
+
+
+CORE_LOGGER: Final = "temporalio.core"
+
+
+def log_forwarding_runtime() -> Runtime:
+    """A Temporal runtime whose SDK-core (Rust) log lines go to Python logging, logger ``temporalio.core``.
+
+    Without it the core writes its own coloured, non-JSON lines to stderr
+    (issue 12.13); forwarded, they leave the process as the same redacted JSON
+    lines as everything else (``core.logging``). The worker builds its own
+    (``worker.runtime``, with metrics); the API uses this one.
+    """
+    return Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(
+                filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+                forwarding=LogForwardingConfig(logger=logging.getLogger(CORE_LOGGER)),
+            )
+        )
+    )
 
 
 def load_payload_keyring(settings: Settings, *, create: bool = False) -> PayloadKeyring:

@@ -22,11 +22,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from temporalio.client import Client
 
 from api.app import create_app
-from api.dependencies import checkout_gateway
+from api.dependencies import checkout_gateway, readiness_gateway, services_of
 from api.front_door import FrontDoorLimits, server_options
 from api.gateway import CheckoutGateway
+from api.services import ApiServices
 from contracts import KeyStore, SigningKey, verify_response
-from core.settings import Settings
+from core.settings import Settings, StorageSettings
 from core.temporal.client import data_converter
 from core.temporal.codec import PayloadKeyring
 from merchants.profiles import ProfileCache
@@ -49,6 +50,7 @@ class ApiUnderTest:
     beta: IndependentSigner
     repository: Repository
     settings: Settings
+    services: ApiServices
 
     async def send(
         self,
@@ -88,20 +90,23 @@ async def running_api(
     scripted: ScriptedGateway | None = None,
     limits: FrontDoorLimits | None = None,
     extra_platforms: dict[str, dict[str, object]] | None = None,
+    storage: StorageSettings | None = None,
 ) -> AsyncIterator[ApiUnderTest]:
     """The API on loopback, served as ``ucp-connector api`` serves it (``api.front_door``).
 
     ``scripted`` replaces the gateway dependency (``app.dependency_overrides``);
-    ``limits`` the front door's bounds; ``extra_platforms`` are registered next to alpha and beta.
+    ``limits`` the front door's bounds; ``extra_platforms`` are registered next to alpha and beta;
+    ``storage`` replaces the private SQLite store (an already migrated database).
     """
     sock = bind_loopback()
     base = url_of(sock)
     alpha, alpha_jwks = _signer("alpha")
     beta, beta_jwks = _signer("beta")
-    storage = tmp_storage(tmp_path)
+    storage = storage or tmp_storage(tmp_path)
     unreachable_merchant = {"profile_url": "http://127.0.0.1:9/.well-known/ucp", "allow_insecure_loopback": True}
     settings = Settings(
         public_base_url=base,
+        state_dir=tmp_path,
         storage=storage,
         api_wait_seconds=2,
         merchants={merchant: unreachable_merchant for merchant in (MERCHANT, OTHER_MERCHANT)},
@@ -134,8 +139,10 @@ async def running_api(
                 return scripted
 
             app.dependency_overrides[checkout_gateway] = scripted_gateway
+            app.dependency_overrides[readiness_gateway] = scripted_gateway
         async with serve(app, sock, **server_options(lambda: keys, limits)):
-            yield ApiUnderTest(base, http, keys, alpha, beta, repository, settings)
+            yield ApiUnderTest(base, http, keys, alpha, beta, repository, settings, services_of(app))
+        await services_of(app).rejections.close()
     await repository.close()
 
 

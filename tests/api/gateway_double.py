@@ -10,6 +10,7 @@ cannot drift from what the routes call.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,9 @@ class ScriptedGateway:
     async def read_order(self, platform_id: str, session_id: str, request: OrderRead) -> OrderReadResult | None:
         result: OrderReadResult | None = self._answer("read_order", platform_id, session_id, request)
         return result
+
+    async def ping(self, rpc_timeout: dt.timedelta) -> None:
+        self._answer("ping", rpc_timeout)
 
     async def view(self, platform_id: str, session_id: str) -> SessionView:
         view: SessionView = self._answer("view", platform_id, session_id)

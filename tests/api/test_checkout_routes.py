@@ -185,6 +185,7 @@ async def test_gateway_refusals_are_audited_in_the_platforms_chain(
     scripted.script("operate", UcpError("key reused", code=ErrorCode.IDEMPOTENCY_KEY_REUSED))
     body = ready_body()
     await _mutate(api, "PUT", f"{CHECKOUTS}/{SESSION}", body)
+    await api.services.rejections.spool.drained()  # refusals reach the store through the spool
     events = (await api.repository.list_session_events("api:alpha", "alpha")).items
     assert [(event.error_code, event.payload["session_id"]) for event in events] == [
         ("idempotency_key_reused", SESSION)

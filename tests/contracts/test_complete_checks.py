@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from contracts import ErrorCode
+from contracts import ErrorCode, UcpError
+from contracts.ucp import CheckoutCompleteRequest, parse_model
 from contracts.ucp.complete_checks import complete_refusal, instrument_error, raw_card_credential_error, totals_error
 from tests.fixtures.bodies import checkout_document, payment_body
 
@@ -102,6 +103,16 @@ def test_raw_card_credentials_are_refused(credential: dict[str, Any]) -> None:
     error = raw_card_credential_error(body)
     assert error is not None and error.code is ErrorCode.PAYMENT_CREDENTIAL_FORBIDDEN
     assert error.pointer == "/payment/instruments/0/credential"
+
+
+def test_signal_keys_must_be_reverse_domain_names() -> None:
+    """CHK-48: signals are keyed by reverse-domain names; a bare key is refused with a pointer."""
+    body = payment_body()
+    parse_model(CheckoutCompleteRequest, body)
+    body["signals"] = {"buyer_ip": "203.0.113.42"}
+    with pytest.raises(UcpError) as caught:
+        parse_model(CheckoutCompleteRequest, body)
+    assert caught.value.code is ErrorCode.VALIDATION_FAILED and (caught.value.pointer or "").startswith("/signals")
 
 
 def test_a_token_credential_passes() -> None:

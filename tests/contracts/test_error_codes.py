@@ -24,7 +24,8 @@ def test_committed_registry_matches_code() -> None:
 
 
 def test_no_code_is_renamed_removed_or_restatused() -> None:
-    """Codes are append-only: every frozen code still exists with its original HTTP status, in order."""
+    """OVR-52: codes are append-only (never a changed meaning without a new version): every frozen code still
+    exists with its original HTTP status, in order."""
     frozen = _frozen()
     current = [(code.value, code.http_status) for code in ErrorCode]
     assert current[: len(frozen)] == frozen, "frozen codes changed; codes may only be appended"

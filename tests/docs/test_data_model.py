@@ -4,8 +4,9 @@
   migrated database (SQLite here; the migrations are the same for
   PostgreSQL): a column or index added without the page fails.
 * The worked audit-chain example is written through the real repository with
-  the page's salt; the stored canonical bytes and hashes must be the ones
-  printed, so an auditor recomputing by hand gets what the code writes.
+  the page's salt (one event at a time, and as the workflow's batch); the
+  stored canonical bytes and hashes must be the ones printed, so an auditor
+  recomputing by hand gets what the code writes.
 * The shell recipe on the page, run as printed, prints the page's hashes.
 """
 
@@ -108,6 +109,16 @@ async def test_the_worked_audit_chain_example_recomputes(tmp_path: Path) -> None
         assert report.ok
     finally:
         await repository.close()
+    (tmp_path / "batch").mkdir()
+    batched = await _repository(tmp_path / "batch", blocks["salt"].strip())
+    try:
+        events = [NewAuditEvent.model_validate(json.loads(blocks[f"event-{n}-input"])) for n in (1, 2)]
+        written = await batched.write_batch(events)
+        assert [(event.prev_hash, event.hash) for event in written] == [
+            _hashes(blocks[f"event-{n}-hash"]) for n in (1, 2)
+        ], "the workflow's batch writer must store the page's hashes too"
+    finally:
+        await batched.close()
 
 
 @pytest.mark.skipif(shutil.which("sha256sum") is None or shutil.which("bash") is None, reason="needs coreutils")

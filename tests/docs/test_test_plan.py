@@ -5,7 +5,8 @@ so it cannot claim coverage no test claims. This test regenerates it and
 fails with the diff when a test was added, renamed or removed without
 regenerating the page (``python docs/generate_test_plan.py``). The parser of
 requirement ids and invariant numbers is pinned here too, since a parser that
-silently misses ``SIG-13..SIG-22`` would under-report coverage.
+silently misses a range of ids would under-report coverage. (This docstring names
+no id itself: the page would list this module as covering it.)
 """
 
 from __future__ import annotations

@@ -145,6 +145,7 @@ async def running_connector(
     storage = tmp_storage(tmp_path)
     settings = Settings(
         public_base_url=api_url,
+        state_dir=tmp_path,
         storage=storage,
         api_wait_seconds=wait_seconds,
         temporal={"task_queue": f"e2e-{uuid.uuid4().hex[:8]}"},

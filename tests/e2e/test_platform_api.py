@@ -231,8 +231,18 @@ async def test_listing_pages_without_duplicates_while_sessions_are_created(conne
 
 @pytest.mark.parametrize("path", ["/.well-known/ucp", f"/merchants/{MERCHANT}/.well-known/ucp"])
 async def test_profiles_are_public_and_point_at_the_connector(connector: Connector, path: str) -> None:
-    response = await connector.http.get(connector.url + path)
+    """OVR-32, OVR-33: served directly (no 3xx), Cache-Control public with max-age >= 60, never private/no-store.
+    OVR-03, OVR-07: every capability entry has spec and schema; dev.ucp.* entries point at ucp.dev."""
+    response = await connector.http.get(connector.url + path, follow_redirects=False)
     assert response.status_code == 200 and "public" in response.headers["Cache-Control"]
+    directives = {part.strip().split("=")[0]: part.strip() for part in response.headers["Cache-Control"].split(",")}
+    assert int(directives["max-age"].split("=")[1]) >= 60
+    assert not {"private", "no-store", "no-cache"} & set(directives)
+    for name, entries in response.json()["ucp"]["capabilities"].items():
+        for entry in entries:
+            assert entry["spec"] and entry["schema"], name
+            if name.startswith("dev.ucp."):
+                assert entry["spec"].startswith("https://ucp.dev/") and entry["schema"].startswith("https://ucp.dev/")
     document = response.json()
     assert document["signing_keys"][0]["kid"] == connector.keys.active.kid
     if path.startswith("/merchants"):

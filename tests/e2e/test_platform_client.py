@@ -19,7 +19,7 @@ import pytest
 from contracts import SigningKey
 from tests.e2e.conftest import MERCHANT, Connector
 from tests.fixtures.bodies import payment_body, ready_body
-from ucp_connector.client import ConnectorError, PlatformClient, RetryPolicy
+from ucp_connector.client import MisdirectedRequestError, PlatformClient, RetryPolicy
 
 pytestmark = pytest.mark.e2e
 
@@ -70,12 +70,13 @@ async def test_a_lost_answer_is_retried_with_the_same_key_and_places_one_order(c
 
 
 async def test_signing_for_another_spelling_of_the_host_names_the_expected_authority(connector: Connector) -> None:
+    """A client configured with ``localhost`` for ``127.0.0.1``: the front door refuses it before routing
+    (421, unsigned: issue 12.2) and the client says which authority the connector expects (issue 16.6)."""
     port = urlsplit(connector.url).port
     async with PlatformClient(
         f"http://localhost:{port}", _alpha_key(connector), profile_url=connector.alpha.signer.profile_url
     ) as platform:
-        with pytest.raises(ConnectorError) as failure:
+        with pytest.raises(MisdirectedRequestError) as failure:
             await platform.list_sessions(limit=5)
-    assert failure.value.status == 401 and failure.value.code == "signature_invalid"
-    assert failure.value.detail["expected_authority"] == f"127.0.0.1:{port}"
-    assert f"127.0.0.1:{port}" in failure.value.content and f"localhost:{port}" in failure.value.content
+    assert failure.value.expected_authority == f"127.0.0.1:{port}"
+    assert f"127.0.0.1:{port}" in str(failure.value) and f"localhost:{port}" in str(failure.value)

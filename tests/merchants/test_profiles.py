@@ -34,19 +34,25 @@ class ProfileHost:
     mode: str = "ok"
     document: dict[str, Any] = field(default_factory=dict)
     hits: int = 0
+    moved_hits: int = 0
 
     def app(self) -> Starlette:
         async def profile(request: Request) -> Response:
             self.hits += 1
             if self.mode == "redirect":
-                return RedirectResponse("https://elsewhere.example/.well-known/ucp", status_code=302)
+                # To a reachable copy of the valid profile: following the redirect would *succeed*.
+                return RedirectResponse(f"{self.url}/moved/.well-known/ucp", status_code=302)
             if self.mode == "error":
                 return JSONResponse({"code": "oops"}, status_code=500)
             if self.mode == "garbage":
                 return Response(b"{not json", media_type="application/json")
             return JSONResponse(self.document, headers={"Cache-Control": "public, max-age=3600"})
 
-        return Starlette(routes=[Route("/.well-known/ucp", profile)])
+        async def moved(request: Request) -> Response:
+            self.moved_hits += 1
+            return JSONResponse(self.document, headers={"Cache-Control": "public, max-age=3600"})
+
+        return Starlette(routes=[Route("/.well-known/ucp", profile), Route("/moved/.well-known/ucp", moved)])
 
 
 @pytest.fixture
@@ -104,13 +110,15 @@ async def test_unknown_kid_refresh_is_limited_to_once_per_minute(host: ProfileHo
     [("redirect", "profile_unreachable"), ("error", "profile_unreachable"), ("garbage", "profile_malformed")],
 )
 async def test_bad_profiles_are_typed_errors(host: ProfileHost, mode: str, code: str) -> None:
-    """OVR-38: redirects are not followed; a non-2xx or non-JSON profile is refused."""
+    """OVR-38, OVR-32: redirects are not followed (the target serves a valid profile, so following it would
+    succeed); a non-2xx or non-JSON profile is refused."""
     host.mode = mode
     cache, http = _cache(host, Clock())
     try:
         with pytest.raises(UcpError) as caught:
             await cache.get("m")
         assert caught.value.code.value == code
+        assert host.moved_hits == 0
     finally:
         await http.aclose()
 

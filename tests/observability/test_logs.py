@@ -63,15 +63,22 @@ def _emit_through_every_path(session_id: str) -> None:
 async def test_a_checkout_logs_json_with_session_ids_and_no_secret(
     dev_server_env: WorkflowEnvironment, tmp_path: Path, captured_logs: CapturedLogs
 ) -> None:
-    """JSON lines carry session_id (API access line, activity lines); token, e-mail, phone and PAN never appear."""
+    """JSON lines carry session_id (API access line, activity lines); token, e-mail, phone and PAN never appear.
+
+    The PAN goes in a complete that the API refuses (raw card credentials are
+    forbidden), so the refusal's own log and audit path is covered too.
+    """
     body = ready_body()
     body["buyer"] = {**body["buyer"], "email": EMAIL, "phone_number": PHONE}
     payment = payment_body(token=TOKEN)
-    payment["payment"]["instruments"][0]["credential"]["number"] = PAN  # a platform that sends too much
+    too_much = payment_body(token=TOKEN)
+    too_much["payment"]["instruments"][0]["credential"]["number"] = PAN  # a platform that sends too much
     async with running_connector(dev_server_env, tmp_path) as stack:
         created = await stack.call(stack.alpha, "POST", BASE, body)
         assert created.status_code == 201, created.text
         session_id = created.json()["id"]
+        refused = await stack.call(stack.alpha, "POST", f"{BASE}/{session_id}/complete", too_much)
+        assert refused.status_code == 400 and refused.json()["code"] == "payment_credential_forbidden", refused.text
         completed = await stack.call(stack.alpha, "POST", f"{BASE}/{session_id}/complete", payment)
         assert completed.status_code == 200 and completed.json()["status"] == "completed", completed.text
         _emit_through_every_path(session_id)

@@ -79,7 +79,8 @@ async def test_platform_2026_04_08_x_merchant_release(
     connector_speaks: list[str] | None,
     expected: str | ErrorCode,
 ) -> None:
-    """Issue 15 negotiation matrix: the chosen release, or the exact refusal code."""
+    """OVR-53: capability versions negotiated like the protocol version.
+    Issue 15 negotiation matrix: the chosen release, or the exact refusal code."""
     async with edge_merchant(connector_keys) as merchant:
         document = profile(merchant)
         merchant.edit_profile = lambda served: (served.clear(), served.update(document))  # type: ignore[func-returns-value]

@@ -1,0 +1,52 @@
+"""The extensions a merchant negotiated, read when a request carries an extension member.
+
+A request body with a member of a UCP extension (``fulfillment``,
+``discounts``, ``ap2``; contracts.ucp.extensions) is checked against the
+extensions the merchant and the connector negotiated: the same intersection
+discovery computes for the session (merchants.discovery), from the same
+cached profile, so the API and the workflow cannot disagree. A body without
+one costs no profile read; while the profile cannot be read, the strict
+models decide alone (an ``ap2`` member is then refused as unknown).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from api.security import VerifiedPlatform
+from contracts import KeyStore, UcpError, parse_json
+from contracts.ucp.extensions import extension_members
+from core.settings import Settings
+from merchants.discovery import MerchantDiscovery
+from merchants.platform_profile import platform_profile
+from merchants.profiles import ProfileCache
+
+log = structlog.get_logger(__name__)
+
+
+async def negotiated_extensions(
+    platform: VerifiedPlatform, settings: Settings, keys: KeyStore, profiles: ProfileCache, merchant_id: str
+) -> frozenset[str] | None:
+    """The negotiated capability names, or ``None`` when the body names no extension member."""
+    try:
+        document: Any = parse_json(platform.body) if platform.body else None
+    except UcpError:
+        return None  # json_body reports the malformed body with its own code
+    if not isinstance(document, dict) or not extension_members(document):
+        return None
+    discovery = MerchantDiscovery(
+        profiles,
+        lambda merchant: platform_profile(
+            settings.public_base_url, keys, merchant, settings.payment_handlers_for(merchant), settings.ap2_mandates
+        ),
+    )
+    try:
+        negotiated = await discovery.negotiate(merchant_id)
+    except UcpError as exc:
+        # The merchant's profile cannot be read now: the strict models decide alone, and the
+        # session's own discovery reports the merchant's state with its code.
+        log.info("extensions.negotiation_unavailable", merchant_id=merchant_id, code=exc.code.value)
+        return None
+    return frozenset(negotiated.capabilities)
