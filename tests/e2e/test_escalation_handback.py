@@ -2,8 +2,9 @@
 
 Through the API on real Temporal (dev server) against the reference merchant,
 the buyer played by plain HTTP on the merchant's ``continue_url`` page (its
-form posts, cookie and CSRF value, as a browser sends them; the real browser
-runs in tests/e2e/test_escalation_demo_browser.py). Before, the connector's
+form posts, cookie and CSRF value, as a browser sends them), and once by
+headless Chromium for 3-D Secure (the demo's buyer review runs in the browser
+in tests/e2e/test_escalation_demo_browser.py). Before, the connector's
 GET kept answering ``requires_escalation`` from the workflow's state after the
 merchant had moved to ``ready_for_complete``, and a retried complete got
 ``409 transition_invalid``. Covers CHK-03 (hand off on continue_url, never
@@ -26,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.testing import WorkflowEnvironment
 
 from tests.e2e.conftest import MERCHANT, Connector, running_connector
+from tests.fixtures.browser import NEEDS_CHROMIUM, chromium_page
 from tests.fixtures.connector_stack import payment_body, ready_body
 from tests.fixtures.waiting import eventually
 from workflows.read_through import READ_INTERVAL
@@ -146,3 +148,23 @@ async def test_a_polling_platform_cannot_flood_the_merchant(connector: Connector
     assert {answer["status"] for answer in answers} == {"requires_escalation"}
     allowed = 1 + int(elapsed // READ_INTERVAL.total_seconds())
     assert 1 <= reads.gets <= allowed, (reads.gets, elapsed)
+
+
+@NEEDS_CHROMIUM
+async def test_three_d_secure_in_the_browser_then_the_connector_completes(connector: Connector, tmp_path: Path) -> None:
+    """CMP-05 with a real browser (headless Chromium): the buyer passes the challenge; the GET says ready; complete."""
+    created = await connector.call(connector.alpha, "POST", BASE, ready_body())
+    session_id = created.json()["id"]
+    challenged = await connector.call(
+        connector.alpha, "POST", f"{BASE}/{session_id}/complete", payment_body("3ds_card")
+    )
+    assert challenged.json()["status"] == "requires_escalation", challenged.text
+    async with chromium_page(tmp_path / "profile") as page:
+        await page.goto(challenged.json()["continue_url"])
+        await page.get_by_label("One-time code").fill("123456")
+        await page.locator("#verify").click()
+        await page.wait_for_url("**notice=verified")
+    ready = await eventually(lambda: _get(connector, session_id), lambda body: body["status"] != "requires_escalation")
+    assert ready["status"] == "ready_for_complete", ready
+    retried = await connector.call(connector.alpha, "POST", f"{BASE}/{session_id}/complete", payment_body("3ds_card"))
+    assert retried.status_code == 200 and retried.json()["status"] == "completed", retried.text
