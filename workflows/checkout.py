@@ -324,7 +324,7 @@ class CheckoutSessionWorkflow(MerchantReads):
     def _mirror(self, checkout: dict[str, Any], *, cause: str) -> None:
         """Take the merchant's checkout as authoritative; a new status is recorded, indexed, audited, notified."""
         state = self.state
-        if lifecycle.contradicts_final(state, checkout):
+        if lifecycle.contradicts_final(state, checkout) and workflow.patched(lifecycle.STATUS_FORWARD_PATCH):
             return  # a terminal status is final: an answer saying otherwise arrived late (issue 11.5)
         state.checkout = checkout
         self._changes += 1

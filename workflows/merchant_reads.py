@@ -138,7 +138,7 @@ class MerchantReads:
         """GET the merchant's checkout and mirror it, unless the status moved while the read was out (11.5)."""
         moves = len(self.state.status_history)
         outcome = await self._merchant.call(MerchantOperation.GET, self.state.merchant_checkout_id)
-        if len(self.state.status_history) != moves:
+        if len(self.state.status_history) != moves and workflow.patched(lifecycle.STATUS_FORWARD_PATCH):
             return
         if isinstance(outcome, UcpError):
             if lifecycle.merchant_forgot(outcome):
