@@ -17,6 +17,11 @@
   key) attaches to the same running update and returns its result;
 * an order read is an update with a fresh id (reads carry no key); once the
   session's workflow has closed the route serves the final snapshot instead;
+* a session GET while the session waits on its buyer or an outcome reads the
+  merchant through (``read_checkout``, bounded by the workflow:
+  ``workflows.read_through``); concurrent GETs of one session in this process
+  share one such read, and any refusal, delay or failure of it leaves the
+  answer to the Query;
 * Temporal unreachable → ``503 service_unavailable`` with ``Retry-After``: fail
   closed, nothing half-created (every failure's mapping: ``api.temporal_errors``).
 """
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -54,11 +60,13 @@ from core.logging import bind
 from workflows import search_attributes
 from workflows.lifecycle import COMPLETE_IN_PROGRESS
 from workflows.types import (
+    CHECKOUT_READ_UPDATE,
     CURRENT_BEHAVIOUR,
     ORDER_EVENT_SIGNAL,
     ORDER_READ_UPDATE,
     VIEW_QUERY,
     WORKFLOW_TYPE,
+    CheckoutRead,
     Operation,
     OperationRequest,
     OperationResult,
@@ -84,11 +92,19 @@ class SessionContext:
     merchant_call_timeout_seconds: int = 30
 
 
+_log = logging.getLogger(__name__)
+READ_BOUND = dt.timedelta(seconds=5)  # a GET waits this long for the merchant, then answers from the Query
+
+
 class CheckoutGateway:
-    def __init__(self, client: Client, *, task_queue: str, wait_bound: dt.timedelta) -> None:
+    def __init__(
+        self, client: Client, *, task_queue: str, wait_bound: dt.timedelta, read_bound: dt.timedelta = READ_BOUND
+    ) -> None:
         self._client = client
         self._task_queue = task_queue
         self._wait_bound = wait_bound
+        self._read_bound = min(read_bound, wait_bound)
+        self._reads: dict[str, asyncio.Future[SessionView | None]] = {}
 
     def _handle(self, platform_id: str, session_id: str) -> WorkflowHandle[Any, Any]:
         return self._client.get_workflow_handle(checkout_workflow_id(platform_id, session_id))
@@ -281,6 +297,37 @@ class CheckoutGateway:
     async def ping(self, rpc_timeout: dt.timedelta) -> None:
         """Raise unless the Temporal frontend answers within ``rpc_timeout`` (readiness, ``/readyz``)."""
         await self._client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=rpc_timeout)
+
+    async def read_checkout(self, platform_id: str, session_id: str, merchant_id: str) -> SessionView | None:
+        """The session after a read of the merchant's checkout; ``None``: answer from the Query instead.
+
+        Concurrent callers for one session share one read (single flight, shielded so
+        that one caller's disconnect does not cancel the others'). ``None`` when the
+        workflow refused the read (read moments ago, a merchant call running, not
+        waiting), it did not finish within the read bound, or Temporal failed: a GET
+        then still answers, from the state the Query just returned.
+        """
+        workflow_id = checkout_workflow_id(platform_id, session_id)
+        shared = self._reads.get(workflow_id)
+        if shared is None:
+            shared = asyncio.ensure_future(self._read_checkout(workflow_id, merchant_id))
+            self._reads[workflow_id] = shared
+            shared.add_done_callback(lambda _: self._reads.pop(workflow_id, None))
+        return await asyncio.shield(shared)
+
+    async def _read_checkout(self, workflow_id: str, merchant_id: str) -> SessionView | None:
+        try:
+            view: SessionView = await self._client.get_workflow_handle(workflow_id).execute_update(
+                CHECKOUT_READ_UPDATE,
+                CheckoutRead(merchant_id=merchant_id),
+                id=update_id(CHECKOUT_READ_UPDATE, str(uuid.uuid4())),
+                result_type=SessionView,
+                rpc_timeout=self._read_bound,
+            )
+        except Exception as exc:  # refused, slow or failed: the Query answers (see the docstring)
+            _log.debug("read-through not used for %s: %s", workflow_id, type(exc).__name__)
+            return None
+        return view
 
     async def view(self, platform_id: str, session_id: str) -> SessionView:
         with temporal_errors():

@@ -212,7 +212,7 @@ class MerchantCalls:
         self._outbox.audit(
             actor="connector",
             action=f"merchant.{operation.value}",
-            outcome="succeeded",
+            outcome=records.merchant_call_outcome(reply),
             request_digest=request_digest,
             response_digest=reply.response_digest,
             payload=records.merchant_call_payload(key, reply),

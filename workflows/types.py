@@ -22,6 +22,7 @@ ORDER_READ_UPDATE: Final = "read_order"
 # What a session started by this build does (``SessionStart.behaviour``): 0 = recorded before issue 13,
 # 1 = one workflow task per operation. New behaviour is chosen at start, so old histories replay unchanged.
 CURRENT_BEHAVIOUR: Final = 1
+CHECKOUT_READ_UPDATE: Final = "read_checkout"
 
 
 class _Model(BaseModel):
@@ -84,6 +85,12 @@ class OrderRead(_Model):
 
     merchant_id: str
     order_id: str
+
+
+class CheckoutRead(_Model):
+    """A platform's GET of a session waiting on its buyer or an outcome: read the merchant through (issue 11.1)."""
+
+    merchant_id: str
 
 
 class OrderReadResult(_Model):
