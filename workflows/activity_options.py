@@ -25,7 +25,10 @@ figures (DESIGN.md invariants 4-5, README "Failure modes"):
   merchant operation (``complete``: 24 h, the same outbound key). The local
   attempt lasts at most ``LOCAL_ATTEMPT``: the server cannot see a local
   activity, so a merchant that hangs shows up as a running activity (``session
-  show``, the Temporal UI) after seconds, not after a whole attempt.
+  show``, the Temporal UI) after seconds, not after a whole attempt. A
+  ``complete`` whose local attempt timed out is sent again only a whole attempt
+  after it was first sent (a timer in between): never a concurrent duplicate
+  of a payment.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from typing import Any, Final, TypedDict
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import FailureError
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 from activities.types import ActivityName, MerchantOperation
 
@@ -139,8 +143,14 @@ async def execute_operation(
             start_to_close_timeout=min(attempt, local_attempt),
             retry_policy=RetryPolicy(maximum_attempts=1),
         )
-    except FailureError:  # a local activity's failure arrives as its cause (ApplicationError, TimeoutError)
-        pass
+    except FailureError as failure:  # a local activity's failure arrives as its cause (ApplicationError, TimeoutError)
+        timed_out = isinstance(failure, TemporalTimeoutError) or isinstance(failure.cause, TemporalTimeoutError)
+        if operation is MerchantOperation.COMPLETE and timed_out:
+            # The merchant may still be running the payment we stopped waiting for: the same complete
+            # goes again only once a whole attempt has passed since it was sent, as it would have without
+            # the local attempt; sooner is a concurrent duplicate of a payment, which a merchant may
+            # refuse (409) although the first placed the order (invariant 4).
+            await workflow.sleep(attempt - min(attempt, local_attempt))
     options = ACTIVITY_OPTIONS[(ActivityName.CALL_MERCHANT, operation)]
     return await workflow.execute_activity(
         ActivityName.MERCHANT_OPERATION,

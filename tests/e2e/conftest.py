@@ -133,6 +133,7 @@ async def running_connector(
     merchant_release: str = "2026-04-08",
     async_completion_seconds: float = 0,
     ap2_mandates: bool = False,
+    merchant_call_timeout_seconds: int = 30,
 ) -> AsyncIterator[Connector]:
     """``client`` replaces the environment's client (e.g. one with tracing); ``merchant_front`` wraps the
     merchant's ASGI app (an observer of what reaches the merchant); ``merchant_release`` is the UCP
@@ -148,6 +149,7 @@ async def running_connector(
     settings = Settings(
         public_base_url=api_url,
         state_dir=tmp_path,
+        merchant_call_timeout_seconds=merchant_call_timeout_seconds,
         storage=storage,
         ap2_mandates=ap2_mandates,
         api_wait_seconds=wait_seconds,
