@@ -40,10 +40,13 @@ from contracts import ErrorCode, Redactor, SignatureError, UcpError, content_dig
 from contracts.ucp import RestOperation
 from contracts.ucp.ap2 import REASON as AP2_REASON
 from contracts.ucp.ap2 import ap2_active, verify_merchant_authorization
+from contracts.ucp.composed_schema import checkout_violation
 from core.outbound_http import retry_after_seconds
 from core.settings import MerchantSettings
 from merchants.errors import MerchantCallError
 from merchants.profiles import CachedProfile, ProfileCache
+
+CANONICAL_RELEASE: Final = "2026-04-08"
 
 MAX_MERCHANT_BODY: Final = 4096
 _INPUT_REFUSALS: Final = {400: ErrorCode.MERCHANT_INPUT_REJECTED, 422: ErrorCode.MERCHANT_INPUT_REJECTED}
@@ -96,6 +99,7 @@ async def read_response(
         raise refusal(profile, operation, status, raw, redactor)
     body = _translated_body(profile, operation, response, raw)
     if operation is not RestOperation.GET_ORDER:
+        _check_composed_schema(profile, raw)
         await _verify_merchant_authorization(profiles, profile, raw)
     return MerchantResponse(
         status_code=status,
@@ -207,6 +211,27 @@ def _pointer_of(messages: list[dict[str, str | None]]) -> str | None:
         return None
     parts = path[1:].replace("[", ".").replace("]", "").split(".")
     return "/" + "/".join(part for part in parts if part) if any(parts) else ""
+
+
+def _check_composed_schema(profile: CachedProfile, raw: bytes) -> None:
+    """OVR-17: a 2026-04-08 checkout answer matches the schema composed for its active capabilities.
+
+    Only the release whose wire form *is* the pinned schemas' (other releases are read by their adapters into
+    the canonical form, which the models check); a business outcome (``ucp.status: "error"``) has no checkout.
+    """
+    if profile.release != CANONICAL_RELEASE:
+        return
+    document = _safe_json(raw)
+    ucp = document.get("ucp") if isinstance(document, dict) else None
+    if not isinstance(document, dict) or (isinstance(ucp, dict) and ucp.get("status") == "error"):
+        return
+    violation = checkout_violation(document)
+    if violation is not None:
+        failure = MerchantCallError(
+            violation.content, code=ErrorCode.MERCHANT_RESPONSE_INVALID, retryable=False, release=profile.release
+        )
+        failure.detail.update(violation.detail)
+        raise failure.at(violation.pointer)
 
 
 async def _verify_merchant_authorization(profiles: ProfileCache, profile: CachedProfile, raw: bytes) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from tests.e2e.conftest import MERCHANT, Connector
 from tests.fixtures.connector_stack import payment_body, ready_body
+from tests.fixtures.waiting import eventually
 
 BASE = f"/merchants/{MERCHANT}/checkout-sessions"
 
@@ -24,9 +25,14 @@ async def _ready_session(connector: Connector) -> str:
     return str(created.json()["id"])
 
 
-async def _refusals(connector: Connector) -> list[tuple[str | None, Any]]:
-    events = (await connector.repository.list_session_events("api:alpha", "alpha")).items
-    return [(event.error_code, event.payload.get("session_id")) for event in events]
+async def _refusals(connector: Connector, *expected: tuple[str, str]) -> list[tuple[str | None, Any]]:
+    """The platform's refusal trail, once it holds ``expected`` (refusals reach the store from a spool)."""
+
+    async def trail(_: object = None) -> list[tuple[str | None, Any]]:
+        events = (await connector.repository.list_session_events("api:alpha", "alpha")).items
+        return [(event.error_code, event.payload.get("session_id")) for event in events]
+
+    return await eventually(trail, lambda rows: all(row in rows for row in expected))
 
 
 async def _status(connector: Connector, session_id: str) -> str:
@@ -60,7 +66,7 @@ async def test_totals_that_do_not_add_up_are_never_completed(connector: Connecto
     assert refused.json()["code"] == "totals_inconsistent" and refused.json()["pointer"] == "/totals"
     assert refused.json()["detail"] == {"reason": "sum_mismatch", "sum": parts, "total": total}
     assert await _status(connector, session_id) == "ready_for_complete"
-    assert ("totals_inconsistent", session_id) in await _refusals(connector)
+    assert ("totals_inconsistent", session_id) in await _refusals(connector, ("totals_inconsistent", session_id))
 
     connector.merchant.faults.totals_skew = 0
     refreshed = await connector.call(connector.alpha, "PUT", f"{BASE}/{session_id}", ready_body())
@@ -83,9 +89,11 @@ async def test_instruments_the_checkout_does_not_offer_are_refused(connector: Co
         assert refused.json()["code"] == "payment_instrument_not_offered", refused.text
         assert refused.json()["pointer"] == pointer and refused.json()["detail"]["reason"] == reason
     assert await _status(connector, session_id) == "ready_for_complete"
-    assert [code for code, sid in await _refusals(connector) if sid == session_id] == [
-        "payment_instrument_not_offered"
-    ] * 3
+    expected = ("payment_instrument_not_offered", session_id)
+    rows = await eventually(
+        lambda _=None: _refusals(connector), lambda items: sum(row == expected for row in items) >= 3
+    )
+    assert [code for code, sid in rows if sid == session_id] == ["payment_instrument_not_offered"] * 3
 
     completed = await connector.call(connector.alpha, "POST", f"{BASE}/{session_id}/complete", payment_body())
     assert completed.status_code == 200 and completed.json()["status"] == "completed", completed.text
@@ -107,7 +115,7 @@ async def test_raw_card_credentials_never_leave_the_api(connector: Connector) ->
     created = await connector.call(connector.alpha, "POST", BASE, ready_body(payment=disguised["payment"]))
     assert created.status_code == 400 and created.json()["code"] == "payment_credential_forbidden", created.text
     assert await _status(connector, session_id) == "ready_for_complete"
-    refusals = await _refusals(connector)
+    refusals = await _refusals(connector, ("payment_credential_forbidden", session_id))
     assert ("payment_credential_forbidden", session_id) in refusals
     events = (await connector.repository.list_session_events("api:alpha", "alpha")).items
     assert all("4242424242424242" not in str(event.payload) for event in events)

@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from tests.e2e.conftest import MERCHANT, Connector, running_connector
 from tests.fixtures.connector_stack import payment_body, ready_body
+from tests.fixtures.waiting import eventually
 
 BASE = f"/merchants/{MERCHANT}/checkout-sessions"
 Scope = MutableMapping[str, Any]
@@ -73,8 +74,14 @@ async def test_a_member_of_an_extension_not_negotiated_is_refused_with_a_pointer
     assert refused.status_code == 400, refused.text
     assert refused.json()["code"] == "extension_not_negotiated" and refused.json()["pointer"] == "/ap2"
     assert refused.json()["detail"] == {"extension": "dev.ucp.shopping.ap2_mandate"}
-    events = (await connector.repository.list_session_events("api:alpha", "alpha")).items
-    assert ("extension_not_negotiated", session_id) in [(e.error_code, e.payload.get("session_id")) for e in events]
+
+    async def trail(_: object = None) -> list[tuple[str | None, Any]]:  # refusals reach the store from a spool
+        events = (await connector.repository.list_session_events("api:alpha", "alpha")).items
+        return [(event.error_code, event.payload.get("session_id")) for event in events]
+
+    assert ("extension_not_negotiated", session_id) in await eventually(
+        trail, lambda rows: ("extension_not_negotiated", session_id) in rows
+    )
 
 
 async def test_discounts_pass_only_where_the_discount_extension_is_negotiated(

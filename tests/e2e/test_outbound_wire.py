@@ -65,7 +65,7 @@ async def test_every_merchant_request_carries_what_the_spec_requires(
     """OVR-19, TRN-06, ORD-11: UCP-Agent is an RFC 8941 dictionary with a quoted profile URL on every request.
     IDM-01, IDM-02, IDM-03, IDM-11, TRN-07: POST/PUT carry a UUID Idempotency-Key, unique per operation and
     signed; every request a UUID Request-Id. TRN-03, TRN-13, SIG-15: a body is application/json, valid JSON,
-    with Content-Digest over the exact bytes and Signature-Input/Signature covering it. FUL-14: the fulfillment
+    with Content-Digest over the exact bytes and Signature-Input/Signature covering it. CHK-15, FUL-14: the fulfillment
     selection goes by a full PUT. CMP-05: after 3-D Secure (requires_escalation at complete) and the buyer's
     hand-off on continue_url, completing again works. CMP-16: a retry of complete is never sent with a new key
     for the same operation (each complete attempt is its own key, none reused across operations)."""
