@@ -10,7 +10,10 @@ the platform allows it; no redirects, OVR-38; bounded body), cached for
 :data:`CACHE_SECONDS` (OVR-21, at least the 60 s the spec asks a profile to be
 cacheable for). A platform without a profile, or whose profile cannot be read
 or declares no URL, gets its configured ``webhook_url``: the notification is
-never lost to a profile outage.
+never lost to a profile outage. A declared URL whose host is (or resolves to)
+a loopback, link-local, private or special-use address is refused like a
+merchant target (core.address_policy; loopback/private only with the
+platform's ``allow_insecure_loopback``) and the configured URL is used.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import urlsplit
 
 import httpx
 import structlog
@@ -26,6 +30,7 @@ import structlog
 from contracts import UcpError, parse_json
 from contracts.ucp.order_snapshots import declared_order_webhook_url
 from contracts.ucp_agent import validate_profile_url
+from core.address_policy import inward_reason, resolved_addresses
 from core.outbound_http import ResponseTooLargeError, send_bounded
 
 log = structlog.get_logger(__name__)
@@ -69,7 +74,13 @@ class PlatformProfiles:
             declared = declared_order_webhook_url(document) if isinstance(document, Mapping) else None
             if declared is None:
                 return None
-            return validate_profile_url(declared, business=False, allow_insecure_loopback=ref.allow_insecure_loopback)
+            url = validate_profile_url(declared, business=False, allow_insecure_loopback=ref.allow_insecure_loopback)
+            for address in await resolved_addresses(urlsplit(url).hostname or ""):
+                reason = inward_reason(address, allow_loopback=ref.allow_insecure_loopback)
+                if reason is not None:  # threat model C3: a profile must not point the connector inward
+                    log.warning("platform_profile.webhook_refused", platform_id=platform_id, reason=reason)
+                    return None
+            return url
         except (httpx.HTTPError, ResponseTooLargeError, UcpError) as exc:
             log.warning("platform_profile.unreadable", platform_id=platform_id, error=type(exc).__name__)
             return None

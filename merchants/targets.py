@@ -24,12 +24,10 @@ Failures are ``403 profile_not_trusted`` with a ``reason``.
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import socket
 from urllib.parse import urlsplit
 
 from contracts import ErrorCode, UcpError
+from core.address_policy import Address, inward_reason, resolved_addresses
 from core.settings import MerchantSettings
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
@@ -64,29 +62,11 @@ async def check_address(url: str, settings: MerchantSettings, *, what: str) -> N
             )
 
 
-def _refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address, settings: MerchantSettings) -> str | None:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if address.is_loopback:
-        return None if settings.allow_insecure_loopback else "loopback"
-    if address.is_link_local:
-        return None if settings.allow_insecure_loopback else "link_local"
-    if address.is_multicast or address.is_unspecified or address.is_reserved:
-        return "special_use"
-    if address.is_private and not address.is_global:
-        if settings.allow_insecure_loopback or settings.allow_private_addresses:
-            return None
-        return "private"
-    return None if address.is_global else "special_use"
+def _refusal(address: Address, settings: MerchantSettings) -> str | None:
+    return inward_reason(
+        address, allow_loopback=settings.allow_insecure_loopback, allow_private=settings.allow_private_addresses
+    )
 
 
-async def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    try:
-        return [ipaddress.ip_address(host.strip("[]"))]
-    except ValueError:
-        pass
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError:
-        return []  # unresolvable: the call itself fails as unreachable
-    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+async def _addresses(host: str) -> list[Address]:
+    return await resolved_addresses(host)

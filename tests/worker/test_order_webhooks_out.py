@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -120,3 +121,21 @@ async def test_an_unreadable_platform_profile_falls_back_to_the_configured_url()
         profiles = PlatformProfiles(http, {"alpha": PlatformProfileRef("http://127.0.0.1:9/.well-known/ucp", True)})
         assert await profiles.order_webhook_url("alpha") is None
         assert await profiles.order_webhook_url("nobody") is None
+
+
+@pytest.mark.parametrize(
+    "declared",
+    ["https://10.0.0.7/hook", "https://169.254.169.254/latest", "https://127.0.0.1/hook", "https://[fd00::1]/hook"],
+)
+async def test_a_profile_declared_webhook_url_pointing_inward_is_refused(declared: str) -> None:
+    """Threat model C3 (SSRF): the declared URL meets the merchant-target address policy (core.address_policy).
+
+    The profile is read from loopback here; the platform is *not* allowed loopback or private targets, so an
+    inward declared URL is ignored and the configured one is used.
+    """
+    sock = bind_loopback()
+    base = url_of(sock)
+    app, _ = _platform(declared)
+    async with serve(app, sock), new_http_client() as http:
+        profiles = PlatformProfiles(http, {"alpha": PlatformProfileRef(f"{base}/.well-known/ucp", False)})
+        assert await profiles.order_webhook_url("alpha") is None
