@@ -32,6 +32,7 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,6 +124,7 @@ class CheckoutGateway:
                 platform_webhook_allow_insecure_loopback=context.webhook_allow_insecure_loopback,
                 merchant_call_timeout_seconds=context.merchant_call_timeout_seconds,
                 behaviour=CURRENT_BEHAVIOUR,
+                answer_within_seconds=self._wait_bound.total_seconds(),
                 **({"continue_as_new_after_events": context.history_limit} if context.history_limit else {}),
             ),
             id=workflow_id,
@@ -146,14 +148,18 @@ class CheckoutGateway:
         )
         try:
             with temporal_errors():
-                handle = await self._client.start_update_with_start_workflow(
-                    Operation.CREATE.value,
-                    request,
-                    result_type=OperationResult,
-                    id=update_id(Operation.CREATE.value, request.idempotency_key),
-                    start_workflow_operation=start,
-                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                handle = await self._accepted(
+                    self._client.start_update_with_start_workflow(
+                        Operation.CREATE.value,
+                        request,
+                        result_type=OperationResult,
+                        id=update_id(Operation.CREATE.value, request.idempotency_key),
+                        start_workflow_operation=start,
+                        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                    )
                 )
+        except TimeoutError:
+            return session_id, await self._still_running(Operation.CREATE, request, context.platform_id, session_id)
         except WorkflowAlreadyStartedError as exc:
             raise UcpError(
                 "this Idempotency-Key belongs to a closed session and cannot create another",
@@ -173,14 +179,19 @@ class CheckoutGateway:
         self, platform_id: str, session_id: str, operation: Operation, request: OperationRequest
     ) -> OperationResult:
         handle = self._handle(platform_id, session_id)
-        with temporal_errors():
-            update = await handle.start_update(
-                operation.value,
-                request,
-                result_type=OperationResult,
-                id=update_id(operation.value, request.idempotency_key),
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-            )
+        try:
+            with temporal_errors():
+                update = await self._accepted(
+                    handle.start_update(
+                        operation.value,
+                        request,
+                        result_type=OperationResult,
+                        id=update_id(operation.value, request.idempotency_key),
+                        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                    )
+                )
+        except TimeoutError:
+            return await self._still_running(operation, request, platform_id, session_id)
         result = await self._bounded(update, request, operation, platform_id, session_id)
         if request.merchant_id is not None and await self._merchant_of(platform_id, session_id) != request.merchant_id:
             raise UcpError("no such checkout session", code=ErrorCode.NOT_FOUND)
@@ -223,12 +234,27 @@ class CheckoutGateway:
             )
         return result
 
+    async def _accepted(self, starting: Awaitable[WorkflowUpdateHandle[Any]]) -> WorkflowUpdateHandle[Any]:
+        """The update once accepted, within the wait bound (``TimeoutError`` past it).
+
+        A current session runs the operation's first merchant attempt inside the workflow task
+        that accepts the update (issue 13), so acceptance can take as long as the merchant; the
+        update stays admitted when this wait gives up, and a replay with the same key attaches to it.
+        """
+        try:
+            return await asyncio.wait_for(starting, self._wait_bound.total_seconds())
+        except WorkflowUpdateRPCTimeoutOrCancelledError as exc:  # how the SDK reports the cancelled wait
+            raise TimeoutError("the update was not accepted within the wait bound") from exc
+
     async def _still_running(
         self, operation: Operation, request: OperationRequest, platform_id: str, session_id: str
     ) -> OperationResult:
         if operation is Operation.COMPLETE:
-            view = await self.view(platform_id, session_id)
-            if view.checkout is not None:
+            try:
+                view = await asyncio.wait_for(self.view(platform_id, session_id), self._wait_bound.total_seconds())
+            except TimeoutError:
+                view = None  # the session is busy with the complete itself: the platform replays for the answer
+            if view is not None and view.checkout is not None:
                 body = {**view.checkout, "status": COMPLETE_IN_PROGRESS}
                 return OperationResult(
                     operation=operation, http_status=200, body=body, request_digest=request.body_digest

@@ -130,6 +130,8 @@ class ErrorCode(StrEnum):
     PAYMENT_CREDENTIAL_FORBIDDEN = "payment_credential_forbidden"
     # --- Extensions per negotiation (issue 11 item 3) ---
     EXTENSION_NOT_NEGOTIATED = "extension_not_negotiated"
+    # --- AP2 Mandates, the business's refusal (ap2-mandates.md "Error Codes") ---
+    MANDATE_REQUIRED = "mandate_required"
 
     @property
     def spec(self) -> ErrorSpec:
@@ -316,6 +318,12 @@ _SPECS: Final[dict[ErrorCode, ErrorSpec]] = {
         _F.VALIDATION,
         "connector",
         "The request uses a member of an extension this merchant did not negotiate; the pointer names it.",
+    ),
+    ErrorCode.MANDATE_REQUIRED: _S(
+        400,
+        _F.CHECKOUT,
+        "ucp",
+        "AP2 Mandates is active for the checkout but complete carries no ap2.checkout_mandate (a business refusal).",
     ),
 }
 

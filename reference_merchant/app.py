@@ -101,6 +101,7 @@ class ReferenceMerchant:
             transactions=self.transactions,
             orders=self.orders,
             faults=lambda: self.faults,
+            keys=lambda: self.keys,
         )
         self.backoffice = Backoffice(
             service=self.service, transactions=self.transactions, database=self.database, ledger=ledger

@@ -86,6 +86,11 @@ class MerchantConfig(BaseModel):
         default=False,
         description="2026-01-11 only: publish signing_keys and sign webhooks (the samples do neither).",
     )
+    ap2_mandates: bool = Field(
+        default=False,
+        description="AP2 Mandates mode (reference_merchant.ap2): offer dev.ucp.shopping.ap2_mandate, sign every "
+        "checkout of a platform that negotiates it and require ap2.checkout_mandate on complete.",
+    )
     allow_insecure_loopback: bool = False
     name: str = "UCP Reference Merchant"
     database_url: str = "sqlite+aiosqlite:///:memory:"

@@ -25,6 +25,8 @@ switch                             effect
                                    ``503 idempotency_unavailable`` (fail closed, IDM-06)
 ``totals_skew``                    checkout answers add this many minor units to the ``total`` entry only, so
                                    the totals no longer add up (a platform must not complete, CMP-06)
+``forge_ap2_authorization``        in AP2 Mandates mode, ``ap2.merchant_authorization`` is signed with a key of
+                                   the same ``kid`` that was never published (the platform must refuse it)
 =================================  =============================================================================
 
 Key rotation (``merchant.rotate_signing_key()`` / ``retire_signing_key(kid)``)
@@ -90,6 +92,7 @@ class FaultPlan(BaseModel):
     bad_signature: bool = False
     idempotency_unavailable: bool = False
     totals_skew: int = 0
+    forge_ap2_authorization: bool = False
 
     def applies_to(self, operation: Operation) -> bool:
         if self.operations is None:

@@ -37,10 +37,11 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from contracts import ErrorCode, UcpError, validate_profile_url
+from contracts import ErrorCode, KeyStore, UcpError, validate_profile_url
 from contracts.ucp import CHECKOUT, DISCOUNT, FULFILLMENT, ORDER, CheckoutStatus, Negotiation
+from contracts.ucp.ap2 import AP2_MANDATE
 from contracts.ucp.profile import relevant_capabilities
-from reference_merchant import inputs, lifecycle, payments
+from reference_merchant import ap2, inputs, lifecycle, payments
 from reference_merchant.catalog import Catalog
 from reference_merchant.config import MerchantConfig
 from reference_merchant.faults import FaultPlan
@@ -65,9 +66,11 @@ class MerchantService:
         transactions: Transactions,
         orders: OrderDesk,
         faults: Callable[[], FaultPlan] | None = None,
+        keys: Callable[[], KeyStore] | None = None,
     ) -> None:
         self._config = config
         self._faults = faults
+        self._keys = keys
         self._catalog = catalog
         self._tx = transactions
         self.orders = orders
@@ -133,7 +136,11 @@ class MerchantService:
         body = self.render(state, self.extensions(ctx.negotiation)).body
         if extra_messages:
             body["messages"] = [*body.get("messages", []), *extra_messages]
-        return ctx.release.checkout_document(body, relevant_capabilities(ctx.negotiation, CHECKOUT), self._config)
+        document = ctx.release.checkout_document(body, relevant_capabilities(ctx.negotiation, CHECKOUT), self._config)
+        if AP2_MANDATE in ctx.negotiation and self._keys is not None:  # every checkout response is signed
+            forged = self._faults is not None and self._faults().forge_ap2_authorization
+            document = ap2.authorize(document, self._keys().active, forged=forged)
+        return document
 
     # ------------------------------------------------------------------
     # loading and saving
@@ -232,13 +239,17 @@ class MerchantService:
     ) -> Outcome:
         row, state = await self.load(session, checkout_id, now, ctx=ctx)
         lifecycle.require_allowed(Action.COMPLETE, state.status, continue_url=continue_url(self._config, state))
-        request = ctx.release.complete_request(ctx.release.parse_body(ctx.body))
+        document, mandate = ctx.release.parse_body(ctx.body), None
+        if AP2_MANDATE in ctx.negotiation:  # the session is locked into AP2: no mandate, no complete
+            document, mandate = ap2.take_mandate(document)
+        request = ctx.release.complete_request(document)
         outcome = payments.charge(request.payment)
         if outcome.decision is payments.Decision.REFUSED:
             assert outcome.message is not None
             log.debug("checkout.payment_refused", checkout_id=state.id, code=outcome.message["code"])
             return 200, self._checkout_document(state, ctx, [outcome.message])
         state.payment_instruments = inputs.public_payment(request.payment)
+        state.ap2_checkout_mandate = mandate
         state.webhook_url = self._webhook_url(ctx)
         state.order_capability_version = ctx.negotiation.version_of(ORDER)
         state.extensions = sorted(self.extensions(ctx.negotiation))

@@ -79,6 +79,9 @@ class CheckoutState(_State):
     cancel_reason: str | None = None
     webhook_url: str | None = None
     order_capability_version: str | None = None
+    ap2_checkout_mandate: str | None = Field(
+        default=None, description="AP2 Mandates: the platform's checkout mandate, kept as evidence of consent."
+    )
     extensions: list[str] = Field(default_factory=list, description="Extensions active when last priced.")
     release: str = Field(default="2026-04-08", description="The UCP release the session was completed in.")
     handoff_token: str = Field(

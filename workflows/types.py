@@ -160,6 +160,9 @@ class SessionStart(_Model):
         default=30, ge=1, le=300, description="start_to_close of one merchant call attempt (a crash retries after it)."
     )
     carried: SessionState | None = Field(default=None, description="The state a continued run resumes.")
+    answer_within_seconds: float | None = Field(
+        default=None, gt=0, description="The API's wait bound: a local first attempt ends within half of it."
+    )
     behaviour: int = Field(
         default=0, ge=0, description="The workflow behaviour the session started with (CURRENT_BEHAVIOUR)."
     )

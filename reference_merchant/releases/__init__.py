@@ -33,17 +33,26 @@ VERSIONS: Final = ("2026-01-11", "2026-04-08", "2026-08-25")
 DEFAULT_VERSION: Final = "2026-04-08"
 
 
-def release(version: str, *, sign_webhooks_2026_01_11: bool = False) -> Release:
-    """The module object of ``version`` (``KeyError`` for a release this merchant does not implement)."""
+def release(version: str, *, sign_webhooks_2026_01_11: bool = False, ap2_mandates: bool = False) -> Release:
+    """The module object of ``version`` (``KeyError`` for a release this merchant does not implement).
+
+    ``ap2_mandates`` gives the RFC 9421 releases their AP2 Mandates mode (2026-01-11 predates AP2 and ignores it).
+    """
     if version == "2026-01-11":
         return Release20260111(publish_keys=sign_webhooks_2026_01_11)
-    return {"2026-04-08": R2026_04_08, "2026-08-25": R2026_08_25}[version]
+    module = {"2026-04-08": R2026_04_08, "2026-08-25": R2026_08_25}[version]
+    return type(module)(version, ap2_mandates=True) if ap2_mandates else module
 
 
 def served(config: MerchantConfig) -> dict[str, Release]:
     """Every release this merchant answers in: its own, then the older ones of ``supported_versions``."""
     versions = [config.ucp_version, *config.supported_versions]
-    return {version: release(version, sign_webhooks_2026_01_11=config.sign_webhooks_2026_01_11) for version in versions}
+    return {
+        version: release(
+            version, sign_webhooks_2026_01_11=config.sign_webhooks_2026_01_11, ap2_mandates=config.ap2_mandates
+        )
+        for version in versions
+    }
 
 
 def leaf_profile_url(config: MerchantConfig, version: str) -> str:

@@ -40,6 +40,7 @@ from contracts.ucp import (
     parse_model,
     parse_profile,
 )
+from contracts.ucp.ap2 import AP2_MANDATE
 from contracts.ucp.checkout import (
     CheckoutCancelRequest,
     CheckoutCompleteRequest,
@@ -57,8 +58,12 @@ if TYPE_CHECKING:
 VERSION: Final = "2026-04-08"
 
 
-def capability_entries(version: str) -> dict[str, list[dict[str, Any]]]:
-    """The capability registry of a 2026-04-08-style profile at ``version`` (spec/schema on ucp.dev, OVR-03/04)."""
+def capability_entries(version: str, *, ap2_mandates: bool = False) -> dict[str, list[dict[str, Any]]]:
+    """The capability registry of a 2026-04-08-style profile at ``version`` (spec/schema on ucp.dev, OVR-03/04).
+
+    ``ap2_mandates`` (MerchantConfig.ap2_mandates) adds AP2 Mandates as ap2-mandates.md "Business Profile
+    Advertisement" shows it (:mod:`reference_merchant.ap2`).
+    """
     base = f"https://ucp.dev/{version}"
 
     def entry(name: str, **extra: Any) -> dict[str, Any]:
@@ -69,12 +74,23 @@ def capability_entries(version: str) -> dict[str, list[dict[str, Any]]]:
             **extra,
         }
 
-    return {
+    entries = {
         CHECKOUT: [entry("checkout")],
         ORDER: [entry("order")],
         FULFILLMENT: [entry("fulfillment", extends=CHECKOUT, config={"allows_multi_destination": {"shipping": False}})],
         DISCOUNT: [entry("discount", extends=CHECKOUT)],
     }
+    if ap2_mandates:
+        entries[AP2_MANDATE] = [
+            {
+                "version": version,
+                "spec": f"{base}/specification/ap2-mandates",
+                "schema": f"{base}/schemas/shopping/ap2_mandate.json",
+                "extends": CHECKOUT,
+                "config": {"vp_formats_supported": {"dc+sd-jwt": {}}},
+            }
+        ]
+    return entries
 
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:
@@ -91,8 +107,9 @@ class SignedRelease:
     authentication = Authentication.RFC9421
     key_member = "signing_keys"
 
-    def __init__(self, version: str) -> None:
+    def __init__(self, version: str, *, ap2_mandates: bool = False) -> None:
         self.version = version
+        self.ap2_mandates = ap2_mandates
 
     # -- discovery ------------------------------------------------------------------------------
 
@@ -103,7 +120,7 @@ class SignedRelease:
     def business_capabilities(self) -> dict[str, list[Capability]]:
         return {
             name: [Capability.model_validate(entry) for entry in entries]
-            for name, entries in capability_entries(self.version).items()
+            for name, entries in capability_entries(self.version, ap2_mandates=self.ap2_mandates).items()
         }
 
     def business_profile(self, site: Site) -> dict[str, Any]:
@@ -124,7 +141,7 @@ class SignedRelease:
                         }
                     ]
                 },
-                "capabilities": capability_entries(version),
+                "capabilities": capability_entries(version, ap2_mandates=self.ap2_mandates),
                 "payment_handlers": self.payment_handlers(),
             }
         )

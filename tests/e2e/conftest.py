@@ -132,11 +132,13 @@ async def running_connector(
     merchant_front: Callable[[ASGIApp], ASGIApp] | None = None,
     merchant_release: str = "2026-04-08",
     async_completion_seconds: float = 0,
+    ap2_mandates: bool = False,
 ) -> AsyncIterator[Connector]:
     """``client`` replaces the environment's client (e.g. one with tracing); ``merchant_front`` wraps the
     merchant's ASGI app (an observer of what reaches the merchant); ``merchant_release`` is the UCP
     release the reference merchant speaks (its 2026-01-11 mode signs no answers, like the official
-    samples, so the connector is configured with ``response_signatures = "when_present"`` for it)."""
+    samples, so the connector is configured with ``response_signatures = "when_present"`` for it);
+    ``ap2_mandates`` turns AP2 Mandates on at both ends (Settings.ap2_mandates, MerchantConfig.ap2_mandates)."""
     client = client or env.client
     api_sock, merchant_sock, inbox_sock = bind_loopback(), bind_loopback(), bind_loopback()
     api_url, merchant_url, inbox_url = url_of(api_sock), url_of(merchant_sock), url_of(inbox_sock)
@@ -147,6 +149,7 @@ async def running_connector(
         public_base_url=api_url,
         state_dir=tmp_path,
         storage=storage,
+        ap2_mandates=ap2_mandates,
         api_wait_seconds=wait_seconds,
         temporal={"task_queue": f"e2e-{uuid.uuid4().hex[:8]}"},
         merchants={
@@ -174,6 +177,7 @@ async def running_connector(
             base_url=merchant_url,
             allow_insecure_loopback=True,
             async_completion_seconds=async_completion_seconds,
+            ap2_mandates=ap2_mandates,
             platforms=[TrustedPlatform(profile_url=profile_url(api_url, MERCHANT))],
             ucp_version=merchant_release,
             sign_webhooks_2026_01_11=True,  # the connector accepts signed webhooks only (order.md)
