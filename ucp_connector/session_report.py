@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from temporalio.api.enums.v1 import PendingActivityState
-from temporalio.api.workflow.v1 import PendingActivityInfo
+from temporalio.api.enums.v1 import PendingActivityState, PendingWorkflowTaskState
+from temporalio.api.workflow.v1 import PendingActivityInfo, PendingWorkflowTaskInfo
 
 from workflows.lifecycle import NEVER_CREATED, NEVER_CREATED_TEXT
 from workflows.types import SessionView
@@ -142,16 +142,32 @@ def status_text(view: SessionView, activities: Sequence[ActivityNow]) -> str:
     return "creating"
 
 
-def pending_text(actions: Sequence[str], activities: Sequence[ActivityNow]) -> str:
+def task_running_since(task: PendingWorkflowTaskInfo | None) -> dt.datetime | None:
+    """When the workflow task now running started (``describe()``'s pending workflow task), if one runs.
+
+    A merchant call's first attempt is a local activity inside the workflow task (issue 13):
+    for up to its few seconds the server lists no activity, only this running task.
+    """
+    if task is None or task.state != PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED:
+        return None
+    return task.started_time.ToDatetime(dt.UTC) if task.HasField("started_time") else None
+
+
+def pending_text(
+    actions: Sequence[str], activities: Sequence[ActivityNow], task_since: dt.datetime | None = None
+) -> str:
     """The view's pending actions; with none, what the session waits for instead of a misleading "none".
 
     A session whose merchant hangs mid-create has no platform action pending, but it is
-    not idle: it waits for the activity ``describe()`` reports (as the Temporal UI shows it).
+    not idle: it waits for the activity ``describe()`` reports (as the Temporal UI shows it),
+    or, during a merchant call's first (local) attempt, for the running workflow task.
     """
     if actions:
         return ", ".join(actions)
     if activities:
         return "none for the platform; waiting for " + ", ".join(activity.what for activity in activities)
+    if task_since is not None:
+        return "none for the platform; waiting for the running workflow task (a merchant call's first attempt)"
     return "none"
 
 
@@ -171,7 +187,9 @@ def describe_only_lines(status: str | None, activities: Sequence[ActivityNow], r
     return lines
 
 
-def report_lines(view: SessionView, activities: Sequence[ActivityNow]) -> list[str]:
+def report_lines(
+    view: SessionView, activities: Sequence[ActivityNow], task_since: dt.datetime | None = None
+) -> list[str]:
     """The state part of the human view (the timeline follows it)."""
     lines = [
         f"merchant {view.merchant_id} (UCP {view.merchant_version or '?'}), "
@@ -179,9 +197,11 @@ def report_lines(view: SessionView, activities: Sequence[ActivityNow]) -> list[s
         f"status {status_text(view, activities)}",
     ]
     lines += [f"{change.at.isoformat()}  {change.status:<22} ({change.cause})" for change in view.status_history]
-    lines.append(f"pending actions: {pending_text(view.pending_actions, activities)}")
+    lines.append(f"pending actions: {pending_text(view.pending_actions, activities, task_since)}")
     lines.append("activities in progress:" if activities else "activities in progress: none")
     lines += [f"  {activity.line()}" for activity in activities]
+    if task_since is not None and not activities:
+        lines.append(f"workflow task running since {task_since.isoformat()} (a local merchant attempt runs in it)")
     found = outcomes(view)
     if found:
         lines.append("merchant messages (business outcomes):")

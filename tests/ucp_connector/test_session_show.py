@@ -30,7 +30,7 @@ from core.settings import PAYLOAD_KEY_FILE
 from core.temporal.codec import PayloadKeyring
 from tests.fixtures.connector_stack import ConnectorStack, connector_stack, payment_body, ready_body
 from tests.fixtures.waiting import eventually
-from ucp_connector.session_report import ActivityNow, activities_now, report_lines
+from ucp_connector.session_report import ActivityNow, activities_now, report_lines, task_running_since
 from workflows.search_attributes import STATUS
 from workflows.types import WORKFLOW_TYPE, Operation, SessionStart
 
@@ -52,8 +52,10 @@ async def _report(stack: ConnectorStack, session_id: str) -> tuple[list[Activity
         if event.HasField("activity_task_scheduled_event_attributes"):
             [text] = await stack.client.data_converter.decode([event.user_metadata.summary], [str])
             summaries[event.activity_task_scheduled_event_attributes.activity_id] = text
-    activities = activities_now(description.raw_description.pending_activities, summaries)
-    return activities, report_lines(await stack.view(session_id), activities)
+    raw = description.raw_description
+    activities = activities_now(raw.pending_activities, summaries)
+    task_since = task_running_since(raw.pending_workflow_task if raw.HasField("pending_workflow_task") else None)
+    return activities, report_lines(await stack.view(session_id), activities, task_since)
 
 
 async def test_a_create_the_merchant_keeps_failing_shows_the_attempt_and_its_last_failure(
@@ -107,10 +109,17 @@ async def test_a_create_the_merchant_hangs_on_shows_the_attempt_running_not_none
         session_id = await eventually(lambda: _session_of(stack), lambda found: found is not None, 30)
         assert session_id is not None
 
+        # From the first look on, through the local first attempt (only a running workflow task is listed
+        # then) to the regular attempt the server lists: never "pending actions: none".
+        samples: list[list[str]] = []
+
         async def running() -> list[ActivityNow]:
-            return (await _report(stack, session_id))[0]
+            found, lines = await _report(stack, session_id)
+            samples.append(lines)
+            return found
 
         [activity] = await eventually(running, lambda found: any(a.state == "started" for a in found), 30)
+        assert not [lines for lines in samples if "pending actions: none" in lines], samples
         assert activity.attempt == 1 and activity.last_failure is None and activity.started_at is not None
         shown = await _session_show(stack, tmp_path, payload_keyring, session_id)
         assert "status None" not in shown and "pending actions: none\n" not in shown, shown

@@ -92,8 +92,9 @@ async def test_a_get_during_a_running_complete_says_complete_in_progress(stack: 
     # Every attempt hangs (a first fast attempt and its retry alike) until released, then is processed.
     stack.merchant.faults.hang_count, stack.merchant.faults.hang_seconds = 5, 600
     stack.merchant.faults.hang_then = "process"
+    # Longer than the local first attempt (LOCAL_ATTEMPT, 5 s), which holds the update's acceptance.
     impatient = CheckoutGateway(
-        stack.client, task_queue=stack.settings.temporal.task_queue, wait_bound=dt.timedelta(seconds=1)
+        stack.client, task_queue=stack.settings.temporal.task_queue, wait_bound=dt.timedelta(seconds=10)
     )
     try:
         answered = await impatient.operate(PLATFORM, session_id, Operation.COMPLETE, request(payment_body()))

@@ -29,7 +29,7 @@ from contracts import checkout_workflow_id
 from core.settings import Settings, load_settings
 from core.temporal.client import connect, load_payload_keyring
 from ucp_connector.process_exit import exit_now
-from ucp_connector.session_report import activities_now, describe_only_lines, report_lines
+from ucp_connector.session_report import activities_now, describe_only_lines, report_lines, task_running_since
 from workflows.checkout import CheckoutSessionWorkflow
 from workflows.search_attributes import STATUS
 from workflows.types import SessionView
@@ -112,8 +112,10 @@ async def _show(settings: Settings, workflow_id: str, as_json: bool) -> int:
         return 0
     console.print(f"[bold]{workflow_id}[/]  ({description.status.name if description.status else '?'})")
     # markup=False: merchant text and failure codes print as they are ("[merchant_unavailable]" is no style tag).
+    raw = description.raw_description
+    task_since = task_running_since(raw.pending_workflow_task if raw.HasField("pending_workflow_task") else None)
     if view is not None:
-        lines = report_lines(view, activities)
+        lines = report_lines(view, activities, task_since)
     else:
         lines = describe_only_lines(description.typed_search_attributes.get(STATUS), activities, unanswered)
     for line in lines:
