@@ -32,6 +32,7 @@ from activities.types import (
 )
 from contracts import ErrorCode, UcpError
 from contracts.ucp import CheckoutStatus, ResponseStatus
+from contracts.ucp.outcomes import business_outcomes
 
 STATUSES: Final = frozenset(status.value for status in CheckoutStatus)
 
@@ -86,7 +87,13 @@ def merchant_call_payload(key: str | None, reply: MerchantReply) -> dict[str, An
         # the merchant's policy let an unsigned answer through: every such answer is on the record
         **({"unsigned_response_accepted": True} if reply.unsigned_accepted else {}),
         **({"merchant_auth": reply.auth} if reply.auth else {}),
+        **({"business_outcomes": refusals} if (refusals := business_outcomes(reply.body)) else {}),
     }
+
+
+def merchant_call_outcome(reply: MerchantReply) -> str:
+    """``declined`` when the merchant's answer refuses what was asked (a declined payment, issue 16.3)."""
+    return "declined" if business_outcomes(reply.body) else "succeeded"
 
 
 def operation_records(
@@ -132,7 +139,7 @@ def operation_records(
         audit(
             "connector",
             f"merchant.{merchant_operation}",
-            "succeeded",
+            merchant_call_outcome(outcome),
             request_digest=request_digest,
             response_digest=outcome.response_digest,
             payload=merchant_call_payload(key, outcome),

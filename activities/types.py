@@ -86,7 +86,9 @@ class AuditRecord(_Model):
     occurred_at: dt.datetime
     actor: str
     action: str
-    outcome: str = Field(description="accepted | rejected (platform requests), succeeded | failed (our calls).")
+    outcome: str = Field(
+        description="accepted | rejected (platform requests), succeeded | failed | declined (our calls)."
+    )
     error_code: str | None = None
     request_digest: str | None = None
     response_digest: str | None = None

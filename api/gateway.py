@@ -17,14 +17,22 @@
   key) attaches to the same running update and returns its result;
 * an order read is an update with a fresh id (reads carry no key); once the
   session's workflow has closed the route serves the final snapshot instead;
+* a session GET while the session waits on its buyer or an outcome reads the
+  merchant through (``read_checkout``, bounded by the workflow:
+  ``workflows.read_through``); concurrent GETs of one session in this process
+  share one such read, and any refusal, delay or failure of it leaves the
+  answer to the Query;
 * Temporal unreachable → ``503 service_unavailable`` with ``Retry-After``: fail
   closed, nothing half-created (every failure's mapping: ``api.temporal_errors``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,11 +60,13 @@ from core.logging import bind
 from workflows import search_attributes
 from workflows.lifecycle import COMPLETE_IN_PROGRESS
 from workflows.types import (
+    CHECKOUT_READ_UPDATE,
     CURRENT_BEHAVIOUR,
     ORDER_EVENT_SIGNAL,
     ORDER_READ_UPDATE,
     VIEW_QUERY,
     WORKFLOW_TYPE,
+    CheckoutRead,
     Operation,
     OperationRequest,
     OperationResult,
@@ -82,11 +92,19 @@ class SessionContext:
     merchant_call_timeout_seconds: int = 30
 
 
+_log = logging.getLogger(__name__)
+READ_BOUND = dt.timedelta(seconds=5)  # a GET waits this long for the merchant, then answers from the Query
+
+
 class CheckoutGateway:
-    def __init__(self, client: Client, *, task_queue: str, wait_bound: dt.timedelta) -> None:
+    def __init__(
+        self, client: Client, *, task_queue: str, wait_bound: dt.timedelta, read_bound: dt.timedelta = READ_BOUND
+    ) -> None:
         self._client = client
         self._task_queue = task_queue
         self._wait_bound = wait_bound
+        self._read_bound = min(read_bound, wait_bound)
+        self._reads: dict[str, asyncio.Future[SessionView | None]] = {}
 
     def _handle(self, platform_id: str, session_id: str) -> WorkflowHandle[Any, Any]:
         return self._client.get_workflow_handle(checkout_workflow_id(platform_id, session_id))
@@ -106,6 +124,7 @@ class CheckoutGateway:
                 platform_webhook_allow_insecure_loopback=context.webhook_allow_insecure_loopback,
                 merchant_call_timeout_seconds=context.merchant_call_timeout_seconds,
                 behaviour=CURRENT_BEHAVIOUR,
+                answer_within_seconds=self._wait_bound.total_seconds(),
                 **({"continue_as_new_after_events": context.history_limit} if context.history_limit else {}),
             ),
             id=workflow_id,
@@ -129,14 +148,18 @@ class CheckoutGateway:
         )
         try:
             with temporal_errors():
-                handle = await self._client.start_update_with_start_workflow(
-                    Operation.CREATE.value,
-                    request,
-                    result_type=OperationResult,
-                    id=update_id(Operation.CREATE.value, request.idempotency_key),
-                    start_workflow_operation=start,
-                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                handle = await self._accepted(
+                    self._client.start_update_with_start_workflow(
+                        Operation.CREATE.value,
+                        request,
+                        result_type=OperationResult,
+                        id=update_id(Operation.CREATE.value, request.idempotency_key),
+                        start_workflow_operation=start,
+                        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                    )
                 )
+        except TimeoutError:
+            return session_id, await self._still_running(Operation.CREATE, request, context.platform_id, session_id)
         except WorkflowAlreadyStartedError as exc:
             raise UcpError(
                 "this Idempotency-Key belongs to a closed session and cannot create another",
@@ -156,14 +179,19 @@ class CheckoutGateway:
         self, platform_id: str, session_id: str, operation: Operation, request: OperationRequest
     ) -> OperationResult:
         handle = self._handle(platform_id, session_id)
-        with temporal_errors():
-            update = await handle.start_update(
-                operation.value,
-                request,
-                result_type=OperationResult,
-                id=update_id(operation.value, request.idempotency_key),
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-            )
+        try:
+            with temporal_errors():
+                update = await self._accepted(
+                    handle.start_update(
+                        operation.value,
+                        request,
+                        result_type=OperationResult,
+                        id=update_id(operation.value, request.idempotency_key),
+                        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                    )
+                )
+        except TimeoutError:
+            return await self._still_running(operation, request, platform_id, session_id)
         result = await self._bounded(update, request, operation, platform_id, session_id)
         if request.merchant_id is not None and await self._merchant_of(platform_id, session_id) != request.merchant_id:
             raise UcpError("no such checkout session", code=ErrorCode.NOT_FOUND)
@@ -206,12 +234,27 @@ class CheckoutGateway:
             )
         return result
 
+    async def _accepted(self, starting: Awaitable[WorkflowUpdateHandle[Any]]) -> WorkflowUpdateHandle[Any]:
+        """The update once accepted, within the wait bound (``TimeoutError`` past it).
+
+        A current session runs the operation's first merchant attempt inside the workflow task
+        that accepts the update (issue 13), so acceptance can take as long as the merchant; the
+        update stays admitted when this wait gives up, and a replay with the same key attaches to it.
+        """
+        try:
+            return await asyncio.wait_for(starting, self._wait_bound.total_seconds())
+        except WorkflowUpdateRPCTimeoutOrCancelledError as exc:  # how the SDK reports the cancelled wait
+            raise TimeoutError("the update was not accepted within the wait bound") from exc
+
     async def _still_running(
         self, operation: Operation, request: OperationRequest, platform_id: str, session_id: str
     ) -> OperationResult:
         if operation is Operation.COMPLETE:
-            view = await self.view(platform_id, session_id)
-            if view.checkout is not None:
+            try:
+                view = await asyncio.wait_for(self.view(platform_id, session_id), self._wait_bound.total_seconds())
+            except TimeoutError:
+                view = None  # the session is busy with the complete itself: the platform replays for the answer
+            if view is not None and view.checkout is not None:
                 body = {**view.checkout, "status": COMPLETE_IN_PROGRESS}
                 return OperationResult(
                     operation=operation, http_status=200, body=body, request_digest=request.body_digest
@@ -254,6 +297,37 @@ class CheckoutGateway:
     async def ping(self, rpc_timeout: dt.timedelta) -> None:
         """Raise unless the Temporal frontend answers within ``rpc_timeout`` (readiness, ``/readyz``)."""
         await self._client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=rpc_timeout)
+
+    async def read_checkout(self, platform_id: str, session_id: str, merchant_id: str) -> SessionView | None:
+        """The session after a read of the merchant's checkout; ``None``: answer from the Query instead.
+
+        Concurrent callers for one session share one read (single flight, shielded so
+        that one caller's disconnect does not cancel the others'). ``None`` when the
+        workflow refused the read (read moments ago, a merchant call running, not
+        waiting), it did not finish within the read bound, or Temporal failed: a GET
+        then still answers, from the state the Query just returned.
+        """
+        workflow_id = checkout_workflow_id(platform_id, session_id)
+        shared = self._reads.get(workflow_id)
+        if shared is None:
+            shared = asyncio.ensure_future(self._read_checkout(workflow_id, merchant_id))
+            self._reads[workflow_id] = shared
+            shared.add_done_callback(lambda _: self._reads.pop(workflow_id, None))
+        return await asyncio.shield(shared)
+
+    async def _read_checkout(self, workflow_id: str, merchant_id: str) -> SessionView | None:
+        try:
+            view: SessionView = await self._client.get_workflow_handle(workflow_id).execute_update(
+                CHECKOUT_READ_UPDATE,
+                CheckoutRead(merchant_id=merchant_id),
+                id=update_id(CHECKOUT_READ_UPDATE, str(uuid.uuid4())),
+                result_type=SessionView,
+                rpc_timeout=self._read_bound,
+            )
+        except Exception as exc:  # refused, slow or failed: the Query answers (see the docstring)
+            _log.debug("read-through not used for %s: %s", workflow_id, type(exc).__name__)
+            return None
+        return view
 
     async def view(self, platform_id: str, session_id: str) -> SessionView:
         with temporal_errors():

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from a checkout
+    sys.path.insert(0, str(ROOT))
 PAGE = ROOT / "docs" / "test-plan.md"
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
 NOTES = ROOT.parent / "shared" / "notes" / "ucp-2026-04-08-requirements.md"
@@ -185,7 +187,15 @@ def _cell(items: Iterable[str]) -> str:
     return "<br>".join(f"`{item}`" for item in listed) if listed else "—"
 
 
-def render(rows: list[Row], found: Coverage, named: dict[int, set[str]]) -> str:
+def not_applicable() -> dict[str, str]:
+    """Rows docs/spec-coverage.md declares not applicable to the platform side, with the reason."""
+    from tests.spec_coverage import not_applicable as declared
+
+    return declared()
+
+
+def render(rows: list[Row], found: Coverage, named: dict[int, set[str]], exempt: dict[str, str] | None = None) -> str:
+    exempt = exempt or {}
     parts = [INTRO, "## Invariants (DESIGN.md)\n"]
     for number, title in INVARIANTS.items():
         tests = found.tests.get(f"invariant {number}", set()) | named.get(number, set())
@@ -196,6 +206,7 @@ def render(rows: list[Row], found: Coverage, named: dict[int, set[str]]) -> str:
             parts.append(f"\nModules whose docstring names it: {', '.join(f'`{m}`' for m in sorted(modules))}.")
         parts.append("")
     uncovered = [row for row in rows if not (found.tests.get(row.id) or found.modules.get(row.id))]
+    not_applicable_here = [row for row in uncovered if row.id in exempt]
     by_role: dict[str, int] = defaultdict(int)
     for row in uncovered:
         by_role[row.role] += 1
@@ -206,7 +217,10 @@ def render(rows: list[Row], found: Coverage, named: dict[int, set[str]]) -> str:
         f"module. The {len(uncovered)} others are listed with `—` in both columns (by role: {roles}); no test "
         "claims them, which is not the same as the behaviour being absent, but nothing here proves it. The role "
         "column says who the spec obliges: the connector is the *platform* towards merchants and plays the "
-        "*business* towards platforms on its own API.\n"
+        "*business* towards platforms on its own API. "
+        f"{len(not_applicable_here)} of the unclaimed rows are declared not applicable to the platform side, with "
+        "the reason, in [spec-coverage.md](spec-coverage.md) (kept true by `tests/test_spec_coverage.py`); the "
+        "reason is shown in the tests column.\n"
     )
     for area, title in AREA_TITLES.items():
         in_area = [row for row in rows if row.id.startswith(f"{area}-")]
@@ -216,7 +230,10 @@ def render(rows: list[Row], found: Coverage, named: dict[int, set[str]]) -> str:
         parts.append("| id | role | level | requirement | tests | modules |\n| --- | --- | --- | --- | --- | --- |")
         for row in in_area:
             tests, modules = found.tests.get(row.id, set()), found.modules.get(row.id, set())
-            parts.append(f"| {row.id} | {row.role} | {row.level} | {row.text} | {_cell(tests)} | {_cell(modules)} |")
+            claimed = _cell(tests)
+            if not tests and not modules and row.id in exempt:
+                claimed = f"not applicable: {_short(exempt[row.id])}"
+            parts.append(f"| {row.id} | {row.role} | {row.level} | {row.text} | {claimed} | {_cell(modules)} |")
         parts.append("")
     return "\n".join(parts).rstrip() + "\n"
 
@@ -260,7 +277,7 @@ def build(page_text: str | None = None) -> str:
         rows = rows_from_notes(NOTES.read_text(encoding="utf-8"))
     else:
         rows = rows_from_page(page_text if page_text is not None else PAGE.read_text(encoding="utf-8"))
-    return render(rows, coverage(), curated(ARCHITECTURE.read_text(encoding="utf-8")))
+    return render(rows, coverage(), curated(ARCHITECTURE.read_text(encoding="utf-8")), not_applicable())
 
 
 def main(argv: list[str]) -> int:

@@ -19,7 +19,7 @@ is exactly this object (every member always present, ``null`` when absent)::
       "occurred_at": "2026-04-08T12:00:00.000000Z",   # UTC, always 6 fraction digits
       "actor": "platform:acme",
       "action": "checkout.create",
-      "outcome": "accepted",         # accepted | rejected | succeeded | failed
+      "outcome": "accepted",         # accepted | rejected | succeeded | failed | declined
       "error_code": null,            # a frozen contracts.ErrorCode value, or null
       "request_digest": null,        # Content-Digest value of the request body (RFC 9530), or null
       "response_digest": null,       # Content-Digest value of the response body, or null
@@ -62,6 +62,9 @@ class AuditOutcome(StrEnum):
     REJECTED = "rejected"  # a platform request the connector refused (error_code says why)
     SUCCEEDED = "succeeded"  # a call the connector made (merchant, webhook) that succeeded
     FAILED = "failed"  # a call the connector made that failed (error_code says why)
+    # A merchant call answered with a business outcome that refuses what was asked (a declined payment,
+    # an item out of stock: checkout.md "Messages"); payload.business_outcomes names the merchant's codes.
+    DECLINED = "declined"
 
 
 def format_timestamp(value: dt.datetime) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.audit import StorageActivities, write_records
 from activities.discovery import DiscoveryActivities
@@ -40,12 +41,25 @@ from storage.repository import Repository
 from worker.log_context import ActivityLogContextInterceptor
 from workflows.checkout import CheckoutSessionWorkflow
 
+DEFAULT_MAX_CACHED_WORKFLOWS = 200
+SHARED_WORKFLOW_MODULES = ("workflows", "activities", "contracts")  # pure for workflow use (import-linter)
+
 
 @dataclass
 class WorkerOptions:
+    """Worker settings (issue 13: chosen by measurement, docs/perf/after-quick.md).
+
+    ``max_cached_workflows`` bounds the sticky cache: a session stays open for its
+    48 h idempotency window, so with the SDK's default (1,000) every finished session
+    kept ~0.4 MB of worker memory until a thousand more had run; an evicted session's
+    next operation replays its history (one operation's worth of events each, issue 13).
+    """
+
     max_concurrent_activities: int = 100
     max_concurrent_workflow_tasks: int = 100
     graceful_shutdown_timeout: dt.timedelta = dt.timedelta(seconds=20)
+    max_cached_workflows: int = DEFAULT_MAX_CACHED_WORKFLOWS
+    share_workflow_modules: bool = True
 
 
 def build_worker(
@@ -101,10 +115,19 @@ def build_worker(
         ],
         max_concurrent_activities=options.max_concurrent_activities,
         max_concurrent_workflow_tasks=options.max_concurrent_workflow_tasks,
+        max_cached_workflows=options.max_cached_workflows,
+        workflow_runner=_runner(options.share_workflow_modules),
         graceful_shutdown_timeout=options.graceful_shutdown_timeout,
         # Tracing comes with the client when it was connected with it (core/temporal/client.py); else it is added here.
         interceptors=[ActivityLogContextInterceptor(), *worker_interceptors(client)],
     )
+
+
+def _runner(share_workflow_modules: bool) -> SandboxedWorkflowRunner:
+    restrictions = SandboxRestrictions.default
+    if share_workflow_modules:
+        restrictions = restrictions.with_passthrough_modules(*SHARED_WORKFLOW_MODULES)
+    return SandboxedWorkflowRunner(restrictions=restrictions)
 
 
 @contextlib.asynccontextmanager

@@ -117,7 +117,13 @@ async def execute(
 
 
 async def execute_operation(
-    arg: Any, *, operation: MerchantOperation, attempt: dt.timedelta, summary: str, result_type: type
+    arg: Any,
+    *,
+    operation: MerchantOperation,
+    attempt: dt.timedelta,
+    local_attempt: dt.timedelta = LOCAL_ATTEMPT,
+    summary: str,
+    result_type: type,
 ) -> Any:
     """``merchant_operation``: one local attempt, then the regular activity with the long retry policy.
 
@@ -130,7 +136,7 @@ async def execute_operation(
             arg,
             summary=summary,
             result_type=result_type,
-            start_to_close_timeout=min(attempt, LOCAL_ATTEMPT),
+            start_to_close_timeout=min(attempt, local_attempt),
             retry_policy=RetryPolicy(maximum_attempts=1),
         )
     except FailureError:  # a local activity's failure arrives as its cause (ApplicationError, TimeoutError)

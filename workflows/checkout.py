@@ -44,13 +44,14 @@ with workflow.unsafe.imports_passed_through():
     from activities.errors import encode_failure
     from activities.types import MerchantOperation, MerchantProfileSummary
     from contracts import ErrorCode, UcpError
+    from contracts.ucp.outcomes import business_outcomes
     from workflows import lifecycle, orders, search_attributes, waits
     from workflows.merchant_calls import MerchantCalls, PlatformAnswer
+    from workflows.merchant_reads import MerchantReads
     from workflows.outbox import Outbox
     from workflows.types import (
         CURRENT_BEHAVIOUR,
         ORDER_EVENT_SIGNAL,
-        ORDER_READ_UPDATE,
         VIEW_QUERY,
         WORKFLOW_TYPE,
         IdempotencyRecord,
@@ -58,8 +59,6 @@ with workflow.unsafe.imports_passed_through():
         OperationRequest,
         OperationResult,
         OrderEvent,
-        OrderRead,
-        OrderReadResult,
         SessionStart,
         SessionState,
         SessionView,
@@ -73,7 +72,7 @@ _SYNCHRONOUS_CAUSES: Final = frozenset(operation.value for operation in Operatio
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
-class CheckoutSessionWorkflow:
+class CheckoutSessionWorkflow(MerchantReads):
     @workflow.init
     def __init__(self, start: SessionStart) -> None:
         self._start = start
@@ -235,6 +234,10 @@ class CheckoutSessionWorkflow:
     async def _perform(self, operation: Operation, request: OperationRequest) -> OperationResult:
         if operation is Operation.CREATE:
             return await self._create(request)
+        if operation is Operation.COMPLETE and self.state.status == lifecycle.REQUIRES_ESCALATION:
+            answered = await self._after_hand_off(request)  # CMP-05: the buyer may be back from continue_url
+            if answered is not None:
+                return answered
         outcome = await self._merchant.call(
             lifecycle.MERCHANT_OPERATION[operation],
             self.state.merchant_checkout_id,
@@ -277,37 +280,7 @@ class CheckoutSessionWorkflow:
             if self._release_attribute is not None:  # no status was recorded: the release goes alone
                 self._upsert_attributes()
 
-    @workflow.update(name=ORDER_READ_UPDATE)
-    async def read_order(self, request: OrderRead) -> OrderReadResult:
-        """GET of the order, proxied to the merchant and audited (DESIGN "Orders").
-
-        The merchant's signed order is the full entity, so it replaces the
-        snapshot the webhooks left. A read changes nothing at the merchant, so it
-        takes no lock and no idempotency record; a failed read is reported as
-        it is, never papered over with the older snapshot.
-        """
-        self._updates_in_flight += 1
-        try:
-            outcome = await self._merchant.call(MerchantOperation.GET_ORDER, request.order_id)
-        finally:
-            self._updates_in_flight -= 1
-        if isinstance(outcome, UcpError):
-            result = OrderReadResult(http_status=outcome.http_status, body=outcome.to_json_dict())
-        else:
-            body = lifecycle.order_with_currency(outcome.body, self.state.checkout)
-            if not lifecycle.is_error_envelope(body):
-                self.state.order = body
-            result = OrderReadResult(http_status=200, body=body)
-        self._outbox.audit_answer(ORDER_READ_UPDATE, result.http_status, result.body, None, order_id=request.order_id)
-        return result
-
-    @read_order.validator
-    def _validate_read_order(self, request: OrderRead) -> None:
-        if request.merchant_id != self._start.merchant_id or request.order_id != lifecycle.order_id(self.state):
-            raise encode_failure(UcpError("no such order", code=ErrorCode.NOT_FOUND))
-        busy = self._busy()
-        if busy is not None:
-            raise encode_failure(busy)
+    # ---------------------------------------------------------- signals/query
 
     @workflow.signal(name=ORDER_EVENT_SIGNAL)
     def order_event(self, event: OrderEvent) -> None:
@@ -351,8 +324,11 @@ class CheckoutSessionWorkflow:
     def _mirror(self, checkout: dict[str, Any], *, cause: str) -> None:
         """Take the merchant's checkout as authoritative; a new status is recorded, indexed, audited, notified."""
         state = self.state
+        if lifecycle.contradicts_final(state, checkout) and workflow.patched(lifecycle.STATUS_FORWARD_PATCH):
+            return  # a terminal status is final: an answer saying otherwise arrived late (issue 11.5)
         state.checkout = checkout
         self._changes += 1
+        workflow.set_current_details(lifecycle.current_details(state, checkout, business_outcomes(checkout)))
         if lifecycle.merchant_status(checkout) not in (None, lifecycle.COMPLETE_IN_PROGRESS):
             state.reconcile = False
         new_status = lifecycle.reported_status(state, checkout)
@@ -377,15 +353,3 @@ class CheckoutSessionWorkflow:
     def _upsert_attributes(self, status: str | None = None) -> None:
         search_attributes.upsert(status, self._release_attribute)
         self._release_attribute = None
-
-    async def _refresh_from_merchant(self, cause: str) -> None:
-        self.state.polls += 1
-        async with self._merchant_lock:
-            outcome = await self._merchant.call(MerchantOperation.GET, self.state.merchant_checkout_id)
-        if isinstance(outcome, UcpError):
-            if lifecycle.merchant_forgot(outcome):
-                assert self.state.checkout is not None
-                self._mirror({**self.state.checkout, "status": lifecycle.CANCELED}, cause=cause)
-            return
-        if not lifecycle.is_error_envelope(outcome.body):
-            self._mirror(outcome.body, cause=cause)

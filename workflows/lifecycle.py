@@ -14,7 +14,11 @@ Assumptions where the spec is silent:
 * ``cancel`` is refused during ``complete_in_progress``: the spec leaves it
   ambiguous (CMP-14) and an order may be on its way, so the connector waits for
   the merchant's outcome instead of racing it;
-* ``complete`` only from ``ready_for_complete`` (CMP-01).
+* ``complete`` from ``ready_for_complete`` (CMP-01), and from
+  ``requires_escalation`` only to retry after the buyer's hand-off (CMP-05):
+  the workflow reads the merchant first and completes only if it says
+  ``ready_for_complete``; otherwise it answers the escalation again (CHK-03);
+* a terminal status is final: a merchant answer saying otherwise arrived late.
 
 The session's rules read its :class:`~workflows.types.SessionState` and decide
 without side effects: which request may be admitted (invariants 2-3), which
@@ -51,6 +55,8 @@ CANCELED: Final = CheckoutStatus.CANCELED
 STATUSES: Final = frozenset(status.value for status in CheckoutStatus)
 TERMINAL: Final = frozenset(status.value for status in CheckoutStatus if status.is_terminal)
 
+# Issue 11.5: a stale merchant answer is dropped. Histories recorded before applied it; they replay unchanged.
+STATUS_FORWARD_PATCH: Final = "status-forward"
 IDEMPOTENCY_WINDOW: Final = dt.timedelta(hours=48)  # DESIGN invariant 2: keys are honoured for 48 h
 DEFAULT_SESSION_LIFETIME: Final = dt.timedelta(hours=6)  # checkout.md: expires_at defaults to 6 h
 EXPIRY_RECHECK: Final = dt.timedelta(minutes=1)
@@ -67,7 +73,7 @@ NEVER_CREATED_TEXT: Final = (
 
 ALLOWED_FROM: Final[dict[Operation, frozenset[str]]] = {
     Operation.UPDATE: frozenset({INCOMPLETE, REQUIRES_ESCALATION, READY_FOR_COMPLETE}),
-    Operation.COMPLETE: frozenset({READY_FOR_COMPLETE}),
+    Operation.COMPLETE: frozenset({READY_FOR_COMPLETE, REQUIRES_ESCALATION}),
     Operation.CANCEL: frozenset({INCOMPLETE, REQUIRES_ESCALATION, READY_FOR_COMPLETE}),
     Operation.REFRESH: frozenset(STATUSES),
 }
@@ -233,6 +239,37 @@ def reported_status(state: SessionState, checkout: dict[str, Any]) -> str | None
     return None if status is None or status == state.status else status
 
 
+def contradicts_final(state: SessionState, checkout: dict[str, Any]) -> bool:
+    """A merchant answer that would move a finished session (completed, canceled) elsewhere: stale, dropped."""
+    status = merchant_status(checkout)
+    return state.status in TERMINAL and status is not None and status != state.status
+
+
+def completing_view(view: SessionView) -> SessionView:
+    """The view while a platform's complete runs: ``complete_in_progress``, as the API's bounded wait answers it."""
+    if view.status in TERMINAL or view.checkout is None:
+        return view
+    checkout = {**view.checkout, "status": COMPLETE_IN_PROGRESS}
+    return view.model_copy(update={"status": COMPLETE_IN_PROGRESS, "checkout": checkout})
+
+
+def current_details(state: SessionState, checkout: dict[str, Any], business: list[str]) -> str:
+    """The workflow's *current details* in the Temporal UI: status, the merchant's refusals, what it waits for.
+
+    UI text (scrubbed by the payload converter, ``core.temporal.ui_metadata``); only status names,
+    message codes and the operator's action names, never a checkout body. ``checkout`` is the
+    merchant's answer being applied: its status is the session's from now on.
+    """
+    status = merchant_status(checkout) or state.status
+    lines = [f"**status** {status or 'creating'}"]
+    if business:
+        lines.append(f"**merchant said** {', '.join(business)}")
+    waiting = pending_actions(state.model_copy(update={"status": status}))
+    if waiting:
+        lines.append(f"**waiting for** {', '.join(waiting)}")
+    return "  \n".join(lines)
+
+
 def awaiting_outcome(state: SessionState) -> bool:
     """The merchant is completing, or a complete's outcome is unknown: the workflow polls (CMP-03)."""
     return state.status == COMPLETE_IN_PROGRESS or state.reconcile
@@ -301,8 +338,11 @@ def merchant_forgot(error: UcpError) -> bool:
 
 
 def session_view(start: SessionStart, state: SessionState, outbox_pending: list[str]) -> SessionView:
-    """The Query answer: the session as the platform and an operator see it, without touching the merchant."""
-    return SessionView(
+    """The Query answer: the session as the platform and an operator see it, without touching the merchant.
+
+    While a platform's complete runs, ``complete_in_progress``, as the API's bounded wait answers it (11.5).
+    """
+    view = SessionView(
         platform_id=start.platform_id,
         session_id=start.session_id,
         merchant_id=start.merchant_id,
@@ -316,6 +356,14 @@ def session_view(start: SessionStart, state: SessionState, outbox_pending: list[
         created_at=state.created_at,
         closed_at=state.closed_at,
         closed_reason=state.closed_reason,
+    )
+    return completing_view(view) if complete_running(state) else view
+
+
+def complete_running(state: SessionState) -> bool:
+    """A platform's complete has been accepted and has no result yet (its record is written first)."""
+    return any(
+        record.operation is Operation.COMPLETE and record.result is None for record in state.idempotency.values()
     )
 
 

@@ -140,6 +140,7 @@ class MerchantCalls:
                 MerchantOperationInput(call=call, context=context),
                 operation=call.operation,
                 attempt=attempt,
+                local_attempt=self._local_attempt(),
                 summary=summary,
                 result_type=MerchantOperationResult,
             )
@@ -165,6 +166,13 @@ class MerchantCalls:
         assert result.reply is not None
         self._succeeded(call.operation, call.idempotency_key, result.request_digest, result.reply)
         return result.reply
+
+    def _local_attempt(self) -> dt.timedelta:
+        """The local attempt ends within half the API's wait bound, so the update is accepted in time for it
+        (a current session accepts an update only when the task with the local attempt ends)."""
+        bound = self._start.answer_within_seconds
+        local = activity_options.LOCAL_ATTEMPT
+        return local if bound is None else min(local, dt.timedelta(seconds=bound / 2))
 
     def _context(self, answer: PlatformAnswer, prelude: list[StorageWrite]) -> OperationContext:
         state = self._state
@@ -204,7 +212,7 @@ class MerchantCalls:
         self._outbox.audit(
             actor="connector",
             action=f"merchant.{operation.value}",
-            outcome="succeeded",
+            outcome=records.merchant_call_outcome(reply),
             request_digest=request_digest,
             response_digest=reply.response_digest,
             payload=records.merchant_call_payload(key, reply),

@@ -22,6 +22,7 @@ ORDER_READ_UPDATE: Final = "read_order"
 # What a session started by this build does (``SessionStart.behaviour``): 0 = recorded before issue 13,
 # 1 = one workflow task per operation. New behaviour is chosen at start, so old histories replay unchanged.
 CURRENT_BEHAVIOUR: Final = 1
+CHECKOUT_READ_UPDATE: Final = "read_checkout"
 
 
 class _Model(BaseModel):
@@ -84,6 +85,12 @@ class OrderRead(_Model):
 
     merchant_id: str
     order_id: str
+
+
+class CheckoutRead(_Model):
+    """A platform's GET of a session waiting on its buyer or an outcome: read the merchant through (issue 11.1)."""
+
+    merchant_id: str
 
 
 class OrderReadResult(_Model):
@@ -153,6 +160,9 @@ class SessionStart(_Model):
         default=30, ge=1, le=300, description="start_to_close of one merchant call attempt (a crash retries after it)."
     )
     carried: SessionState | None = Field(default=None, description="The state a continued run resumes.")
+    answer_within_seconds: float | None = Field(
+        default=None, gt=0, description="The API's wait bound: a local first attempt ends within half of it."
+    )
     behaviour: int = Field(
         default=0, ge=0, description="The workflow behaviour the session started with (CURRENT_BEHAVIOUR)."
     )

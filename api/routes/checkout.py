@@ -41,6 +41,7 @@ from contracts.ucp import (
     CheckoutUpdateRequest,
 )
 from core.settings import Settings
+from workflows import read_through
 from workflows.types import Operation, OperationResult, OrderRead, SessionView
 
 router = APIRouter(prefix="/merchants/{merchant_id}", tags=["checkout"], dependencies=[Depends(signed_platform)])
@@ -103,6 +104,9 @@ async def create_checkout(
 @router.get("/checkout-sessions/{session_id}", **documented("Get a checkout session"))
 async def get_checkout(merchant_id: str, session_id: str, platform: Platform, gateway: GatewayDep) -> JSONResponse:
     view = await _view(gateway, platform, merchant_id, session_id)
+    if read_through.waiting_on_merchant(view.status, "polling_merchant_for_outcome" in view.pending_actions):
+        # The buyer acts at the merchant (continue_url) or an outcome is due: ask it, bounded (issue 11.1).
+        view = await gateway.read_checkout(platform.platform_id, _session_id(session_id), merchant_id) or view
     if view.checkout is None:
         raise UcpError("no such checkout session", code=ErrorCode.NOT_FOUND)
     return JSONResponse(view.checkout)

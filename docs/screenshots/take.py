@@ -140,7 +140,7 @@ async def take(stack: DevStack, chromium: str) -> None:
             await shoot(page, ui, "workflow-list", finished.rsplit("/", 1)[-1])
             await shoot(page, f"{ui}/{quote(finished, safe='')}", "finished-session", "CheckoutSession")
             await shoot(page, f"{ui}/{failing}/history", "failed-activity", "CheckoutSession")
-            await shoot(page, f"{ui}/{failing}/pending-activities", "failed-activity-pending", "call_merchant")
+            await shoot(page, f"{ui}/{failing}/pending-activities", "failed-activity-pending", "Last Failure")
             await browser.close()
     finally:
         os.kill(merchant, signal.SIGCONT)

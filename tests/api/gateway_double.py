@@ -75,6 +75,10 @@ class ScriptedGateway:
     async def ping(self, rpc_timeout: dt.timedelta) -> None:
         self._answer("ping", rpc_timeout)
 
+    async def read_checkout(self, platform_id: str, session_id: str, merchant_id: str) -> SessionView | None:
+        view: SessionView | None = self._answer("read_checkout", platform_id, session_id, merchant_id)
+        return view
+
     async def view(self, platform_id: str, session_id: str) -> SessionView:
         view: SessionView = self._answer("view", platform_id, session_id)
         return view

@@ -222,6 +222,25 @@ async def test_get_checkout_serves_the_workflows_view_of_the_verified_platform(
         assert scripted.calls_to("view")[-1] == (platform_id, SESSION)
 
 
+async def test_get_reads_the_merchant_through_only_while_the_session_waits_on_it(
+    api: ApiUnderTest, scripted: ScriptedGateway
+) -> None:
+    """Issue 11.1 (CHK-03): requires_escalation -> read_checkout's fresher view; refused (None) -> the Query's."""
+    waiting = _view(status="requires_escalation", checkout={"id": SESSION, "status": "requires_escalation"})
+    fresh = _view()
+    scripted.script("view", waiting)
+    scripted.script("read_checkout", fresh)
+    response = await api.send("GET", f"{CHECKOUTS}/{SESSION}", signer=api.alpha)
+    assert response.status_code == 200 and response.json() == fresh.checkout
+    assert scripted.calls_to("read_checkout") == [("alpha", SESSION, MERCHANT)]
+    scripted.script("read_checkout", None)
+    response = await api.send("GET", f"{CHECKOUTS}/{SESSION}", signer=api.alpha)
+    assert response.status_code == 200 and response.json() == waiting.checkout
+    scripted.script("view", fresh)
+    await api.send("GET", f"{CHECKOUTS}/{SESSION}", signer=api.alpha)
+    assert len(scripted.calls_to("read_checkout")) == 2  # ready_for_complete: nothing happens at the merchant
+
+
 @pytest.mark.parametrize("view", [_view(merchant_id=OTHER_MERCHANT), _view(checkout=None)])
 async def test_get_checkout_of_another_merchant_or_without_checkout_is_not_found(
     api: ApiUnderTest, scripted: ScriptedGateway, view: SessionView

@@ -67,7 +67,15 @@ def _interface(cls: type) -> dict[str, list[str]]:
 def test_the_gateway_double_keeps_the_gateways_interface() -> None:
     """The scripted double answers exactly the calls the routes can make on the real gateway."""
     assert _interface(ScriptedGateway) == _interface(CheckoutGateway)
-    assert set(_interface(CheckoutGateway)) == {"create", "operate", "read_order", "view", "order_event", "ping"}
+    assert set(_interface(CheckoutGateway)) == {
+        "create",
+        "operate",
+        "read_order",
+        "read_checkout",
+        "view",
+        "order_event",
+        "ping",
+    }
 
 
 async def test_before_the_gateway_is_connected_the_api_fails_closed(tmp_path: Path) -> None:

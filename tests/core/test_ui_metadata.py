@@ -22,6 +22,7 @@ from activities.audit import StorageActivities
 from activities.discovery import DiscoveryActivities
 from activities.merchant import MerchantActivities
 from activities.notify import NotifyActivities
+from activities.operation import OperationActivities
 from activities.types import ActivityName
 from core.temporal.client import data_converter
 from core.temporal.codec import ENCODING, WORKFLOW_ID_METADATA, EncryptionCodec, PayloadDecryptionError, PayloadKeyring
@@ -129,6 +130,7 @@ def test_nothing_the_connector_sends_through_temporal_is_a_bare_string() -> None
     handlers += [update.fn for update in definition.updates.values()]
     activities = [
         MerchantActivities.call_merchant,
+        OperationActivities.merchant_operation,
         DiscoveryActivities.discover_merchant,
         StorageActivities.write_batch,
         NotifyActivities.notify_platform,

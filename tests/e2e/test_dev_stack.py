@@ -88,7 +88,7 @@ def test_dev_runs_the_demo_and_stops_cleanly(dev_stack: DevStack) -> None:
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "every chain is intact" in verified.stdout and " 0 events" not in verified.stdout, verified.stdout
-    escalation = _demo(dev_stack, "--scenario", "escalation")
+    escalation = _demo(dev_stack, "--scenario", "escalation", "--buyer-wait", "0")
     assert escalation.returncode == 0 and "requires_escalation" in escalation.stdout, escalation.stdout
 
     running = dev_stack.interrupt()

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
@@ -151,6 +152,7 @@ async def test_a_session_no_worker_answers_for_is_shown_from_the_servers_descrip
 
 
 async def test_a_declined_payment_is_shown_as_the_merchants_business_outcome(stack: ConnectorStack) -> None:
+    """CMP-03/PAY-07: the declined payment in session show, the workflow's current details and the audit outcome."""
     session_id, created = await stack.create(ready_body())
     assert created.body["status"] == "ready_for_complete"
     declined = await stack.operate(session_id, Operation.COMPLETE, payment_body("decline_card"))
@@ -159,6 +161,13 @@ async def test_a_declined_payment_is_shown_as_the_merchants_business_outcome(sta
     text = "\n".join(lines)
     assert activities == [] and "activities in progress: none" in text
     assert "merchant messages (business outcomes):" in text and "error payment_failed" in text, text
+    # The workflow's current details in the Temporal UI, and the audit trail, say so too (not "succeeded").
+    metadata = await stack.handle(session_id).query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    assert "**merchant said** payment_failed" in metadata.current_details, metadata.current_details
+    assert "**status** ready_for_complete" in metadata.current_details
+    page = await stack.repository.list_session_events(session_id, "agent", limit=200)
+    [audited] = [event for event in page.items if event.action == "merchant.complete_checkout"]
+    assert audited.outcome == "declined" and audited.payload["business_outcomes"] == ["payment_failed"], audited
 
 
 async def _session_of(stack: ConnectorStack) -> str | None:

@@ -76,19 +76,21 @@ async def test_happy_path_to_completed_with_exactly_one_order(stack: ConnectorSt
 
 
 async def test_escalation_surfaces_continue_url_and_returns(stack: ConnectorStack) -> None:
-    """CHK-03/CHK-09: requires_escalation carries continue_url and a requires_buyer_input message."""
+    """CHK-03/CHK-09/CMP-05: requires_escalation carries continue_url and a requires_buyer_input message; complete
+    waits for the buyer's hand-off, then (retried) completes."""
     session_id, result = await stack.create(ready_body([("watch_engraved", 1)]))
     assert result.body["status"] == "requires_escalation"
     assert result.body["continue_url"].startswith("http")
     assert any(message.get("severity") == "requires_buyer_input" for message in result.body["messages"])
     view = await stack.view(session_id)
     assert "buyer_handoff_via_continue_url" in view.pending_actions
-    rejected = await _rejected(stack.operate(session_id, Operation.COMPLETE, payment_body()))
-    assert rejected.code is ErrorCode.TRANSITION_INVALID
+    # CHK-03: a complete before the buyer's hand-off answers the escalation again and places no order.
+    early = await stack.operate(session_id, Operation.COMPLETE, payment_body())
+    assert early.http_status == 200 and early.body["status"] == "requires_escalation", early.body
+    assert await stack.merchant.count_orders() == 0
     assert view.merchant_checkout_id is not None
     await stack.merchant.complete_buyer_handoff(view.merchant_checkout_id)
-    refreshed = await stack.operate(session_id, Operation.REFRESH)
-    assert refreshed.body["status"] == "ready_for_complete"
+    # CMP-05: after the hand-off the retried complete reads the merchant (ready_for_complete) and completes.
     completed = await stack.operate(session_id, Operation.COMPLETE, payment_body())
     assert completed.body["status"] == "completed"
 

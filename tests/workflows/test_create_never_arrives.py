@@ -38,9 +38,12 @@ async def scripted(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[Scri
         yield session
 
 
-async def test_a_session_whose_create_never_arrives_closes_and_says_why(
-    scripted: ScriptedSession, time_skipping_env: WorkflowEnvironment
-) -> None:
+async def test_a_session_whose_create_never_arrives_closes_and_says_why(time_travel_env: WorkflowEnvironment) -> None:
+    async with scripted_session(time_travel_env.client) as scripted:
+        await _never_created_then_retried(scripted, time_travel_env)
+
+
+async def _never_created_then_retried(scripted: ScriptedSession, env: WorkflowEnvironment) -> None:
     key = str(uuid.uuid4())
     session_id = checkout_session_id(PLATFORM, key)
     start = SessionStart(platform_id=PLATFORM, session_id=session_id, merchant_id="shop", behaviour=CURRENT_BEHAVIOUR)
@@ -48,7 +51,7 @@ async def test_a_session_whose_create_never_arrives_closes_and_says_why(
     handle = await scripted.client.start_workflow(
         WORKFLOW_TYPE, start, id=checkout_workflow_id(PLATFORM, session_id), task_queue=task_queue
     )
-    await advance(time_skipping_env, lifecycle.CREATE_DEADLINE + dt.timedelta(minutes=1))
+    await advance(env, lifecycle.CREATE_DEADLINE + dt.timedelta(minutes=1))
     with pytest.raises(WorkflowFailureError) as failed:
         await asyncio.wait_for(handle.result(), 60)
     assert isinstance(failed.value.cause, ApplicationError) and failed.value.cause.type == lifecycle.NEVER_CREATED

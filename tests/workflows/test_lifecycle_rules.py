@@ -8,16 +8,17 @@ import pytest
 
 from contracts import ErrorCode
 from workflows import lifecycle
-from workflows.types import Operation, PolicySnapshot
+from workflows.types import Operation, PolicySnapshot, SessionState
 
 ALL = sorted(lifecycle.STATUSES)
 
 
 @pytest.mark.parametrize("status", ALL)
 def test_complete_only_from_ready_for_complete(status: str) -> None:
-    """CMP-01: complete is allowed only from ready_for_complete."""
+    """CMP-01: complete is allowed only from ready_for_complete, and admitted in requires_escalation as the
+    retry after the buyer's hand-off (CMP-05; the workflow reads the merchant before completing, CHK-03)."""
     error = lifecycle.transition_error(Operation.COMPLETE, status)
-    if status == lifecycle.READY_FOR_COMPLETE:
+    if status in (lifecycle.READY_FOR_COMPLETE, lifecycle.REQUIRES_ESCALATION):
         assert error is None
     else:
         assert error is not None and error.code is ErrorCode.TRANSITION_INVALID
@@ -84,3 +85,14 @@ def test_error_envelope_detection() -> None:
     assert lifecycle.is_error_envelope({"ucp": {"status": "error"}, "messages": []})
     assert not lifecycle.is_error_envelope({"ucp": {"status": "success"}, "id": "x"})
     assert not lifecycle.is_error_envelope({"id": "x"})
+
+
+@pytest.mark.parametrize("final", sorted(lifecycle.TERMINAL))
+def test_a_terminal_status_is_final(final: str) -> None:
+    """Issue 11.5: a merchant answer that would move a completed or canceled session elsewhere is stale."""
+    state = SessionState(created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), status=final)
+    for status in sorted(lifecycle.STATUSES - {final}):
+        assert lifecycle.contradicts_final(state, {"status": status})
+    assert not lifecycle.contradicts_final(state, {"status": final})
+    open_state = state.model_copy(update={"status": lifecycle.COMPLETE_IN_PROGRESS})
+    assert not lifecycle.contradicts_final(open_state, {"status": lifecycle.COMPLETED})

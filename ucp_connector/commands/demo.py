@@ -16,7 +16,12 @@ keys the connector publishes at ``/.well-known/ucp``, as a real platform would.
   pay there (the handler defaults to the first one its profile lists).
 * ``--scenario escalation``: an item whose engraving must be chosen on the
   merchant's site: the session answers ``requires_escalation`` with a
-  ``continue_url``; the demo shows the hand-off and cancels.
+  ``continue_url``; the demo prints the hand-off link and waits for the buyer
+  (open it in a browser, type the engraving, confirm), reading the session
+  through the connector — whose GET reads the merchant through while a
+  session waits on its buyer (CHK-03, CMP-05) — until it is
+  ``ready_for_complete``, then completes it. A buyer who does not come back
+  within ``--buyer-wait`` seconds walks away: the platform cancels.
 """
 
 from __future__ import annotations
@@ -129,17 +134,10 @@ async def run_checkout(platform: PlatformClient, merchant: str, ui_url: str, pur
     _expect(checkout, "ready_for_complete")
     handler = purchase.handler or await _first_handler(platform, merchant) or "ref_tokenizer"
     _say(4, f"complete the checkout (the buyer confirmed; a tokenized card for handler {handler})")
-    instrument = {
-        "id": "pi_1",
-        "handler_id": handler,
-        "type": "card",
-        "selected": True,
-        "display": {"brand": "visa", "last_digits": "1111"},
-        "credential": {"type": "token", "token": purchase.card_token},
-    }
-    payment = {"payment": {"instruments": [instrument]}}
     completed = _expect(
-        await platform.complete_checkout(merchant, session, payment), "completed", "complete_in_progress"
+        await platform.complete_checkout(merchant, session, _payment(handler, purchase.card_token)),
+        "completed",
+        "complete_in_progress",
     )
     order_id = completed.order.id if completed.order is not None else None
     if order_id and purchase.webhooks:
@@ -203,7 +201,9 @@ async def _wait_for_order_webhooks(platform: PlatformClient, session: str, *, co
     raise DemoError("the order webhooks did not arrive; see .ucp/logs/merchant.log and api.log")
 
 
-async def run_escalation(platform: PlatformClient, merchant: str, ui_url: str) -> None:
+async def run_escalation(
+    platform: PlatformClient, merchant: str, ui_url: str, buyer_wait: float = 300, purchase: Purchase = Purchase()
+) -> None:
     _say(1, "create a checkout for an engraved watch (the engraving is chosen on the merchant's site)")
     body = {
         "line_items": [{"item": {"id": "watch_engraved"}, "quantity": 1}],
@@ -211,10 +211,49 @@ async def run_escalation(platform: PlatformClient, merchant: str, ui_url: str) -
         "fulfillment": STANDARD_SHIPPING,
     }
     checkout = _expect(await platform.create_checkout(merchant, body), "requires_escalation")
-    _say(2, f"hand the buyer over to the merchant: {checkout.continue_url}")
-    _say(3, "the buyer walks away; the platform cancels the session")
-    _expect(await platform.cancel_checkout(merchant, checkout.id), "canceled")
+    _say(2, "hand the buyer over to the merchant; open this link in a browser, choose the engraving, confirm:")
+    console.print(f"   continue_url {checkout.continue_url}", soft_wrap=True, markup=False)
+    ready = await _wait_for_buyer(platform, merchant, checkout.id, buyer_wait)
+    if ready is None:
+        _say(3, "the buyer walks away; the platform cancels the session")
+        _expect(await platform.cancel_checkout(merchant, checkout.id), "canceled")
+        _workflow_link(ui_url, checkout.id)
+        return
+    _expect(ready, "ready_for_complete")
+    _say(3, "the buyer is back (the merchant says ready_for_complete): complete the checkout")
+    handler = purchase.handler or await _first_handler(platform, merchant) or "ref_tokenizer"
+    completed = await platform.complete_checkout(merchant, checkout.id, _payment(handler, purchase.card_token))
+    _expect(completed, "completed", "complete_in_progress")
     _workflow_link(ui_url, checkout.id)
+
+
+async def _wait_for_buyer(platform: PlatformClient, merchant: str, session: str, seconds: float) -> Checkout | None:
+    """Poll the session (GET) until the buyer's hand-off has made it ready; None if the buyer never comes back.
+
+    Every 2 s: the connector reads the merchant at most once per its own interval however often we ask.
+    """
+    if seconds <= 0:
+        return None
+    with console.status("waiting for the buyer on the merchant's page ..."):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            checkout = await platform.get_checkout(merchant, session)
+            if checkout.status.value != "requires_escalation":
+                return checkout
+            await asyncio.sleep(2)
+    return None
+
+
+def _payment(handler: str, card_token: str) -> dict[str, Any]:
+    instrument = {
+        "id": "pi_1",
+        "handler_id": handler,
+        "type": "card",
+        "selected": True,
+        "display": {"brand": "visa", "last_digits": "1111"},
+        "credential": {"type": "token", "token": card_token},
+    }
+    return {"payment": {"instruments": [instrument]}}
 
 
 def _workflow_link(ui_url: str, session_id: str) -> None:
@@ -229,7 +268,13 @@ def demo_client(layout: DevLayout, api_url: str) -> PlatformClient:
 
 
 async def _play(
-    layout: DevLayout, api_url: str, ui_url: str, scenario: Scenario, merchant: str, purchase: Purchase
+    layout: DevLayout,
+    api_url: str,
+    ui_url: str,
+    scenario: Scenario,
+    merchant: str,
+    purchase: Purchase,
+    buyer_wait: float = 300,
 ) -> None:
     async with demo_client(layout, api_url) as platform:
         try:
@@ -241,7 +286,7 @@ async def _play(
             if scenario is Scenario.CHECKOUT:
                 await run_checkout(platform, merchant, ui_url, purchase)
             else:
-                await run_escalation(platform, merchant, ui_url)
+                await run_escalation(platform, merchant, ui_url, buyer_wait, purchase)
         except (ConnectorError, ResponseNotSignedError) as exc:
             raise DemoError(str(exc)) from exc
 
@@ -266,6 +311,9 @@ def demo(
     webhooks: Annotated[
         int | None, typer.Option(help="Order webhooks to wait for (default: 2 at the dev merchant, else 0).")
     ] = None,
+    buyer_wait: Annotated[
+        float, typer.Option(min=0, help="Escalation: seconds to wait for the buyer's hand-off (0: cancel at once).")
+    ] = 300,
 ) -> None:
     """Drive a checkout through the running dev stack as the demo platform, step by step."""
     layout = DevLayout(state_dir)
@@ -276,4 +324,4 @@ def demo(
     temporal_ui_url = temporal_ui_url or recorded.get("temporal_ui_url", "http://127.0.0.1:8233")
     expected_webhooks = webhooks if webhooks is not None else (2 if merchant == DEMO_MERCHANT else 0)
     purchase = Purchase(item, quantity, handler, card_token, currency, expected_webhooks)
-    asyncio.run(_play(layout, api_url, temporal_ui_url, scenario, merchant, purchase))
+    asyncio.run(_play(layout, api_url, temporal_ui_url, scenario, merchant, purchase, buyer_wait))

@@ -21,7 +21,7 @@ from core.telemetry import configure_tracing, shutdown_tracing
 from core.temporal.client import connect, load_payload_keyring
 from storage.repository import Repository
 from ucp_connector.process_exit import exit_now
-from worker.main import WorkerOptions, build_worker, http_client, run_until_signalled
+from worker.main import DEFAULT_MAX_CACHED_WORKFLOWS, WorkerOptions, build_worker, http_client, run_until_signalled
 from worker.runtime import metrics_address, worker_runtime
 
 console = Console(stderr=True)
@@ -31,6 +31,14 @@ SERVICE_NAME = "ucp-connector-worker"
 def worker(
     max_concurrent_activities: Annotated[int, typer.Option(min=1, help="Activities run at once.")] = 100,
     max_concurrent_workflow_tasks: Annotated[int, typer.Option(min=1, help="Workflow tasks run at once.")] = 100,
+    max_cached_workflows: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            envvar="UCP_WORKER_MAX_CACHED_WORKFLOWS",
+            help="Sessions kept in the worker's memory between tasks (others replay their history).",
+        ),
+    ] = DEFAULT_MAX_CACHED_WORKFLOWS,
     graceful_shutdown_seconds: Annotated[
         float, typer.Option(min=0, help="On SIGTERM, how long running activities may finish.")
     ] = 20.0,
@@ -47,6 +55,7 @@ def worker(
     options = WorkerOptions(
         max_concurrent_activities=max_concurrent_activities,
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
+        max_cached_workflows=max_cached_workflows,
         graceful_shutdown_timeout=dt.timedelta(seconds=graceful_shutdown_seconds),
     )
     try:

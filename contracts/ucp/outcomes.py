@@ -1,0 +1,26 @@
+"""Business outcomes in a merchant's answer: the codes of the error messages that refuse what was asked.
+
+checkout.md "Messages": a declined payment (``payment_failed``), an item out of
+stock (``out_of_stock``) come back as an ordinary answer carrying ``type:
+"error"`` messages, not as a failed call. The audit trail records such a call as
+``declined`` with these codes, and the workflow's current details name them
+(issue 16.3). An escalation (severity ``requires_buyer_input`` /
+``requires_buyer_review``) is no refusal: the buyer is asked to act on
+``continue_url``, and the status says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def business_outcomes(body: dict[str, Any]) -> list[str]:
+    """The codes of ``body``'s refusing error messages, in order (``"error"`` for one without a code)."""
+    messages = body.get("messages")
+    return [
+        str(message.get("code") or "error")
+        for message in (messages if isinstance(messages, list) else [])
+        if isinstance(message, dict)
+        and message.get("type") == "error"
+        and not str(message.get("severity") or "").startswith("requires_")
+    ]
