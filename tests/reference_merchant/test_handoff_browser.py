@@ -9,8 +9,6 @@ so, only where no Chromium can be found. Covers CHK-09, CHK-29, CMP-05.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,39 +16,18 @@ from typing import Any
 import pytest
 
 from contracts.ucp import CheckoutStatus
+from tests.fixtures.browser import NEEDS_CHROMIUM, chromium_page
 from tests.reference_merchant.conftest import MerchantUnderTest
 from tests.reference_merchant.harness import payment_body, ready_body
 
-playwright_api = pytest.importorskip("playwright.async_api", reason="playwright (a test dependency) is not installed")
-
-CHROMIUM = os.environ.get("UCP_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no Chromium browser: install Debian's chromium package (./ucp test does when apt is available)",
-)
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture
 async def page(tmp_path: Path) -> AsyncIterator[Any]:
     """A fresh headless Chromium profile (its own user-data dir), one tab."""
-    assert CHROMIUM is not None
-    async with playwright_api.async_playwright() as driver:
-        context = await driver.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=ARGS
-        )
-        try:
-            yield context.pages[0] if context.pages else await context.new_page()
-        finally:
-            await context.close()
+    async with chromium_page(tmp_path / "profile") as opened:
+        yield opened
 
 
 async def test_the_buyer_confirms_a_review_in_the_browser(shop: MerchantUnderTest, page: Any) -> None:
