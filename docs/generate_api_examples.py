@@ -36,13 +36,12 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout
 
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
-from api.openapi import reference_document  # noqa: E402
 from api.security import DEFAULT_MAX_BODY_BYTES  # noqa: E402
 from contracts import SigningKey, sign_request  # noqa: E402
-from contracts.error_codes import registry_document  # noqa: E402
 from contracts.idempotency import IDEMPOTENCY_KEY_PATTERN  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from docs.api_wire import Exchange, Placeholders, Recorder, render_exchange  # noqa: E402 -- docs/ is a namespace package
+from docs.api_tables import errors_table, routes_table  # noqa: E402 -- docs/ is a namespace package
+from docs.api_wire import Exchange, Placeholders, Recorder, render_exchange  # noqa: E402
 from tests.e2e.conftest import MERCHANT, Connector, running_connector  # noqa: E402
 from tests.fixtures.bodies import payment_body, ready_body  # noqa: E402
 from ucp_connector.client import NO_RETRIES, PlatformClient  # noqa: E402
@@ -313,49 +312,9 @@ def _intro() -> str:
     return text
 
 
-def _routes_table() -> str:
-    document = reference_document()
-    rows = ["| method and path | what | signed by | Idempotency-Key | success | error statuses |", "| --- " * 6 + "|"]
-    for path, operations in document["paths"].items():
-        for method, operation in operations.items():
-            statuses = sorted(operation.get("responses", {}))
-            success = [status for status in statuses if status.startswith("2")]
-            errors = [status for status in statuses if not status.startswith("2")]
-            names = {parameter["name"] for parameter in operation.get("parameters", [])}
-            signed_by = operation.get("x-signed-by", "none (public)")
-            rows.append(
-                f"| `{method.upper()} {path}` | {operation.get('summary', '')} | {signed_by} | "
-                f"{'required' if 'Idempotency-Key' in names else '—'} | {', '.join(success)} | {', '.join(errors)} |"
-            )
-    rows += ["", "What the error statuses stand for (the same on every route, from `contracts/openapi.json`):", ""]
-    rows += ["| status | meaning |", "| --- | --- |"]
-    statuses: dict[str, str] = {}
-    for operations in document["paths"].values():
-        for operation in operations.values():
-            for status, response in operation.get("responses", {}).items():
-                if not status.startswith("2") or status == "202":
-                    statuses.setdefault(status, response.get("description", ""))
-    rows += [f"| {status} | {statuses[status]} |" for status in sorted(statuses)]
-    if statuses.get("422") == "Validation Error":
-        rows += [
-            "",
-            "The 422 entry is FastAPI's generated default (`HTTPValidationError`): the connector answers an invalid "
-            "body with 400 `validation_failed` (example below); 422 comes only with the codes the error table lists "
-            "as 422.",
-        ]
-    return "\n".join(rows)
-
-
-def _errors_table() -> str:
-    rows = ["| code | HTTP | meaning |", "| --- | --- | --- |"]
-    codes: list[dict[str, Any]] = registry_document()["codes"]  # type: ignore[assignment]
-    rows += [f"| `{code['code']}` | {code['http_status']} | {code['meaning']} |" for code in codes]
-    return "\n".join(rows)
-
-
 def render(examples: list[Example], fixed: dict[str, str]) -> str:
     placeholders = Placeholders(fixed)
-    parts = [_intro(), _routes_table(), ERRORS_INTRO, _errors_table(), EXAMPLES_INTRO]
+    parts = [_intro(), routes_table(), ERRORS_INTRO, errors_table(), EXAMPLES_INTRO]
     for example in examples:
         parts.append(f"\n### {example.title}\n\n{example.text}\n")
         first = examples[1].exchanges[-1] if example.note == "identical" else None
