@@ -34,6 +34,7 @@ from typing import Any, Final
 
 from activities.types import MerchantOperation
 from contracts import ErrorCode, UcpError
+from contracts.timestamps import parse_instant
 from contracts.ucp import CheckoutStatus, ResponseStatus
 from contracts.ucp.complete_checks import complete_refusal
 from workflows.types import (
@@ -160,14 +161,7 @@ def merchant_status(body: dict[str, Any]) -> str | None:
 
 
 def expires_at(checkout: dict[str, Any]) -> dt.datetime | None:
-    value = checkout.get("expires_at")
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return parse_instant(checkout.get("expires_at"))
 
 
 def presented_checkout(checkout: dict[str, Any], session_id: str) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from typing import Any, Final
 from contracts.base64url import b64url_encode
 from contracts.error_codes import ErrorCode
 from contracts.errors import UcpError
+from contracts.timestamps import parse_instant
 
 FUTURE_TOLERANCE_SECONDS: Final = 300
 UCP_VERSION: Final = "2026-04-08"
@@ -74,21 +75,11 @@ def _entries(order: Mapping[str, Any], *path: str) -> list[Mapping[str, Any]]:
     return [entry for entry in node if isinstance(entry, Mapping)] if isinstance(node, list) else []
 
 
-def _instant(value: object) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
 def log_position(order: Mapping[str, Any]) -> tuple[int, int, dt.datetime | None]:
     """(fulfillment events, adjustments, latest ``occurred_at`` of either): how far the order's logs reach."""
     events = _entries(order, "fulfillment", "events")
     adjustments = _entries(order, "adjustments")
-    instants = [moment for entry in (*events, *adjustments) if (moment := _instant(entry.get("occurred_at")))]
+    instants = [moment for entry in (*events, *adjustments) if (moment := parse_instant(entry.get("occurred_at")))]
     return len(events), len(adjustments), max(instants) if instants else None
 
 
