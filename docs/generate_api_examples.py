@@ -42,6 +42,7 @@ from contracts.idempotency import IDEMPOTENCY_KEY_PATTERN  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from docs.api_tables import errors_table, routes_table  # noqa: E402 -- docs/ is a namespace package
 from docs.api_wire import Exchange, Placeholders, Recorder, render_exchange  # noqa: E402
+from docs.page_output import write_or_check  # noqa: E402
 from tests.e2e.conftest import MERCHANT, Connector, running_connector  # noqa: E402
 from tests.fixtures.bodies import payment_body, ready_body  # noqa: E402
 from ucp_connector.client import NO_RETRIES, PlatformClient  # noqa: E402
@@ -360,13 +361,7 @@ async def _main(check: bool) -> int:
             page = await generate(env, Path(workdir))
     finally:
         await env.shutdown()
-    if check:
-        stale = PAGE.read_text(encoding="utf-8") != page
-        print(f"{PAGE} is {'stale' if stale else 'up to date'}")
-        return 1 if stale else 0
-    PAGE.write_text(page, encoding="utf-8")
-    print(f"wrote {PAGE}")
-    return 0
+    return write_or_check(PAGE, page, check=check)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
+
+from docs.page_output import write_or_check  # noqa: E402 -- docs/ is a namespace package
+
 PAGE = ROOT / "docs" / "test-plan.md"
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
 NOTES = ROOT.parent / "shared" / "notes" / "ucp-2026-04-08-requirements.md"
@@ -281,14 +284,7 @@ def build(page_text: str | None = None) -> str:
 
 
 def main(argv: list[str]) -> int:
-    page = build()
-    if "--check" in argv:
-        stale = PAGE.read_text(encoding="utf-8") != page
-        print(f"{PAGE} is {'stale' if stale else 'up to date'}")
-        return 1 if stale else 0
-    PAGE.write_text(page, encoding="utf-8")
-    print(f"wrote {PAGE}")
-    return 0
+    return write_or_check(PAGE, build(), check="--check" in argv)
 
 
 if __name__ == "__main__":
