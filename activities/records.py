@@ -20,7 +20,7 @@ retried call derives the same records.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
 from activities.types import (
     AuditRecord,
@@ -31,21 +31,7 @@ from activities.types import (
     StorageWrite,
 )
 from contracts import ErrorCode, UcpError
-from contracts.ucp import CheckoutStatus, ResponseStatus
-from contracts.ucp.outcomes import business_outcomes
-
-STATUSES: Final = frozenset(status.value for status in CheckoutStatus)
-
-
-def is_error_envelope(body: dict[str, Any]) -> bool:
-    """UCP business outcome without a resource: ``ucp.status == "error"`` (CHK-07, TRN-15)."""
-    ucp = body.get("ucp")
-    return isinstance(ucp, dict) and ucp.get("status") == ResponseStatus.ERROR.value
-
-
-def merchant_status(body: dict[str, Any]) -> str | None:
-    status = body.get("status")
-    return status if isinstance(status, str) and status in STATUSES else None
+from contracts.ucp.outcomes import business_outcomes, is_error_envelope, merchant_status
 
 
 def order_id(order: dict[str, Any] | None, checkout: dict[str, Any] | None) -> str | None:

@@ -22,14 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from temporalio.testing import WorkflowEnvironment
-
-from core.temporal.client import data_converter
-from core.temporal.codec import PayloadKeyring
 from tests.e2e.conftest import MERCHANT, Connector, running_connector
 from tests.fixtures.bodies import payment_body, ready_body
-from ucp_connector.temporal_binaries import temporal_cli
-from workflows import search_attributes
+from ucp_connector.local_temporal import start_dev_server
 
 RESULTS = Path(__file__).parent / "results" / "connector_flows.json"
 BASE = f"/merchants/{MERCHANT}/checkout-sessions"
@@ -59,15 +54,7 @@ def _row(samples: list[float]) -> dict[str, float]:
 
 async def main(flows: int, concurrency: int, file_db: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        extra = ["--db-filename", str(Path(tmp) / "temporal.db")] if file_db else []
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(temporal_cli()),
-            data_converter=data_converter(PayloadKeyring.generate()),
-            search_attributes=search_attributes.ALL,
-            ui=False,
-            dev_server_log_level="error",
-            dev_server_extra_args=extra,
-        )
+        env = await start_dev_server(db_file=Path(tmp) / "temporal.db" if file_db else None)
         try:
             limits = {"requests_per_second": 10_000, "burst": 10_000, "max_concurrent": 1_000}
             async with running_connector(env, Path(tmp), alpha_rate_limit=limits, wait_seconds=60) as connector:

@@ -21,15 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.testing import WorkflowEnvironment
 
 from contracts import checkout_workflow_id
-from core.temporal.client import data_converter
-from core.temporal.codec import PayloadKeyring
 from tests.e2e.conftest import MERCHANT, Connector, running_connector
 from tests.fixtures.bodies import payment_body, ready_body
-from ucp_connector.temporal_binaries import temporal_cli
-from workflows import search_attributes
+from ucp_connector.local_temporal import start_dev_server
 
 RESULTS = Path(__file__).parent / "results" / "history_events.json"
 BASE = f"/merchants/{MERCHANT}/checkout-sessions"
@@ -71,13 +67,7 @@ async def _counts(connector: Connector, session_id: str) -> dict[str, Any]:
 
 async def main(flows: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(temporal_cli()),
-            data_converter=data_converter(PayloadKeyring.generate()),
-            search_attributes=search_attributes.ALL,
-            ui=False,
-            dev_server_log_level="error",
-        )
+        env = await start_dev_server()
         try:
             async with running_connector(env, Path(tmp), wait_seconds=60) as connector:
                 sessions = [await _flow(connector) for _ in range(flows)]

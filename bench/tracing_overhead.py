@@ -30,12 +30,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from temporalio.testing import WorkflowEnvironment
 
 from core.telemetry import configure_tracing, shutdown_tracing, with_tracing
-from core.temporal.client import data_converter
-from core.temporal.codec import PayloadKeyring
 from tests.e2e.conftest import MERCHANT, running_connector
 from tests.fixtures.connector_stack import ready_body
-from ucp_connector.temporal_binaries import temporal_cli
-from workflows import search_attributes
+from ucp_connector.local_temporal import start_dev_server
 
 RESULTS = Path(__file__).parent / "results" / "tracing_overhead.json"
 
@@ -74,12 +71,7 @@ def _summary(values: list[float]) -> dict[str, float]:
 
 async def main(creates: int, rounds: int) -> dict[str, Any]:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(temporal_cli()),
-        data_converter=data_converter(PayloadKeyring.generate()),
-        search_attributes=search_attributes.ALL,
-        dev_server_log_level="error",
-    )
+    env = await start_dev_server()
     off: list[float] = []
     on: list[float] = []
     spans = 0

@@ -350,17 +350,9 @@ async def generate(env: WorkflowEnvironment, workdir: Path) -> str:
 
 
 async def _main(check: bool) -> int:
-    from core.temporal.client import data_converter
-    from core.temporal.codec import PayloadKeyring
-    from ucp_connector.temporal_binaries import temporal_cli
-    from workflows import search_attributes
+    from ucp_connector.local_temporal import start_dev_server
 
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(temporal_cli()),
-        data_converter=data_converter(PayloadKeyring.generate()),
-        search_attributes=search_attributes.ALL,
-        dev_server_log_level="error",
-    )
+    env = await start_dev_server()
     try:
         with tempfile.TemporaryDirectory() as workdir:
             page = await generate(env, Path(workdir))

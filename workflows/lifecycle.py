@@ -35,8 +35,11 @@ from typing import Any, Final
 from activities.types import MerchantOperation
 from contracts import ErrorCode, UcpError
 from contracts.timestamps import parse_instant
-from contracts.ucp import CheckoutStatus, ResponseStatus
+from contracts.ucp import CheckoutStatus
 from contracts.ucp.complete_checks import complete_refusal
+from contracts.ucp.outcomes import STATUSES as STATUSES  # re-exported: the rules read them from here
+from contracts.ucp.outcomes import is_error_envelope as is_error_envelope
+from contracts.ucp.outcomes import merchant_status as merchant_status
 from workflows.types import (
     Operation,
     OperationRequest,
@@ -53,7 +56,6 @@ READY_FOR_COMPLETE: Final = CheckoutStatus.READY_FOR_COMPLETE
 COMPLETE_IN_PROGRESS: Final = CheckoutStatus.COMPLETE_IN_PROGRESS
 COMPLETED: Final = CheckoutStatus.COMPLETED
 CANCELED: Final = CheckoutStatus.CANCELED
-STATUSES: Final = frozenset(status.value for status in CheckoutStatus)
 TERMINAL: Final = frozenset(status.value for status in CheckoutStatus if status.is_terminal)
 
 # Issue 11.5: a stale merchant answer is dropped. Histories recorded before applied it; they replay unchanged.
@@ -147,17 +149,6 @@ def policy_error(policy: PolicySnapshot, checkout: dict[str, Any]) -> UcpError |
                 detail={"reason": "max_total", "total": total, "max_total": policy.max_total},
             )
     return None
-
-
-def is_error_envelope(body: dict[str, Any]) -> bool:
-    """UCP business outcome without a resource: ``ucp.status == "error"`` (CHK-07, TRN-15)."""
-    ucp = body.get("ucp")
-    return isinstance(ucp, dict) and ucp.get("status") == ResponseStatus.ERROR.value
-
-
-def merchant_status(body: dict[str, Any]) -> str | None:
-    status = body.get("status")
-    return status if isinstance(status, str) and status in STATUSES else None
 
 
 def expires_at(checkout: dict[str, Any]) -> dt.datetime | None:

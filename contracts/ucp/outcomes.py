@@ -11,7 +11,23 @@ stock (``out_of_stock``) come back as an ordinary answer carrying ``type:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
+
+from contracts.ucp.checkout import CheckoutStatus, ResponseStatus
+
+STATUSES: Final = frozenset(status.value for status in CheckoutStatus)
+
+
+def is_error_envelope(body: dict[str, Any]) -> bool:
+    """UCP business outcome without a resource: ``ucp.status == "error"`` (CHK-07, TRN-15)."""
+    ucp = body.get("ucp")
+    return isinstance(ucp, dict) and ucp.get("status") == ResponseStatus.ERROR.value
+
+
+def merchant_status(body: dict[str, Any]) -> str | None:
+    """The merchant's checkout status when it is one UCP defines; anything else reads as none."""
+    status = body.get("status")
+    return status if isinstance(status, str) and status in STATUSES else None
 
 
 def business_outcomes(body: dict[str, Any]) -> list[str]:

@@ -25,13 +25,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from temporalio.testing import WorkflowEnvironment
 
-from core.temporal.client import data_converter
-from core.temporal.codec import PayloadKeyring
 from tests.e2e.conftest import MERCHANT, Connector, running_connector
-from ucp_connector.temporal_binaries import temporal_cli
-from workflows import search_attributes
+from ucp_connector.local_temporal import start_dev_server
 
 pytestmark = pytest.mark.e2e
 
@@ -64,13 +60,7 @@ class BackgroundConnector:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(temporal_cli()),
-            data_converter=data_converter(PayloadKeyring.generate()),
-            search_attributes=search_attributes.ALL,
-            ui=False,
-            dev_server_log_level="error",
-        )
+        env = await start_dev_server()
         try:
             async with running_connector(env, self._tmp_path, wait_seconds=15) as connector:
                 self.connector = connector

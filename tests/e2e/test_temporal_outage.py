@@ -17,27 +17,17 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from contracts import checkout_session_id, checkout_workflow_id
-from core.temporal.client import data_converter
 from core.temporal.codec import PayloadKeyring
 from tests.e2e.conftest import MERCHANT, running_connector
 from tests.fixtures.connector_stack import ready_body
 from tests.fixtures.http import free_port
-from ucp_connector.temporal_binaries import temporal_cli
-from workflows import search_attributes
+from ucp_connector.local_temporal import start_dev_server
 
 pytestmark = pytest.mark.e2e
 
 
 async def _start(db: Path, port: int, keyring: PayloadKeyring) -> WorkflowEnvironment:
-    return await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(temporal_cli()),
-        data_converter=data_converter(keyring),
-        search_attributes=search_attributes.ALL,
-        port=port,
-        ui=False,
-        dev_server_log_level="error",
-        dev_server_extra_args=["--db-filename", str(db)],
-    )
+    return await start_dev_server(keyring, port=port, db_file=db)
 
 
 async def test_create_while_temporal_is_down_is_503_and_leaves_no_session(
