@@ -109,6 +109,10 @@ class CheckoutSessionWorkflow(MerchantReads):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 self._outbox.stop()
                 workflow.continue_as_new(self._start.model_copy(update={"carried": self.state}))
+        if self._start.behaviour >= CLOSES_AT_TERMINAL:
+            # A short, bounded grace: the merchant's order webhook usually follows its complete at once, and
+            # the task that answers the last operation never also closes the workflow (decision 0001).
+            await workflow.sleep(lifecycle.CLOSE_GRACE, summary="grace before closing")
         # Before finishing: let running updates end and every queued write and notification go out.
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._outbox.empty)
         self._outbox.stop()
