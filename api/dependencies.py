@@ -19,6 +19,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel
 
+from api.extensions import NegotiatedExtensions
 from api.gateway import CheckoutGateway
 from api.limits import PlatformLimiter
 from api.platform_registry import PlatformRegistry
@@ -131,13 +132,14 @@ def json_body(
     model: type[Model],
     *,
     empty_ok: bool = False,
-    negotiated: frozenset[str] | None = None,
+    negotiated: NegotiatedExtensions | None = None,
 ) -> dict[str, Any]:
     """The verified raw body, parsed strictly and validated against ``model`` (400 with a pointer).
 
     ``negotiated`` (api.extensions): the merchant's negotiated extensions, when the body has an
     extension member; a member of one it did not negotiate is refused, a negotiated one the base
-    models do not describe (``ap2``) is checked on its own and forwarded as sent.
+    models do not describe (``ap2``, a declared vendor extension's members) is checked on its own
+    and forwarded as sent.
     """
     if not platform.body and empty_ok:
         return {}
@@ -147,11 +149,13 @@ def json_body(
     document = parse_json(platform.body)
     if isinstance(document, dict) and negotiated is not None:
         refusal = (
-            not_negotiated_error(document, negotiated) or ap2_shape_error(document) or consent_shape_error(document)
+            not_negotiated_error(document, negotiated.capabilities, negotiated.vendor)
+            or ap2_shape_error(document)
+            or consent_shape_error(document)
         )
         if refusal is not None:
             raise refusal
-        parse_model(model, base_members(document))
+        parse_model(model, base_members(document, negotiated.vendor))
     else:
         parse_model(model, document)
     assert isinstance(document, dict)

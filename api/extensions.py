@@ -7,10 +7,17 @@ discovery computes for the session (merchants.discovery), from the same
 cached profile, so the API and the workflow cannot disagree. A body without
 one costs no profile read; while the profile cannot be read, the strict
 models decide alone (an ``ap2`` member is then refused as unknown).
+
+Vendor extensions count too: the members the operator declared for this
+merchant (``MerchantSettings.vendor_extensions``, core.vendor_extensions)
+are extension members like ``discounts``, refused unless the merchant's
+profile offers the extension, forwarded as sent when it does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -26,22 +33,42 @@ from merchants.profiles import ProfileCache
 log = structlog.get_logger(__name__)
 
 
+@dataclass(frozen=True)
+class NegotiatedExtensions:
+    """What the request check needs: the negotiated capability names and the declared vendor members."""
+
+    capabilities: frozenset[str]
+    vendor: Mapping[str, str] = field(default_factory=dict)  # member -> vendor extension
+
+
+def _vendor(settings: Settings, merchant_id: str) -> dict[str, str]:
+    merchant = settings.merchants.get(merchant_id)
+    return merchant.vendor_members() if merchant is not None else {}
+
+
 async def negotiated_extensions(
     platform: VerifiedPlatform, settings: Settings, keys: KeyStore, profiles: ProfileCache, merchant_id: str
-) -> frozenset[str] | None:
+) -> NegotiatedExtensions | None:
     """The negotiated capability names, or ``None`` when the body names no extension member."""
     try:
         document: Any = parse_json(platform.body) if platform.body else None
     except UcpError:
         return None  # json_body reports the malformed body with its own code
-    if not isinstance(document, dict) or not extension_members(document):
+    vendor = _vendor(settings, merchant_id)
+    if not isinstance(document, dict) or not extension_members(document, vendor):
         return None
-    discovery = MerchantDiscovery(
-        profiles,
-        lambda merchant: platform_profile(
-            settings.public_base_url, keys, merchant, settings.payment_handlers_for(merchant), settings.ap2_mandates
-        ),
-    )
+
+    def ours(merchant: str) -> dict[str, Any]:
+        return platform_profile(
+            settings.public_base_url,
+            keys,
+            merchant,
+            settings.payment_handlers_for(merchant),
+            settings.ap2_mandates,
+            settings.merchants[merchant].vendor_capabilities() if merchant in settings.merchants else None,
+        )
+
+    discovery = MerchantDiscovery(profiles, ours)
     try:
         negotiated = await discovery.negotiate(merchant_id)
     except UcpError as exc:
@@ -49,4 +76,4 @@ async def negotiated_extensions(
         # session's own discovery reports the merchant's state with its code.
         log.info("extensions.negotiation_unavailable", merchant_id=merchant_id, code=exc.code.value)
         return None
-    return frozenset(negotiated.capabilities)
+    return NegotiatedExtensions(frozenset(negotiated.capabilities), vendor)

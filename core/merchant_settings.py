@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from contracts import UcpError, validate_profile_url
+from core.vendor_extensions import VendorExtension, check_vendor_name, member_extensions
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
@@ -160,6 +161,11 @@ class MerchantSettings(_Strict):
         default=None, description="ISO 4217 currency for 2026-01-11 creates that name none (context.currency)."
     )
     auth: MerchantAuth | None = Field(default=None, description="The merchant's own authentication, if it wants one.")
+    vendor_extensions: dict[str, VendorExtension] = Field(
+        default_factory=dict,
+        description="Vendor extensions (reverse-domain name -> capability entry and the checkout members it adds) "
+        "the connector declares to this merchant; their members pass where the merchant negotiates them.",
+    )
 
     @field_validator("profile_url")
     @classmethod
@@ -188,7 +194,20 @@ class MerchantSettings(_Strict):
         for origin in self.allowed_origins:
             if origin.startswith("http:") and not self.allow_insecure_loopback:
                 raise ValueError(f"allowed_origins: {origin} is plain http (only with allow_insecure_loopback)")
+        for name, extension in self.vendor_extensions.items():
+            check_vendor_name(name, extension)
+        claimed = [member for extension in self.vendor_extensions.values() for member in extension.members]
+        if len(claimed) != len(member_extensions(dict(self.vendor_extensions))):
+            raise ValueError("vendor_extensions: a member is claimed by two extensions")
         return self
+
+    def vendor_members(self) -> dict[str, str]:
+        """member -> vendor extension, for the request check (contracts.ucp.extensions)."""
+        return member_extensions(dict(self.vendor_extensions))
+
+    def vendor_capabilities(self) -> dict[str, dict[str, object]]:
+        """The vendor capability entries the connector's profile declares to this merchant."""
+        return {name: extension.capability_entry() for name, extension in self.vendor_extensions.items()}
 
 
 def check_url(url: str, *, business: bool, allow_insecure_loopback: bool) -> None:

@@ -16,6 +16,7 @@ as the caching rules expect.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -73,15 +74,18 @@ def platform_profile(
     merchant_id: str | None = None,
     payment_handlers: dict[str, list[dict[str, Any]]] | None = None,
     ap2_mandates: bool = False,
+    vendor_capabilities: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The profile merchants read; ``payment_handlers`` are the platforms' (Settings.payment_handlers_for).
 
     ``ap2_mandates`` (Settings.ap2_mandates) declares AP2 Mandates: a business that offers it then signs every
     checkout (verified by merchants.responses) and requires ``ap2.checkout_mandate`` on complete, which the
-    platforms must then send.
+    platforms must then send. ``vendor_capabilities`` (MerchantSettings.vendor_capabilities) are the vendor
+    extensions the operator declared for this merchant; the generic profile (no merchant) has none.
     """
     capabilities: dict[str, list[dict[str, Any]]] = {}
-    supported = {**SUPPORTED_CAPABILITIES, **(AP2_CAPABILITY if ap2_mandates else {})}
+    vendor = dict(vendor_capabilities or {}) if merchant_id is not None else {}
+    supported = {**SUPPORTED_CAPABILITIES, **(AP2_CAPABILITY if ap2_mandates else {}), **vendor}
     for name, entry in supported.items():
         capability: dict[str, Any] = {"version": UCP_VERSION, **entry}
         if name == "dev.ucp.shopping.order" and merchant_id is not None:
@@ -118,6 +122,7 @@ async def platform_profile_for_merchant(
     merchant_id: str,
     payment_handlers: dict[str, list[dict[str, Any]]] | None = None,
     ap2_mandates: bool = False,
+    vendor_capabilities: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Our profile as *this* merchant reads it: in the release the connector speaks with it (issue 15).
 
@@ -126,7 +131,9 @@ async def platform_profile_for_merchant(
     fetched and cached stays valid. When the merchant's own profile cannot be
     read right now, the canonical release's shape is served.
     """
-    canonical = platform_profile(public_base_url, keys, merchant_id, payment_handlers, ap2_mandates)
+    canonical = platform_profile(
+        public_base_url, keys, merchant_id, payment_handlers, ap2_mandates, vendor_capabilities
+    )
     try:
         entry = await profiles.get(merchant_id)
     except UcpError:

@@ -91,6 +91,11 @@ class MerchantConfig(BaseModel):
         description="AP2 Mandates mode (reference_merchant.ap2): offer dev.ucp.shopping.ap2_mandate, sign every "
         "checkout of a platform that negotiates it and require ap2.checkout_mandate on complete.",
     )
+    loyalty_extension: bool = Field(
+        default=False,
+        description="Vendor extension mode (reference_merchant.loyalty): offer com.example.loyalty, take "
+        "loyalty.member_id from a platform that negotiates it and answer with the points earned.",
+    )
     allow_insecure_loopback: bool = False
     name: str = "UCP Reference Merchant"
     database_url: str = "sqlite+aiosqlite:///:memory:"

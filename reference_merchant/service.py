@@ -41,7 +41,7 @@ from contracts import ErrorCode, KeyStore, UcpError, validate_profile_url
 from contracts.ucp import CHECKOUT, DISCOUNT, FULFILLMENT, ORDER, CheckoutStatus, Negotiation
 from contracts.ucp.ap2 import AP2_MANDATE
 from contracts.ucp.profile import relevant_capabilities
-from reference_merchant import ap2, inputs, lifecycle, payments
+from reference_merchant import ap2, inputs, lifecycle, loyalty, payments
 from reference_merchant.catalog import Catalog
 from reference_merchant.config import MerchantConfig
 from reference_merchant.faults import FaultPlan
@@ -137,6 +137,8 @@ class MerchantService:
         if extra_messages:
             body["messages"] = [*body.get("messages", []), *extra_messages]
         document = ctx.release.checkout_document(body, relevant_capabilities(ctx.negotiation, CHECKOUT), self._config)
+        if loyalty.LOYALTY in ctx.negotiation:  # a vendor extension's member (reference_merchant.loyalty)
+            document = loyalty.present(document, state.loyalty_member_id)
         if AP2_MANDATE in ctx.negotiation and self._keys is not None:  # every checkout response is signed
             forged = self._faults is not None and self._faults().forge_ap2_authorization
             document = ap2.authorize(document, self._keys().active, forged=forged)
@@ -194,7 +196,8 @@ class MerchantService:
     # create / update
 
     async def _create(self, session: AsyncSession, ctx: RequestContext, now: dt.datetime) -> Outcome:
-        request = ctx.release.create_request(ctx.release.parse_body(ctx.body), self._config)
+        document, member_id = self._take_loyalty(ctx, ctx.release.parse_body(ctx.body))
+        request = ctx.release.create_request(document, self._config)
         state = CheckoutState(
             id=new_id("chk"),
             platform=ctx.platform_id,
@@ -203,6 +206,7 @@ class MerchantService:
             expires_at=now + dt.timedelta(seconds=self._config.checkout_ttl_seconds),
             currency=self._config.currency,
             release=ctx.release.version,
+            loyalty_member_id=member_id,
         )
         inputs.apply(state, request, self._catalog, self.extensions(ctx.negotiation))
         if not state.lines:
@@ -222,7 +226,9 @@ class MerchantService:
     async def _update(self, session: AsyncSession, ctx: RequestContext, checkout_id: str, now: dt.datetime) -> Outcome:
         row, state = await self.load(session, checkout_id, now, ctx=ctx)
         lifecycle.require_allowed(Action.UPDATE, state.status, continue_url=continue_url(self._config, state))
-        request = ctx.release.update_request(ctx.release.parse_body(ctx.body), self._config)
+        document, member_id = self._take_loyalty(ctx, ctx.release.parse_body(ctx.body))
+        request = ctx.release.update_request(document, self._config)
+        state.loyalty_member_id = member_id or state.loyalty_member_id
         if request.id is not None and request.id != checkout_id:
             raise inputs.invalid("the body names another checkout than the path", "/id")
         inputs.apply(state, request, self._catalog, self.extensions(ctx.negotiation))
@@ -240,6 +246,8 @@ class MerchantService:
         row, state = await self.load(session, checkout_id, now, ctx=ctx)
         lifecycle.require_allowed(Action.COMPLETE, state.status, continue_url=continue_url(self._config, state))
         document, mandate = ctx.release.parse_body(ctx.body), None
+        document, member_id = self._take_loyalty(ctx, document)
+        state.loyalty_member_id = member_id or state.loyalty_member_id
         if AP2_MANDATE in ctx.negotiation:  # the session is locked into AP2: no mandate, no complete
             document, mandate = ap2.take_mandate(document)
         request = ctx.release.complete_request(document)
@@ -265,6 +273,11 @@ class MerchantService:
         self.save(row, state, now)
         log.debug("checkout.complete", checkout_id=state.id, status=state.status.value)
         return 200, self._checkout_document(state, ctx)
+
+    @staticmethod
+    def _take_loyalty(ctx: RequestContext, document: object) -> tuple[object, str | None]:
+        """com.example.loyalty's member out of the body, where negotiated (else the strict models judge it)."""
+        return loyalty.take(document) if loyalty.LOYALTY in ctx.negotiation else (document, None)
 
     def _webhook_url(self, ctx: RequestContext) -> str | None:
         url = ctx.platform.webhook_url

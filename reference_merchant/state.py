@@ -82,6 +82,9 @@ class CheckoutState(_State):
     ap2_checkout_mandate: str | None = Field(
         default=None, description="AP2 Mandates: the platform's checkout mandate, kept as evidence of consent."
     )
+    loyalty_member_id: str | None = Field(
+        default=None, description="com.example.loyalty (reference_merchant.loyalty): the buyer's loyalty account."
+    )
     extensions: list[str] = Field(default_factory=list, description="Extensions active when last priced.")
     release: str = Field(default="2026-04-08", description="The UCP release the session was completed in.")
     handoff_token: str = Field(

@@ -83,7 +83,13 @@ async def connector_profile(
     else:
         handlers = settings.payment_handlers_for(merchant)
         document = await platform_profile_for_merchant(
-            profiles, settings.public_base_url, keys, merchant, handlers, settings.ap2_mandates
+            profiles,
+            settings.public_base_url,
+            keys,
+            merchant,
+            handlers,
+            settings.ap2_mandates,
+            settings.merchants[merchant].vendor_capabilities(),
         )
     return JSONResponse(document, headers={"Cache-Control": PROFILE_CACHE_CONTROL})
 

@@ -16,18 +16,29 @@ this module decides, per request, before they run:
 
 Members per extension (2026-04-08 extension schemas): fulfillment ->
 ``fulfillment``; discount -> ``discounts``; AP2 Mandates -> ``ap2``; buyer
-consent -> ``buyer.consent`` (buyer-consent.md; its purposes are booleans). Vendor
-extensions are not listed: their members are unknown without their schema, so
-they stay refused by the strict models (a known limitation, docs/spec-coverage.md).
+consent -> ``buyer.consent`` (buyer-consent.md; its purposes are booleans).
+
+Vendor extensions (``com.example.loyalty`` extending checkout, overview.md
+"Extensions can be ... Vendor") are declared per merchant by the operator
+(``MerchantSettings.vendor_extensions``), with the top-level checkout members
+their schema adds: the spec has the platform read them from the extension's
+``schema`` URL, which the connector will not fetch at request time (an
+arbitrary vendor origin on the request path). The ``vendor`` mapping (member ->
+extension) of the functions below is that declaration; a vendor member is
+refused like an official one when its extension is not negotiated and, when
+it is, is forwarded as sent (its shape is the merchant's to judge). A member
+no declaration names stays an unknown field for the strict models.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
+from types import MappingProxyType
 from typing import Any, Final
 
 from contracts.error_codes import ErrorCode
 from contracts.errors import UcpError
+from contracts.ucp.checkout import Checkout, CheckoutCompleteRequest, CheckoutCreateRequest, CheckoutUpdateRequest
 
 FULFILLMENT: Final = "dev.ucp.shopping.fulfillment"
 DISCOUNT: Final = "dev.ucp.shopping.discount"
@@ -41,11 +52,16 @@ MEMBER_EXTENSION: Final[Mapping[str, str]] = {"fulfillment": FULFILLMENT, "disco
 NESTED_EXTENSION: Final[Mapping[tuple[str, str], str]] = {("buyer", "consent"): BUYER_CONSENT}
 # Members the base (strict) request models do not describe: forwarded as sent when negotiated.
 OUTSIDE_BASE_MODELS: Final = frozenset({"ap2"})
+NO_VENDOR: Final[Mapping[str, str]] = MappingProxyType({})
 
 
-def extension_members(document: Mapping[str, Any]) -> list[str]:
-    """The extension members present in a request body (JSON pointers), in a stable order."""
+def extension_members(document: Mapping[str, Any], vendor: Mapping[str, str] = NO_VENDOR) -> list[str]:
+    """The extension members present in a request body (JSON pointers), in a stable order.
+
+    ``vendor``: the top-level members of the merchant's declared vendor extensions (member -> extension).
+    """
     members = [f"/{member}" for member in MEMBER_EXTENSION if member in document]
+    members += [f"/{member}" for member in sorted(vendor) if member in document and member not in MEMBER_EXTENSION]
     for (parent, member), _ in NESTED_EXTENSION.items():
         node = document.get(parent)
         if isinstance(node, Mapping) and member in node:
@@ -53,15 +69,19 @@ def extension_members(document: Mapping[str, Any]) -> list[str]:
     return members
 
 
-def _extension_at(pointer: str) -> str:
+def _extension_at(pointer: str, vendor: Mapping[str, str]) -> str:
     parts = tuple(pointer.strip("/").split("/"))
-    return MEMBER_EXTENSION[parts[0]] if len(parts) == 1 else NESTED_EXTENSION[(parts[0], parts[1])]
+    if len(parts) > 1:
+        return NESTED_EXTENSION[(parts[0], parts[1])]
+    return MEMBER_EXTENSION.get(parts[0]) or vendor[parts[0]]
 
 
-def not_negotiated_error(document: Mapping[str, Any], negotiated: Set[str]) -> UcpError | None:
-    """The first member of an extension the merchant did not negotiate, as a refusal with its pointer."""
-    for member in extension_members(document):
-        extension = _extension_at(member)
+def not_negotiated_error(
+    document: Mapping[str, Any], negotiated: Set[str], vendor: Mapping[str, str] = NO_VENDOR
+) -> UcpError | None:
+    """The first member of an extension the merchant did not negotiate, as a refusal with its pointer (OVR-23/24)."""
+    for member in extension_members(document, vendor):
+        extension = _extension_at(member, vendor)
         if extension not in negotiated:
             return UcpError(
                 f"{member} belongs to {extension}, which this merchant did not negotiate",
@@ -106,6 +126,21 @@ def consent_shape_error(document: Mapping[str, Any]) -> UcpError | None:
     return None
 
 
-def base_members(document: Mapping[str, Any]) -> dict[str, Any]:
-    """The document the strict base models check: without negotiated members they do not describe."""
-    return {key: value for key, value in document.items() if key not in OUTSIDE_BASE_MODELS}
+def base_members(document: Mapping[str, Any], vendor: Mapping[str, str] = NO_VENDOR) -> dict[str, Any]:
+    """The document the strict base models check: without negotiated members they do not describe.
+
+    Called after :func:`not_negotiated_error` passed, so every vendor member left is a negotiated one.
+    """
+    return {key: value for key, value in document.items() if key not in OUTSIDE_BASE_MODELS and key not in vendor}
+
+
+def reserved_members() -> frozenset[str]:
+    """Top-level members a vendor extension may not claim: the base checkout's and the official extensions'.
+
+    A vendor member is taken out of the strict check, so claiming ``payment`` would let an unchecked
+    payment through; the configuration refuses such a declaration (core.merchant_settings).
+    """
+    names = set(MEMBER_EXTENSION) | {parent for parent, _ in NESTED_EXTENSION} | OUTSIDE_BASE_MODELS
+    for model in (Checkout, CheckoutCreateRequest, CheckoutUpdateRequest, CheckoutCompleteRequest):
+        names |= {field.alias or name for name, field in model.model_fields.items()}
+    return frozenset(names | {"messages", "continue_url", "expires_at", "order", "ucp", "id", "status"})

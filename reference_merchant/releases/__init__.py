@@ -33,15 +33,20 @@ VERSIONS: Final = ("2026-01-11", "2026-04-08", "2026-08-25")
 DEFAULT_VERSION: Final = "2026-04-08"
 
 
-def release(version: str, *, sign_webhooks_2026_01_11: bool = False, ap2_mandates: bool = False) -> Release:
+def release(
+    version: str, *, sign_webhooks_2026_01_11: bool = False, ap2_mandates: bool = False, loyalty: bool = False
+) -> Release:
     """The module object of ``version`` (``KeyError`` for a release this merchant does not implement).
 
-    ``ap2_mandates`` gives the RFC 9421 releases their AP2 Mandates mode (2026-01-11 predates AP2 and ignores it).
+    ``ap2_mandates`` gives the RFC 9421 releases their AP2 Mandates mode (2026-01-11 predates AP2 and ignores it);
+    ``loyalty`` their com.example.loyalty vendor extension (reference_merchant.loyalty).
     """
     if version == "2026-01-11":
         return Release20260111(publish_keys=sign_webhooks_2026_01_11)
     module = {"2026-04-08": R2026_04_08, "2026-08-25": R2026_08_25}[version]
-    return type(module)(version, ap2_mandates=True) if ap2_mandates else module
+    if ap2_mandates or loyalty:
+        return type(module)(version, ap2_mandates=ap2_mandates, loyalty=loyalty)
+    return module
 
 
 def served(config: MerchantConfig) -> dict[str, Release]:
@@ -49,7 +54,10 @@ def served(config: MerchantConfig) -> dict[str, Release]:
     versions = [config.ucp_version, *config.supported_versions]
     return {
         version: release(
-            version, sign_webhooks_2026_01_11=config.sign_webhooks_2026_01_11, ap2_mandates=config.ap2_mandates
+            version,
+            sign_webhooks_2026_01_11=config.sign_webhooks_2026_01_11,
+            ap2_mandates=config.ap2_mandates,
+            loyalty=config.loyalty_extension,
         )
         for version in versions
     }

@@ -47,6 +47,8 @@ from contracts.ucp.checkout import (
     CheckoutCreateRequest,
     CheckoutUpdateRequest,
 )
+from reference_merchant.loyalty import LOYALTY
+from reference_merchant.loyalty import capability_entry as loyalty_entry
 from reference_merchant.payments import payment_handlers
 from reference_merchant.releases.base import Authentication, IdempotencyRecordKey, PlatformProfile, Site
 from reference_merchant.responses import BusinessOutcome
@@ -58,11 +60,14 @@ if TYPE_CHECKING:
 VERSION: Final = "2026-04-08"
 
 
-def capability_entries(version: str, *, ap2_mandates: bool = False) -> dict[str, list[dict[str, Any]]]:
+def capability_entries(
+    version: str, *, ap2_mandates: bool = False, loyalty: bool = False
+) -> dict[str, list[dict[str, Any]]]:
     """The capability registry of a 2026-04-08-style profile at ``version`` (spec/schema on ucp.dev, OVR-03/04).
 
     ``ap2_mandates`` (MerchantConfig.ap2_mandates) adds AP2 Mandates as ap2-mandates.md "Business Profile
-    Advertisement" shows it (:mod:`reference_merchant.ap2`).
+    Advertisement" shows it (:mod:`reference_merchant.ap2`); ``loyalty`` (MerchantConfig.loyalty_extension) the
+    vendor extension com.example.loyalty (:mod:`reference_merchant.loyalty`).
     """
     base = f"https://ucp.dev/{version}"
 
@@ -90,6 +95,8 @@ def capability_entries(version: str, *, ap2_mandates: bool = False) -> dict[str,
                 "config": {"vp_formats_supported": {"dc+sd-jwt": {}}},
             }
         ]
+    if loyalty:
+        entries[LOYALTY] = [loyalty_entry(version)]
     return entries
 
 
@@ -107,9 +114,10 @@ class SignedRelease:
     authentication = Authentication.RFC9421
     key_member = "signing_keys"
 
-    def __init__(self, version: str, *, ap2_mandates: bool = False) -> None:
+    def __init__(self, version: str, *, ap2_mandates: bool = False, loyalty: bool = False) -> None:
         self.version = version
         self.ap2_mandates = ap2_mandates
+        self.loyalty = loyalty
 
     # -- discovery ------------------------------------------------------------------------------
 
@@ -120,7 +128,9 @@ class SignedRelease:
     def business_capabilities(self) -> dict[str, list[Capability]]:
         return {
             name: [Capability.model_validate(entry) for entry in entries]
-            for name, entries in capability_entries(self.version, ap2_mandates=self.ap2_mandates).items()
+            for name, entries in capability_entries(
+                self.version, ap2_mandates=self.ap2_mandates, loyalty=self.loyalty
+            ).items()
         }
 
     def business_profile(self, site: Site) -> dict[str, Any]:
@@ -141,7 +151,7 @@ class SignedRelease:
                         }
                     ]
                 },
-                "capabilities": capability_entries(version, ap2_mandates=self.ap2_mandates),
+                "capabilities": capability_entries(version, ap2_mandates=self.ap2_mandates, loyalty=self.loyalty),
                 "payment_handlers": self.payment_handlers(),
             }
         )

@@ -134,12 +134,16 @@ async def running_connector(
     async_completion_seconds: float = 0,
     ap2_mandates: bool = False,
     merchant_call_timeout_seconds: int = 30,
+    vendor_extensions: dict[str, Any] | None = None,
+    loyalty_extension: bool = False,
 ) -> AsyncIterator[Connector]:
     """``client`` replaces the environment's client (e.g. one with tracing); ``merchant_front`` wraps the
     merchant's ASGI app (an observer of what reaches the merchant); ``merchant_release`` is the UCP
     release the reference merchant speaks (its 2026-01-11 mode signs no answers, like the official
     samples, so the connector is configured with ``response_signatures = "when_present"`` for it);
-    ``ap2_mandates`` turns AP2 Mandates on at both ends (Settings.ap2_mandates, MerchantConfig.ap2_mandates)."""
+    ``ap2_mandates`` turns AP2 Mandates on at both ends (Settings.ap2_mandates, MerchantConfig.ap2_mandates);
+    ``vendor_extensions`` is the merchant's MerchantSettings.vendor_extensions on the connector's side and
+    ``loyalty_extension`` the merchant's com.example.loyalty mode (MerchantConfig.loyalty_extension)."""
     client = client or env.client
     api_sock, merchant_sock, inbox_sock = bind_loopback(), bind_loopback(), bind_loopback()
     api_url, merchant_url, inbox_url = url_of(api_sock), url_of(merchant_sock), url_of(inbox_sock)
@@ -159,6 +163,7 @@ async def running_connector(
                 "profile_url": f"{merchant_url}/.well-known/ucp",
                 "allow_insecure_loopback": True,
                 **(_RELAXED_2026_01_11 if merchant_release == "2026-01-11" else {}),
+                **({"vendor_extensions": vendor_extensions} if vendor_extensions else {}),
             }
         },
         platforms={
@@ -180,6 +185,7 @@ async def running_connector(
             allow_insecure_loopback=True,
             async_completion_seconds=async_completion_seconds,
             ap2_mandates=ap2_mandates,
+            loyalty_extension=loyalty_extension,
             platforms=[TrustedPlatform(profile_url=profile_url(api_url, MERCHANT))],
             ucp_version=merchant_release,
             sign_webhooks_2026_01_11=True,  # the connector accepts signed webhooks only (order.md)
