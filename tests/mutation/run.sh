@@ -11,7 +11,7 @@
 # Prints the per-status counts and leaves the full list in .../MODULE/results.txt.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-module=${1:?module: security signatures lifecycle merchant_call webhooks extensions}
+module=${1:?module: security signatures lifecycle merchant_call merchant_client webhooks extensions}
 shift
 case $module in
   security) mutate=api/security.py
@@ -22,8 +22,10 @@ case $module in
     tests="tests/workflows/test_lifecycle_rules.py tests/workflows/test_session_rules.py tests/workflows/test_lifecycle_mutants.py" ;;
   merchant_call) mutate="activities/merchant.py activities/operation.py"
     tests="tests/merchants/test_activity_mapping.py tests/merchants/test_merchant_call_mutants.py" ;;
+  merchant_client) mutate=merchants/client.py  # what call_merchant delegates to (mutmut skips decorated methods)
+    tests="tests/merchants/test_client.py tests/merchants/test_activity_mapping.py tests/merchants/test_merchant_call_mutants.py" ;;
   webhooks) mutate="merchants/webhooks.py workflows/orders.py"
-    tests="tests/merchants/test_webhooks.py tests/workflows/test_order_webhook_mutants.py" ;;
+    tests="tests/merchants/test_webhooks.py tests/merchants/test_webhook_mutants.py tests/workflows/test_order_webhook_mutants.py" ;;
   extensions) mutate=contracts/ucp/extensions.py
     tests="tests/contracts/test_extensions.py tests/contracts/test_vendor_extensions.py" ;;
   *) echo "unknown module $module" >&2; exit 2 ;;
