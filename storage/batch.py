@@ -23,6 +23,7 @@ are, instead of failing the retry with a conflict. The deterministic key is
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Generator, Sequence
 from typing import Any, TypeVar
 
@@ -108,12 +109,17 @@ def same_or_conflict(existing: Any, offered: dict[str, Any]) -> AuditEvent:
     )
 
 
-def event_row(offered: dict[str, Any], prev_hash: str) -> dict[str, Any]:
-    """The audit row of a hashed event document after ``prev_hash``: its columns, ``hash`` computed."""
+def event_row(offered: dict[str, Any], prev_hash: str, canonical: bytes | None = None) -> dict[str, Any]:
+    """The audit row of a hashed event document after ``prev_hash``: its columns, ``hash`` computed
+    (``canonical``: the document's RFC 8785 bytes when the caller has them already; same hash)."""
     values = {key: value for key, value in offered.items() if key != "v"}
     values["occurred_at"] = dt.datetime.strptime(offered["occurred_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
     values["prev_hash"] = prev_hash
-    values["hash"] = chain_hash(prev_hash, offered)
+    values["hash"] = (
+        chain_hash(prev_hash, offered)
+        if canonical is None
+        else hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
+    )
     return values
 
 
@@ -207,8 +213,8 @@ def batch_plan(
     """:func:`write_batch` as a plan (for :func:`run_async` or :func:`run_sync`)."""
     events = [item for item in items if isinstance(item, NewAuditEvent)]
     documents = [document(event, _seq(event), redactor.redact(event.payload)) for event in events]
-    for offered in documents:
-        canonical_json(offered)  # refuse what cannot be hashed before touching the database
+    # Refuse what cannot be hashed before touching the database; the bytes are the ones each hash is over.
+    canonical_of = {id(offered): canonical_json(offered) for offered in documents}
     stored = yield from _stored(events)
     if keep_stored and events and (events[0].session_id, _seq(events[0])) in stored:
         first = stored[(events[0].session_id, _seq(events[0]))]
@@ -233,7 +239,7 @@ def batch_plan(
             previous[item.session_id] = (seq, same.hash)
             written.append(same)
         else:
-            row = event_row(offered, _prev_hash(item, seq, previous, stored))
+            row = event_row(offered, _prev_hash(item, seq, previous, stored), canonical_of[id(offered)])
             previous[item.session_id] = (seq, row["hash"])
             written.append(row)
     inserted = iter((yield from insert_rows([row for row in written if isinstance(row, dict)])))
