@@ -1,9 +1,12 @@
 """The API's only way to reach checkout state: start, update, query and signal workflows.
 
-* **create** is one Update-With-Start (``USE_EXISTING``; a closed workflow id is
-  never reused, so an expired key cannot silently start a second session):
+* **create** is one Update-With-Start (``USE_EXISTING``; a completed workflow id is
+  never reused, so a retry cannot silently start a second session):
   same platform + same ``Idempotency-Key`` land on the same workflow and the
   same update (DESIGN.md invariant 3);
+* a session started by this build completes at its terminal status (decision
+  0001): what reaches it afterwards (replays, order webhooks, order reads) is
+  answered by ``api.closed_sessions`` from the state it closed with;
 * **update/complete/cancel** are Workflow Updates with id ``{operation}:{key}``;
 * after every update the API checks that the session belongs to the merchant
   the request named (``_merchant_of``: an update deduplicated by id never ran
@@ -16,7 +19,8 @@
   operations with ``202 operation_pending`` — replaying the same request (same
   key) attaches to the same running update and returns its result;
 * an order read is an update with a fresh id (reads carry no key); once the
-  session's workflow has closed the route serves the final snapshot instead;
+  session's workflow has closed it goes to the session's order workflow (an
+  older session's route serves the final snapshot instead);
 * a session GET while the session waits on its buyer or an outcome reads the
   merchant through (``read_checkout``, bounded by the workflow:
   ``workflows.read_through``); concurrent GETs of one session in this process
@@ -29,6 +33,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import uuid
@@ -52,8 +57,9 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
+from api.closed_sessions import ClosedSessions
 from api.temporal_errors import RETRY_AFTER_SECONDS, temporal_errors, workflow_closed
 from contracts import ErrorCode, UcpError, checkout_session_id, checkout_workflow_id, update_id
 from core.logging import bind
@@ -105,6 +111,7 @@ class CheckoutGateway:
         self._wait_bound = wait_bound
         self._read_bound = min(read_bound, wait_bound)
         self._reads: dict[str, asyncio.Future[SessionView | None]] = {}
+        self._closed = ClosedSessions(client, task_queue=task_queue)
 
     def _handle(self, platform_id: str, session_id: str) -> WorkflowHandle[Any, Any]:
         return self._client.get_workflow_handle(checkout_workflow_id(platform_id, session_id))
@@ -148,24 +155,25 @@ class CheckoutGateway:
         )
         try:
             with temporal_errors():
-                handle = await self._accepted(
-                    self._client.start_update_with_start_workflow(
-                        Operation.CREATE.value,
-                        request,
-                        result_type=OperationResult,
-                        id=update_id(Operation.CREATE.value, request.idempotency_key),
-                        start_workflow_operation=start,
-                        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                try:
+                    handle = await self._accepted(
+                        self._client.start_update_with_start_workflow(
+                            Operation.CREATE.value,
+                            request,
+                            result_type=OperationResult,
+                            id=update_id(Operation.CREATE.value, request.idempotency_key),
+                            start_workflow_operation=start,
+                            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                        )
                     )
-                )
+                except (WorkflowAlreadyStartedError, RPCError) as exc:
+                    if isinstance(exc, RPCError) and exc.status != RPCStatusCode.ALREADY_EXISTS:
+                        raise
+                    with contextlib.suppress(Exception):  # the start's own copy of the refusal: read, not logged
+                        await start.workflow_handle()
+                    return session_id, await self._closed_create(context, request, session_id, exc)
         except TimeoutError:
             return session_id, await self._still_running(Operation.CREATE, request, context.platform_id, session_id)
-        except WorkflowAlreadyStartedError as exc:
-            raise UcpError(
-                "this Idempotency-Key belongs to a closed session and cannot create another",
-                code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
-                detail={"reason": "session_closed"},
-            ) from exc
         result = await self._bounded(handle, request, Operation.CREATE, context.platform_id, session_id)
         if await self._merchant_of(context.platform_id, session_id) != context.merchant_id:
             raise UcpError(
@@ -175,21 +183,43 @@ class CheckoutGateway:
             )
         return session_id, result
 
+    async def _closed_create(
+        self, context: SessionContext, request: OperationRequest, session_id: str, cause: Exception
+    ) -> OperationResult:
+        """The key's workflow has completed and is never started again: a replay answers from its final state."""
+        closed = None
+        if await self._merchant_of(context.platform_id, session_id) == context.merchant_id:
+            closed = await self._closed.answer(Operation.CREATE, request, context.platform_id, session_id)
+        if closed is None:  # an older session past its window, or the key's session is at another merchant
+            raise UcpError(
+                "this Idempotency-Key belongs to a closed session and cannot create another",
+                code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                detail={"reason": "session_closed"},
+            ) from cause
+        return closed
+
     async def operate(
         self, platform_id: str, session_id: str, operation: Operation, request: OperationRequest
     ) -> OperationResult:
         handle = self._handle(platform_id, session_id)
         try:
             with temporal_errors():
-                update = await self._accepted(
-                    handle.start_update(
-                        operation.value,
-                        request,
-                        result_type=OperationResult,
-                        id=update_id(operation.value, request.idempotency_key),
-                        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                try:
+                    update = await self._accepted(
+                        handle.start_update(
+                            operation.value,
+                            request,
+                            result_type=OperationResult,
+                            id=update_id(operation.value, request.idempotency_key),
+                            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                        )
                     )
-                )
+                except RPCError:
+                    # The workflow completed at its terminal status: answered from the state it closed with.
+                    closed = await self._closed.answer(operation, request, platform_id, session_id)
+                    if closed is None:
+                        raise
+                    return closed
         except TimeoutError:
             return await self._still_running(operation, request, platform_id, session_id)
         result = await self._bounded(update, request, operation, platform_id, session_id)
@@ -283,8 +313,9 @@ class CheckoutGateway:
                     rpc_timeout=self._wait_bound,
                 )
             except RPCError as exc:
-                if workflow_closed(exc):
-                    return None
+                if workflow_closed(exc) or exc.status == RPCStatusCode.NOT_FOUND:
+                    # Closed: a current session's order workflow reads it; an older one's snapshot answers.
+                    return await self._closed.read_order(platform_id, session_id, request)
                 raise
             except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
                 raise UcpError(
@@ -332,8 +363,13 @@ class CheckoutGateway:
     async def view(self, platform_id: str, session_id: str) -> SessionView:
         with temporal_errors():
             view: SessionView = await self._handle(platform_id, session_id).query(VIEW_QUERY, result_type=SessionView)
-        return view
+        return await self._closed.with_order(view, platform_id, session_id)
 
     async def order_event(self, platform_id: str, session_id: str, event: OrderEvent) -> None:
+        """Into the session's workflow; once it has completed, into the session's order workflow."""
         with temporal_errors():
-            await self._handle(platform_id, session_id).signal(ORDER_EVENT_SIGNAL, event)
+            try:
+                await self._handle(platform_id, session_id).signal(ORDER_EVENT_SIGNAL, event)
+            except RPCError:
+                if not await self._closed.order_event(platform_id, session_id, event):
+                    raise

@@ -65,6 +65,7 @@ WAITING = (
 PARTS = (
     ("sandbox import of workflow modules", "_call_with_frames_removed ("),
     ("workflow activation (workflow task)", "_RunningWorkflow.activate ("),
+    ("activity merchant_operation", "merchant_operation ("),
     ("activity call_merchant", "call_merchant ("),
     ("activity write_batch", "write_batch ("),
     ("activity discover_merchant", "discover_merchant ("),
@@ -154,6 +155,20 @@ async def _creates(stack: RunningStack, count: int) -> tuple[list[float], list[s
     return timings["create"], sessions
 
 
+async def _lifecycles(stack: RunningStack, count: int) -> tuple[list[float], list[str]]:
+    """``count`` whole create -> update -> complete lifecycles, 4 in flight: where a checkout's CPU goes."""
+    timings: dict[str, list[float]] = {"create": [], "get": [], "update": [], "complete": []}
+    sessions: list[str] = []
+
+    async def one(client: Any) -> None:
+        sessions.append(await lifecycle(client, timings))
+
+    async with stack.platform() as client:
+        for start in range(0, count, 4):
+            await asyncio.gather(*(one(client) for _ in range(min(4, count - start))))
+    return timings["create"], sessions
+
+
 async def _warm(stack: RunningStack) -> None:
     async with stack.platform() as client:
         for _ in range(3):
@@ -194,7 +209,7 @@ def _table(counter: Counter[str], total: int, per_create: float, limit: int) -> 
     return lines
 
 
-def profile(creates: int, rate: int) -> str:
+def profile(creates: int, rate: int, lifecycles: bool = False, services: tuple[str, ...] = SERVICES) -> str:
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     lines = [f"# One create, profiled ({creates} sequential creates per process, py-spy at {rate} Hz)", ""]
     with (
@@ -202,12 +217,13 @@ def profile(creates: int, rate: int) -> str:
         process_stack(Path(tmp) / ".ucp", sys.executable) as stack,
     ):
         asyncio.run(_warm(stack))
+        flows = _lifecycles if lifecycles else _creates
         latencies: list[float] = []
         sessions: list[str] = []
-        for service in SERVICES:
+        for service in services:
             OUT.parent.mkdir(exist_ok=True)
             out = OUT.parent / f"profile-{service}.txt"  # raw collapsed stacks, kept for a flame graph
-            took, made = _sampled(spy, stack.pids[service], rate, out, lambda: asyncio.run(_creates(stack, creates)))
+            took, made = _sampled(spy, stack.pids[service], rate, out, lambda: asyncio.run(flows(stack, creates)))
             latencies += took
             sessions += made
             lines += _service_lines(service, fold(out.read_text() if out.exists() else ""), rate, creates)
@@ -251,8 +267,12 @@ def main() -> None:
     parser.add_argument("--creates", type=int, default=20)
     parser.add_argument("--rate", type=int, default=250)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--lifecycles", action="store_true", help="--creates whole create -> update -> complete lifecycles instead"
+    )
+    parser.add_argument("--services", default=",".join(SERVICES), help="which processes to sample, in turn")
     args = parser.parse_args()
-    text = profile(args.creates, args.rate)
+    text = profile(args.creates, args.rate, args.lifecycles, tuple(args.services.split(",")))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     print(text)

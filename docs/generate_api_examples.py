@@ -257,8 +257,13 @@ other operation is the Workflow Update `{operation}:{key}` of that session.
   same status and bytes, nothing executed twice — for @WINDOW_HOURS@ h after the session's
   last status change.
 * Same key, another body: `409 idempotency_key_reused`, nothing executed.
-* A create key of a session that has closed: `409 idempotency_key_reused`
-  (`detail.reason = session_closed`); it never starts a second session.
+* A session's workflow completes at its terminal status (decision 0001); a
+  replay afterwards gets the same answers from its final state: the first
+  answer for the same body, `409 idempotency_key_reused` for another, the
+  transition refusal (`409 transition_invalid`) for a new key. A create key
+  never starts a second session; one whose session closed before this build
+  and whose window has passed is `409 idempotency_key_reused`
+  (`detail.reason = session_closed`).
 * The operation takes longer than `api_wait_seconds` (@WAIT@ s by default):
   `complete` answers the session as `complete_in_progress`, others `202
   operation_pending` with `Retry-After`; replaying the same request (same key)

@@ -17,7 +17,7 @@ from typing import Any
 
 from contracts import ErrorCode, UcpError
 from contracts.ucp import DISCOUNT, FULFILLMENT, Severity, dump
-from contracts.ucp.checkout import (
+from contracts.ucp.checkout_requests import (
     CheckoutCreateRequest,
     CheckoutUpdateRequest,
     FulfillmentInput,

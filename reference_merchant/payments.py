@@ -30,7 +30,7 @@ from typing import Any, Final
 
 from contracts import ErrorCode as E
 from contracts.ucp import Severity
-from contracts.ucp.checkout import PaymentInput, PaymentInstrumentInput
+from contracts.ucp.checkout_requests import PaymentInput, PaymentInstrumentInput
 from reference_merchant.messages import error
 
 HANDLER_NAME: Final = "com.example.tokenizer"

@@ -80,15 +80,31 @@ def same_or_conflict(existing: Any, offered: dict[str, Any]) -> AuditEvent:
     )
 
 
-async def insert_event(connection: AsyncConnection, offered: dict[str, Any], prev_hash: str) -> AuditEvent:
+def event_row(offered: dict[str, Any], prev_hash: str) -> dict[str, Any]:
+    """The audit row of a hashed event document after ``prev_hash``: its columns, ``hash`` computed."""
     values = {key: value for key, value in offered.items() if key != "v"}
     values["occurred_at"] = dt.datetime.strptime(offered["occurred_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
     values["prev_hash"] = prev_hash
     values["hash"] = chain_hash(prev_hash, offered)
+    return values
+
+
+async def insert_event(connection: AsyncConnection, offered: dict[str, Any], prev_hash: str) -> AuditEvent:
+    values = event_row(offered, prev_hash)
     row_id = (
         await connection.execute(audit_events.insert().values(**values).returning(audit_events.c.id))
     ).scalar_one()
     return AuditEvent(id=row_id, **values)
+
+
+async def insert_rows(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[AuditEvent]:
+    """Insert audit rows in one statement (a multi-row INSERT ... RETURNING); each id is matched by its
+    (session_id, seq), so no driver has to keep RETURNING in parameter order."""
+    if not rows:
+        return []
+    statement = audit_events.insert().returning(audit_events.c.id, audit_events.c.session_id, audit_events.c.seq)
+    ids = {(found.session_id, found.seq): found.id for found in await connection.execute(statement, list(rows))}
+    return [AuditEvent(id=ids[(row["session_id"], row["seq"])], **row) for row in rows]
 
 
 async def upsert_session(connection: AsyncConnection, change: SessionUpsert, *, sqlite: bool) -> SessionRecord:
@@ -113,18 +129,21 @@ async def upsert_session(connection: AsyncConnection, change: SessionUpsert, *, 
     if row.platform_id != change.platform_id or row.merchant_id != change.merchant_id:
         raise conflict(change.session_id, change.version, "session_owner_mismatch")
     if change.version > row.version:
-        await connection.execute(
-            update(sessions)
-            .where(sessions.c.session_id == change.session_id, sessions.c.version < change.version)
-            .values(
-                status=change.status,
-                merchant_checkout_id=change.merchant_checkout_id or row.merchant_checkout_id,
-                order_id=change.order_id or row.order_id,
-                updated_at=max(change.occurred_at, row.updated_at),
-                version=change.version,
+        moved = (
+            await connection.execute(
+                update(sessions)
+                .where(sessions.c.session_id == change.session_id, sessions.c.version < change.version)
+                .values(
+                    status=change.status,
+                    merchant_checkout_id=change.merchant_checkout_id or row.merchant_checkout_id,
+                    order_id=change.order_id or row.order_id,
+                    updated_at=max(change.occurred_at, row.updated_at),
+                    version=change.version,
+                )
+                .returning(*sessions.c)
             )
-        )
-        row = await _session_row(connection, change.session_id)
+        ).first()
+        row = moved if moved is not None else await _session_row(connection, change.session_id)
     return SessionRecord.model_validate(row, from_attributes=True)
 
 
@@ -157,7 +176,9 @@ async def write_batch(
             if all(row is not None for row in kept):
                 await _upsert_all(connection, items, sqlite=sqlite)
                 return [AuditEvent.model_validate(row, from_attributes=True) for row in kept]
-    written: list[AuditEvent] = []
+    # The chain is computed in memory in the batch's order; the new rows then go in as one INSERT (issue 13:
+    # one statement per event was most of a batch's cost). Same rows, same transaction, same order of ids.
+    written: list[AuditEvent | dict[str, Any]] = []
     previous: dict[str, tuple[int, str]] = {}  # session -> (seq, hash) of the last event of this batch
     document_of = dict(zip((id(event) for event in events), documents, strict=True))
     for item in items:
@@ -167,12 +188,15 @@ async def write_batch(
         seq, offered = _seq(item), document_of[id(item)]
         existing = stored.get((item.session_id, seq))
         if existing is not None:
-            event = same_or_conflict(existing, offered)
+            same = same_or_conflict(existing, offered)
+            previous[item.session_id] = (seq, same.hash)
+            written.append(same)
         else:
-            event = await insert_event(connection, offered, _prev_hash(item, seq, previous, stored))
-        previous[item.session_id] = (seq, event.hash)
-        written.append(event)
-    return written
+            row = event_row(offered, _prev_hash(item, seq, previous, stored))
+            previous[item.session_id] = (seq, row["hash"])
+            written.append(row)
+    inserted = iter(await insert_rows(connection, [row for row in written if isinstance(row, dict)]))
+    return [next(inserted) if isinstance(row, dict) else row for row in written]
 
 
 async def _upsert_all(connection: AsyncConnection, items: Sequence[BatchItem], *, sqlite: bool) -> None:

@@ -1,4 +1,4 @@
-"""The worker process: hosts ``CheckoutSessionWorkflow`` and its activities on one task queue.
+"""The worker process: hosts ``CheckoutSessionWorkflow``, ``CheckoutOrderWorkflow`` and their activities.
 
 Dependencies (HTTP client, profile cache, signing keys, audit repository) are
 built once per process and shared by the activity instances; private keys are
@@ -40,6 +40,7 @@ from merchants.profiles import ProfileCache
 from storage.repository import Repository
 from worker.log_context import ActivityLogContextInterceptor
 from workflows.checkout import CheckoutSessionWorkflow
+from workflows.order import CheckoutOrderWorkflow
 
 DEFAULT_MAX_CACHED_WORKFLOWS = 200
 SHARED_WORKFLOW_MODULES = ("workflows", "activities", "contracts")  # pure for workflow use (import-linter)
@@ -105,7 +106,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.temporal.task_queue,
-        workflows=[CheckoutSessionWorkflow],
+        workflows=[CheckoutSessionWorkflow, CheckoutOrderWorkflow],
         activities=[
             merchant.call_merchant,
             operation.merchant_operation,

@@ -20,8 +20,11 @@ How it reads (DESIGN.md invariants 3-6, "Checkout lifecycle"):
 * The run method mirrors the merchant: it polls with backoff while
   ``complete_in_progress``, re-reads the session when ``expires_at`` passes,
   accepts order webhooks as signals, notifies the platform of changes it did
-  not cause itself, and after a terminal status stays open for the 48 h
-  idempotency window before finishing.
+  not cause itself. A session started by this build completes once it is
+  terminal and its handlers and outbox are drained; its result carries the
+  state the API answers replays from, and later order events go to the
+  session's order workflow (``workflows/order.py``; decision 0001). Older
+  sessions stay open for the 48 h idempotency window, as they were recorded.
 * Everything the session knows is one :class:`~workflows.types.SessionState`,
   which ``continue_as_new`` carries whole; audit events, index rows and
   notifications leave through the ordered ``outbox``; the rules are pure
@@ -50,10 +53,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.merchant_reads import MerchantReads
     from workflows.outbox import Outbox
     from workflows.types import (
-        CURRENT_BEHAVIOUR,
+        CLOSES_AT_TERMINAL,
+        ONE_TASK_PER_OPERATION,
         ORDER_EVENT_SIGNAL,
         VIEW_QUERY,
         WORKFLOW_TYPE,
+        ClosedSession,
         IdempotencyRecord,
         Operation,
         OperationRequest,
@@ -85,7 +90,7 @@ class CheckoutSessionWorkflow(MerchantReads):
         self._changes = 0  # bumped on every state change the run loop must look at
         # Sessions started by this build (SessionStart.behaviour): one workflow task per operation (issue 13).
         # Older sessions keep the commands they were recorded with, so their histories replay.
-        self._current = start.behaviour >= CURRENT_BEHAVIOUR
+        self._current = start.behaviour >= ONE_TASK_PER_OPERATION
         self._release_attribute: str | None = None  # upserted with the first status (one event, not two)
 
     @workflow.run
@@ -96,7 +101,7 @@ class CheckoutSessionWorkflow(MerchantReads):
         if self._current and not await waits.arrived_within(arrived, lifecycle.CREATE_DEADLINE):
             return self._never_created()
         await workflow.wait_condition(lambda: self.state.created)
-        while not lifecycle.window_closed(self.state, workflow.now()):
+        while not self._finished():
             await self._step()
             if self._continue_as_new_due():
                 # Queued audit writes and notifications travel in the state; one in flight right now is
@@ -104,10 +109,26 @@ class CheckoutSessionWorkflow(MerchantReads):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 self._outbox.stop()
                 workflow.continue_as_new(self._start.model_copy(update={"carried": self.state}))
+        if self._start.behaviour >= CLOSES_AT_TERMINAL:
+            # A short, bounded grace: the merchant's order webhook usually follows its complete at once, and
+            # the task that answers the last operation never also closes the workflow (decision 0001).
+            await workflow.sleep(lifecycle.CLOSE_GRACE, summary="grace before closing")
         # Before finishing: let running updates end and every queued write and notification go out.
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._outbox.empty)
         self._outbox.stop()
+        if self._start.behaviour >= CLOSES_AT_TERMINAL:
+            # Replays from now on are answered from this result (api/gateway.py), order events go to the
+            # session's order workflow, which starts from the state (decision 0001).
+            closed = ClosedSession(session=self._start.model_copy(update={"carried": None}), state=self.state)
+            return self.view().model_copy(update={"closed": closed})
         return self.view()
+
+    def _finished(self) -> bool:
+        """Nothing is left to do: a current session at its terminal status (or whose create failed, no status);
+        an older one once its 48 h idempotency window has passed (it stayed open to answer replays)."""
+        if self._start.behaviour >= CLOSES_AT_TERMINAL:
+            return lifecycle.window_end(self.state) is not None
+        return lifecycle.window_closed(self.state, workflow.now())
 
     def _never_created(self) -> SessionView:
         """Close as failed, saying why (``session show``); the platform's retry of the create starts afresh."""

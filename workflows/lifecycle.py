@@ -61,6 +61,7 @@ TERMINAL: Final = frozenset(status.value for status in CheckoutStatus if status.
 # Issue 11.5: a stale merchant answer is dropped. Histories recorded before applied it; they replay unchanged.
 STATUS_FORWARD_PATCH: Final = "status-forward"
 IDEMPOTENCY_WINDOW: Final = dt.timedelta(hours=48)  # DESIGN invariant 2: keys are honoured for 48 h
+CLOSE_GRACE: Final = dt.timedelta(seconds=10)  # a finished session lingers this long before it completes (0001)
 DEFAULT_SESSION_LIFETIME: Final = dt.timedelta(hours=6)  # checkout.md: expires_at defaults to 6 h
 EXPIRY_RECHECK: Final = dt.timedelta(minutes=1)
 POLL_INITIAL: Final = dt.timedelta(seconds=1)

@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.errors import encode_failure
     from activities.types import MerchantOperation
     from contracts import ErrorCode, UcpError
-    from workflows import lifecycle, read_through
+    from workflows import lifecycle, orders, read_through
     from workflows.merchant_calls import MerchantCalls
     from workflows.outbox import Outbox
     from workflows.types import (
@@ -74,32 +74,18 @@ class MerchantReads:
 
     @workflow.update(name=ORDER_READ_UPDATE)
     async def read_order(self, request: OrderRead) -> OrderReadResult:
-        """GET of the order, proxied to the merchant and audited (DESIGN "Orders").
-
-        The merchant's signed order is the full entity, so it replaces the
-        snapshot the webhooks left. A read changes nothing at the merchant, so it
-        takes no lock and no idempotency record; a failed read is reported as
-        it is, never papered over with the older snapshot.
-        """
+        """GET of the order, proxied to the merchant and audited (``workflows.orders.read``)."""
         self._updates_in_flight += 1
         try:
-            outcome = await self._merchant.call(MerchantOperation.GET_ORDER, request.order_id)
+            return await orders.read(self.state, self._outbox, self._merchant, request)
         finally:
             self._updates_in_flight -= 1
-        if isinstance(outcome, UcpError):
-            result = OrderReadResult(http_status=outcome.http_status, body=outcome.to_json_dict())
-        else:
-            body = lifecycle.order_with_currency(outcome.body, self.state.checkout)
-            if not lifecycle.is_error_envelope(body):
-                self.state.order = body
-            result = OrderReadResult(http_status=200, body=body)
-        self._outbox.audit_answer(ORDER_READ_UPDATE, result.http_status, result.body, None, order_id=request.order_id)
-        return result
 
     @read_order.validator
     def _validate_read_order(self, request: OrderRead) -> None:
-        if request.merchant_id != self._start.merchant_id or request.order_id != lifecycle.order_id(self.state):
-            raise encode_failure(UcpError("no such order", code=ErrorCode.NOT_FOUND))
+        refusal = orders.read_refusal(self.state, self._start.merchant_id, request)
+        if refusal is not None:
+            raise refusal
         busy = self._busy()
         if busy is not None:
             raise encode_failure(busy)

@@ -20,9 +20,19 @@ VIEW_QUERY: Final = "view"
 ORDER_EVENT_SIGNAL: Final = "order_event"
 ORDER_READ_UPDATE: Final = "read_order"
 # What a session started by this build does (``SessionStart.behaviour``): 0 = recorded before issue 13,
-# 1 = one workflow task per operation. New behaviour is chosen at start, so old histories replay unchanged.
-CURRENT_BEHAVIOUR: Final = 1
+# 1 = one workflow task per operation, 2 = the workflow completes at its terminal status (issue 16.2, decision
+# 0001) and post-purchase order events go to its order workflow. New behaviour is chosen at start, so old
+# histories replay unchanged.
+CURRENT_BEHAVIOUR: Final = 2
+ONE_TASK_PER_OPERATION: Final = 1  # the first behaviour that answers each operation in one workflow task
+CLOSES_AT_TERMINAL: Final = 2  # the first behaviour whose workflow completes at its terminal status
+ORDER_WORKFLOW_TYPE: Final = "CheckoutOrder"
 CHECKOUT_READ_UPDATE: Final = "read_checkout"
+
+
+def order_workflow_id(checkout_workflow_id: str) -> str:
+    """The id of the session's order workflow: derived from its checkout workflow's, one per session."""
+    return f"{checkout_workflow_id}/order"
 
 
 class _Model(BaseModel):
@@ -168,6 +178,17 @@ class SessionStart(_Model):
     )
 
 
+class ClosedSession(_Model):
+    """A finished session as its workflow closed: its start (without carried state) and its whole state.
+
+    The result of a checkout workflow that closed at its terminal status, and the start input
+    of the session's order workflow (``workflows/order.py``), which closes with it in turn.
+    """
+
+    session: SessionStart
+    state: SessionState
+
+
 class SessionView(_Model):
     """The Query answer: what an operator or the API needs to see without touching the merchant."""
 
@@ -184,3 +205,10 @@ class SessionView(_Model):
     created_at: dt.datetime
     closed_at: dt.datetime | None
     closed_reason: str | None = Field(default=None, description="Why it closed without a status (issue 12.11).")
+    closed: ClosedSession | None = Field(
+        default=None,
+        description=(
+            "Only in the result of a session that closed at its terminal status (behaviour 2): what the API "
+            "answers replays from and the order workflow starts from (decision 0001). Never in a Query answer."
+        ),
+    )

@@ -3,7 +3,8 @@
 Each mutation needs an ``Idempotency-Key`` and is one workflow operation
 (api/gateway.py); checkout reads are answered from the workflow's durable
 state, and an order read goes through the workflow to the merchant (signed,
-audited), falling back to the last snapshot once the workflow has closed. The
+audited), or through its order workflow once the checkout workflow has
+completed (decision 0001). The
 session id the platform sees is the connector's (``cs_...``); a session of
 another platform or another merchant is simply not found (404, never 403, so
 existence does not leak).
@@ -190,7 +191,7 @@ async def get_order(
     result = await gateway.read_order(platform.platform_id, record.session_id, read)
     if result is not None:
         return JSONResponse(result.body, status_code=result.http_status)
-    # The session's workflow has closed (48 h after its last status): serve the last signed snapshot.
+    # A session closed before decision 0001 (48 h after its last status): serve the last signed snapshot.
     view = await _view(gateway, platform, merchant_id, record.session_id)
     order = view.order or (view.checkout or {}).get("order")
     if not isinstance(order, dict):

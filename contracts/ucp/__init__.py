@@ -1,7 +1,9 @@
 """UCP 2026-04-08 wire models shared by the connector and the reference merchant.
 
-* :mod:`contracts.ucp.checkout` — checkout sessions, messages, totals, the
-  fulfillment and discount extensions, request bodies, error responses.
+* :mod:`contracts.ucp.checkout` — checkout sessions, the fulfillment and
+  discount extensions, error responses; :mod:`contracts.ucp.checkout_requests`
+  — request bodies; :mod:`contracts.ucp.statuses`, :mod:`contracts.ucp.messages`,
+  :mod:`contracts.ucp.totals` — the parts responses and orders share.
 * :mod:`contracts.ucp.order` — orders and order-event webhook payloads.
 * :mod:`contracts.ucp.profile` — discovery profiles, capability entries,
   payment handlers, ``signing_keys``, and the capability intersection.
@@ -13,26 +15,14 @@ extension); request models are strict. Validation failures are
 """
 
 from contracts.ucp._base import OpenModel, StrictModel, dump, json_pointer, parse_model
-from contracts.ucp.checkout import (
-    Checkout,
+from contracts.ucp.checkout import Checkout, ErrorResponse, ResponseMetadata, parse_checkout_response
+from contracts.ucp.checkout_requests import (
     CheckoutCancelRequest,
     CheckoutCompleteRequest,
     CheckoutCreateRequest,
-    CheckoutStatus,
     CheckoutUpdateRequest,
-    ErrorResponse,
-    Message,
-    MessageError,
-    MessageInfo,
-    MessageType,
-    MessageWarning,
-    ResponseMetadata,
-    ResponseStatus,
-    Severity,
-    Total,
-    parse_checkout_response,
-    totals_add_up,
 )
+from contracts.ucp.messages import Message, MessageError, MessageInfo, MessageType, MessageWarning, Severity
 from contracts.ucp.order import (
     WEBHOOK_ID_HEADER,
     WEBHOOK_TIMESTAMP_HEADER,
@@ -63,6 +53,8 @@ from contracts.ucp.profile import (
     response_capabilities,
 )
 from contracts.ucp.rest import RestOperation
+from contracts.ucp.statuses import CheckoutStatus, ResponseStatus
+from contracts.ucp.totals import Total, totals_add_up
 
 __all__ = [
     "CHECKOUT",

@@ -1,38 +1,29 @@
-"""UCP checkout wire objects (schemas/shopping/checkout.json and types/*, release 2026-04-08).
+"""UCP checkout responses (schemas/shopping/checkout.json and types/*, release 2026-04-08).
 
 Responses a merchant sends are :class:`~contracts.ucp._base.OpenModel`\\ s
-(unknown extension members are kept, OVR-51); request bodies are
-:class:`~contracts.ucp._base.StrictModel`\\ s with the members the operation's
-resolved schema allows (``ucp_request`` annotations: ``create``, ``update``,
-``complete``). The fulfillment and discount extensions are modelled inline
-(``fulfillment``, ``discounts``), because every merchant that matters to us
-negotiates them; other extensions travel as extra members of responses.
+(unknown extension members are kept, OVR-51). The fulfillment and discount
+extensions are modelled inline (``fulfillment``, ``discounts``), because every
+merchant that matters to us negotiates them; other extensions travel as extra
+members of responses. Request bodies are in :mod:`contracts.ucp.checkout_requests`,
+statuses in :mod:`contracts.ucp.statuses`, messages in :mod:`contracts.ucp.messages`
+and the totals' sign and sum rules in :mod:`contracts.ucp.totals`.
 
-Schema rules pydantic cannot express are checked here too, because a platform
-must not act on a merchant response that breaks them: the sign of each total
-type (total.json), exactly one ``subtotal`` and one ``total`` and a
-``display_text`` on unknown types (totals.json, CHK-41), sub-lines summing to
-their parent (CHK-42), and ``continue_url`` with at least one ``requires_*``
-error when ``status`` is ``requires_escalation`` (CHK-09, CHK-29).
+A platform must not act on a merchant response that breaks a schema rule
+pydantic cannot express, so they are checked here too: ``continue_url`` with
+at least one ``requires_*`` error when ``status`` is ``requires_escalation``
+(CHK-09, CHK-29), beside the totals rules (CHK-41, CHK-42).
 
 ``ucp.status`` is the shape discriminator (CHK-07): use
 :func:`parse_checkout_response`, which returns either a :class:`Checkout` or an
 :class:`ErrorResponse` and never parses an error as a checkout.
-
-Assumption where the spec is silent: request bodies refuse the members the
-resolved request schema omits (``status``, ``totals``, ``item.title`` ...), as
-``ucp-schema --strict`` does; ``id`` in an update body is accepted because the
-REST examples still send it (deprecated, the path wins).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -47,170 +38,18 @@ from pydantic import (
 from contracts.error_codes import ErrorCode
 from contracts.errors import UcpError
 from contracts.ucp._base import (
-    MAX_LINE_ITEMS,
     MAX_LIST_ITEMS,
-    MAX_QUANTITY,
     Identifier,
     OpenModel,
     ReverseDomainName,
-    StrictModel,
     Text,
     Version,
     parse_model,
 )
+from contracts.ucp.messages import Message, MessageError
 from contracts.ucp.profile import Capability, PaymentHandler, Service
-
-# ---------------------------------------------------------------------------
-# enumerations
-
-
-class CheckoutStatus(StrEnum):
-    """The six checkout statuses (checkout.md "Status Values", CHK-01)."""
-
-    INCOMPLETE = "incomplete"
-    REQUIRES_ESCALATION = "requires_escalation"
-    READY_FOR_COMPLETE = "ready_for_complete"
-    COMPLETE_IN_PROGRESS = "complete_in_progress"
-    COMPLETED = "completed"
-    CANCELED = "canceled"
-
-    @property
-    def is_terminal(self) -> bool:
-        """``completed`` and ``canceled`` end a session; nothing may change it afterwards (CMP-11)."""
-        return self in (CheckoutStatus.COMPLETED, CheckoutStatus.CANCELED)
-
-
-class ResponseStatus(StrEnum):
-    """``ucp.status``: ``success`` carries the resource, ``error`` carries only messages (CHK-07)."""
-
-    SUCCESS = "success"
-    ERROR = "error"
-
-
-class MessageType(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
-
-
-class Severity(StrEnum):
-    """What an error asks of the platform (checkout.md "Error Handling")."""
-
-    RECOVERABLE = "recoverable"
-    REQUIRES_BUYER_INPUT = "requires_buyer_input"
-    REQUIRES_BUYER_REVIEW = "requires_buyer_review"
-    UNRECOVERABLE = "unrecoverable"
-
-    @property
-    def requires_escalation(self) -> bool:
-        return self in (Severity.REQUIRES_BUYER_INPUT, Severity.REQUIRES_BUYER_REVIEW)
-
-
-class ContentType(StrEnum):
-    PLAIN = "plain"
-    MARKDOWN = "markdown"
-
-
-# ---------------------------------------------------------------------------
-# scalars
-
-Amount = Annotated[StrictInt, Field(ge=0)]
-"""Minor units, never negative (types/amount.json)."""
-SignedAmount = StrictInt
-"""Minor units; the sign is the direction (types/signed_amount.json)."""
-Quantity = Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY)]
-
-WELL_KNOWN_TOTAL_TYPES: Final = frozenset(
-    {"subtotal", "items_discount", "discount", "fulfillment", "tax", "fee", "total"}
-)
-SUBTRACTIVE_TOTAL_TYPES: Final = frozenset({"discount", "items_discount"})
-ADDITIVE_TOTAL_TYPES: Final = frozenset({"subtotal", "fulfillment", "tax", "fee"})
-
-
-# ---------------------------------------------------------------------------
-# totals (types/total.json, types/totals.json)
-
-
-class TotalLine(OpenModel):
-    """A sub-line of a totals entry (itemised breakdown)."""
-
-    display_text: str
-    amount: SignedAmount
-
-
-class Total(OpenModel):
-    """A cost entry: ``type`` is an open string; well-known types carry a fixed sign."""
-
-    type: str
-    amount: SignedAmount
-    display_text: str | None = None
-    lines: list[TotalLine] | None = None
-
-    @model_validator(mode="after")
-    def _sign_and_lines(self) -> Total:
-        if self.type in SUBTRACTIVE_TOTAL_TYPES and self.amount >= 0:
-            raise ValueError(f"a {self.type} total must be negative")
-        if self.type in ADDITIVE_TOTAL_TYPES and self.amount < 0:
-            raise ValueError(f"a {self.type} total must not be negative")
-        if self.lines is not None and sum(line.amount for line in self.lines) != self.amount:
-            raise ValueError("sub-lines must add up to their parent amount")
-        return self
-
-
-def _check_totals(totals: list[Total]) -> list[Total]:
-    for kind in ("subtotal", "total"):
-        count = sum(1 for entry in totals if entry.type == kind)
-        if count != 1:
-            raise ValueError(f"totals must contain exactly one {kind!r} entry, found {count}")
-    for entry in totals:
-        if entry.type not in WELL_KNOWN_TOTAL_TYPES and not entry.display_text:
-            raise ValueError(f"total type {entry.type!r} is not well known and needs display_text")
-    return totals
-
-
-Totals = Annotated[list[Total], AfterValidator(_check_totals)]
-
-
-def totals_add_up(totals: list[Total]) -> bool:
-    """Whether ``sum(non-total entries) == total`` (checkout.md "Verification"; CMP-06)."""
-    grand = next((entry.amount for entry in totals if entry.type == "total"), None)
-    return grand is not None and sum(entry.amount for entry in totals if entry.type != "total") == grand
-
-
-# ---------------------------------------------------------------------------
-# messages (types/message*.json)
-
-
-class MessageError(OpenModel):
-    type: Literal["error"]
-    code: str
-    content: str
-    severity: Severity
-    path: str | None = None
-    content_type: ContentType | None = None
-
-
-class MessageWarning(OpenModel):
-    type: Literal["warning"]
-    code: str
-    content: str
-    path: str | None = None
-    content_type: ContentType | None = None
-    presentation: str | None = None
-    image_url: str | None = None
-    url: str | None = None
-
-
-class MessageInfo(OpenModel):
-    type: Literal["info"]
-    content: str
-    code: str | None = None
-    path: str | None = None
-    content_type: ContentType | None = None
-
-
-Message = Annotated[MessageError | MessageWarning | MessageInfo, Field(discriminator="type")]
-
+from contracts.ucp.statuses import CheckoutStatus, ResponseStatus
+from contracts.ucp.totals import Amount, Quantity, Total, Totals
 
 # ---------------------------------------------------------------------------
 # shared entities
@@ -310,7 +149,7 @@ class RetailLocation(OpenModel):
     address: PostalAddress | None = None
 
 
-def _destination_kind(value: Any) -> str:
+def destination_kind(value: Any) -> str:
     # A retail location is the only destination with a name (types/retail_location.json).
     has_name = "name" in value if isinstance(value, Mapping) else hasattr(value, "name")
     return "retail" if has_name else "shipping"
@@ -318,7 +157,7 @@ def _destination_kind(value: Any) -> str:
 
 FulfillmentDestination = Annotated[
     Annotated[ShippingDestination, Tag("shipping")] | Annotated[RetailLocation, Tag("retail")],
-    Discriminator(_destination_kind),
+    Discriminator(destination_kind),
 ]
 
 
@@ -509,135 +348,3 @@ def parse_checkout_response(
     if response_status(document) is ResponseStatus.ERROR:
         return parse_model(ErrorResponse, document, code=code, what="error response")
     return parse_model(Checkout, document, code=code, what="checkout")
-
-
-# ---------------------------------------------------------------------------
-# requests (resolved request schemas; strict)
-
-
-class ItemReference(StrictModel):
-    """A request names an item only by ``id`` (item.json: title/price are ``ucp_request: omit``)."""
-
-    id: Identifier
-
-
-class LineItemCreate(StrictModel):
-    item: ItemReference
-    quantity: Quantity
-
-
-class LineItemUpdate(StrictModel):
-    id: Identifier | None = None
-    item: ItemReference
-    quantity: Quantity
-    parent_id: Identifier | None = None
-
-
-class PostalAddressInput(StrictModel):
-    extended_address: Text | None = None
-    street_address: Text | None = None
-    address_locality: Text | None = None
-    address_region: Text | None = None
-    address_country: Text | None = None
-    postal_code: Text | None = None
-    first_name: Text | None = None
-    last_name: Text | None = None
-    phone_number: Text | None = None
-
-
-class ShippingDestinationInput(PostalAddressInput):
-    id: Identifier | None = None
-
-
-class RetailLocationInput(StrictModel):
-    name: Text
-    address: PostalAddressInput | None = None
-
-
-DestinationInput = Annotated[
-    Annotated[ShippingDestinationInput, Tag("shipping")] | Annotated[RetailLocationInput, Tag("retail")],
-    Discriminator(_destination_kind),
-]
-
-
-class FulfillmentGroupInput(StrictModel):
-    id: Identifier | None = None
-    selected_option_id: Identifier | None = None
-
-
-class FulfillmentMethodInput(StrictModel):
-    id: Identifier | None = None
-    type: Literal["shipping", "pickup"] | None = None
-    line_item_ids: list[Identifier] | None = Field(default=None, max_length=MAX_LINE_ITEMS)
-    destinations: list[DestinationInput] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
-    selected_destination_id: Identifier | None = None
-    groups: list[FulfillmentGroupInput] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
-
-
-class FulfillmentInput(StrictModel):
-    methods: list[FulfillmentMethodInput] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
-
-
-class DiscountsInput(StrictModel):
-    """Replacement semantics: the codes sent replace earlier ones; ``[]`` clears them (DSC-03)."""
-
-    codes: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(max_length=MAX_LIST_ITEMS)
-
-
-class PaymentCredentialInput(OpenModel):
-    type: Identifier
-
-
-class PaymentInstrumentInput(OpenModel):
-    """Open: payment handlers define instrument members (types/payment_instrument.json)."""
-
-    id: Identifier
-    handler_id: Identifier
-    type: Identifier
-    billing_address: PostalAddressInput | None = None
-    credential: PaymentCredentialInput | None = None
-    display: dict[str, Any] | None = None
-    selected: StrictBool | None = None
-
-
-class PaymentInput(StrictModel):
-    instruments: list[PaymentInstrumentInput] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
-
-
-class BuyerInput(Buyer):
-    """Buyer is open in the schema too (``additionalProperties: true``)."""
-
-
-class _CheckoutInput(StrictModel):
-    buyer: BuyerInput | None = None
-    context: Context | None = None
-    signals: Signals | None = None
-    attribution: Attribution | None = None
-    payment: PaymentInput | None = None
-    fulfillment: FulfillmentInput | None = None
-    discounts: DiscountsInput | None = None
-
-
-class CheckoutCreateRequest(_CheckoutInput):
-    """Body of ``POST /checkout-sessions``."""
-
-    line_items: list[LineItemCreate] = Field(min_length=1, max_length=MAX_LINE_ITEMS)
-
-
-class CheckoutUpdateRequest(_CheckoutInput):
-    """Body of ``PUT /checkout-sessions/{id}``: a full replacement of the writable fields (CHK-15)."""
-
-    id: Identifier | None = None  # deprecated: the path names the session
-    line_items: list[LineItemUpdate] = Field(min_length=1, max_length=MAX_LINE_ITEMS)
-
-
-class CheckoutCompleteRequest(StrictModel):
-    """Body of ``POST /checkout-sessions/{id}/complete``: payment is required, the cart is not resent."""
-
-    payment: PaymentInput
-    signals: Signals | None = None
-    attribution: Attribution | None = None
-
-
-class CheckoutCancelRequest(StrictModel):
-    """Body of ``POST /checkout-sessions/{id}/cancel``: empty (``{}``) in the spec's example."""

@@ -38,7 +38,12 @@ from typing import Any, Final
 
 from contracts.error_codes import ErrorCode
 from contracts.errors import UcpError
-from contracts.ucp.checkout import Checkout, CheckoutCompleteRequest, CheckoutCreateRequest, CheckoutUpdateRequest
+from contracts.ucp.checkout import Checkout
+from contracts.ucp.checkout_requests import (
+    CheckoutCompleteRequest,
+    CheckoutCreateRequest,
+    CheckoutUpdateRequest,
+)
 
 FULFILLMENT: Final = "dev.ucp.shopping.fulfillment"
 DISCOUNT: Final = "dev.ucp.shopping.discount"

@@ -26,14 +26,13 @@ from contracts.ucp.checkout import (
     Attribution,
     ErrorResponse,
     Item,
-    Message,
     PostalAddress,
     ResponseMetadata,
-    ResponseStatus,
-    Total,
-    Totals,
     response_status,
 )
+from contracts.ucp.messages import Message
+from contracts.ucp.statuses import ResponseStatus
+from contracts.ucp.totals import Total, Totals
 
 WEBHOOK_ID_HEADER: Final = "Webhook-Id"
 WEBHOOK_TIMESTAMP_HEADER: Final = "Webhook-Timestamp"

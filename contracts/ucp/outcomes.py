@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from contracts.ucp.checkout import CheckoutStatus, ResponseStatus
+from contracts.ucp.statuses import CheckoutStatus, ResponseStatus
 
 STATUSES: Final = frozenset(status.value for status in CheckoutStatus)
 

@@ -18,11 +18,16 @@ from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, Tele
 from core.settings import PAYLOAD_KEY_FILE, Settings, TemporalSettings
 from core.telemetry import client_interceptors
 from core.temporal.codec import EncryptionCodec, PayloadKeyring
+from core.temporal.failures import SmallFailureConverter
 from core.temporal.ui_metadata import ConnectorPayloadConverter
 
 
 def data_converter(keyring: PayloadKeyring) -> DataConverter:
-    return DataConverter(payload_converter_class=ConnectorPayloadConverter, payload_codec=EncryptionCodec(keyring))
+    return DataConverter(
+        payload_converter_class=ConnectorPayloadConverter,
+        failure_converter_class=SmallFailureConverter,  # the UI shows a failure only below the server's limit
+        payload_codec=EncryptionCodec(keyring),
+    )
 
 
 CORE_LOGGER: Final = "temporalio.core"

@@ -9,7 +9,7 @@ It starts ``ucp-connector dev`` on free ports in a temporary state directory
 (your own ``.ucp`` is not touched), then
 
 * plays ``ucp-connector demo`` (create -> update -> complete -> order
-  webhooks): the **finished session**;
+  webhooks): the **finished session**, shot once its workflow has completed;
 * creates a second session and completes it while the reference merchant is
   paused (``SIGSTOP``: it accepts connections and never answers, a hanging
   merchant), until the merchant call has failed at least once and is being
@@ -107,6 +107,20 @@ async def _until_failed_once(stack: DevStack, workflow_id: str, seconds: float =
     raise RuntimeError(f"{workflow_id}: no failed attempt within {seconds} s")
 
 
+async def _until_closed(stack: DevStack, workflow_id: str, seconds: float = 120) -> None:
+    """Poll the UI server's API until the finished session's workflow has completed (decision 0001: it closes
+    once terminal, after a short grace), so its picture shows the status the operator will see."""
+    url = f"http://127.0.0.1:{stack.ui}/api/v1/namespaces/{NAMESPACE}/workflows/{quote(workflow_id, safe='')}"
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient() as http:
+        while time.monotonic() < deadline:
+            described = (await http.get(url)).json()
+            if described["workflowExecutionInfo"]["status"] == "WORKFLOW_EXECUTION_STATUS_COMPLETED":
+                return
+            await asyncio.sleep(1)
+    raise RuntimeError(f"{workflow_id}: not closed within {seconds} s")
+
+
 def _merchant_pid(stack: DevStack) -> int:
     for pid in stack.descendants():
         try:
@@ -131,6 +145,7 @@ async def shoot(page: Page, url: str, name: str, wait_for: str) -> Path:
 
 async def take(stack: DevStack, chromium: str) -> None:
     finished = finished_session(stack)
+    await _until_closed(stack, finished)
     failing, (platform, completing, merchant) = await failing_session(stack)
     ui = f"http://127.0.0.1:{stack.ui}/namespaces/{NAMESPACE}/workflows"
     try:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from contracts import JwkSet, KeyStore, SigningKey, UcpError
 from contracts.ucp import Capability, NegotiatedCapability
-from contracts.ucp.checkout import (
+from contracts.ucp.checkout_requests import (
     CheckoutCompleteRequest,
     CheckoutCreateRequest,
     CheckoutUpdateRequest,

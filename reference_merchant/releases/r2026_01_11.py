@@ -53,7 +53,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from contracts import ErrorCode, JwkSet, KeyFormatError, SigningKey, UcpError
 from contracts.ucp import CHECKOUT, ORDER, SHOPPING_SERVICE, Capability, NegotiatedCapability, parse_model
-from contracts.ucp.checkout import CheckoutCompleteRequest, CheckoutCreateRequest, CheckoutUpdateRequest
+from contracts.ucp.checkout_requests import (
+    CheckoutCompleteRequest,
+    CheckoutCreateRequest,
+    CheckoutUpdateRequest,
+)
 from reference_merchant.payments import HANDLER_ID, HANDLER_NAME
 from reference_merchant.releases import r2026_01_11_requests as requests
 from reference_merchant.releases.base import Authentication, IdempotencyRecordKey, PlatformProfile, Site

@@ -15,7 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contracts import MalformedInputError, parse_json
 from contracts.ucp import parse_model
-from contracts.ucp.checkout import CheckoutCompleteRequest, CheckoutCreateRequest, CheckoutUpdateRequest
+from contracts.ucp.checkout_requests import (
+    CheckoutCompleteRequest,
+    CheckoutCreateRequest,
+    CheckoutUpdateRequest,
+)
 from reference_merchant.orders import POSTAL_FIELDS
 from reference_merchant.releases.r2026_01_11_http import LegacyValidationError
 

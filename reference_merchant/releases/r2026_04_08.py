@@ -41,7 +41,7 @@ from contracts.ucp import (
     parse_profile,
 )
 from contracts.ucp.ap2 import AP2_MANDATE
-from contracts.ucp.checkout import (
+from contracts.ucp.checkout_requests import (
     CheckoutCancelRequest,
     CheckoutCompleteRequest,
     CheckoutCreateRequest,

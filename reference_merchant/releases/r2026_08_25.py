@@ -49,7 +49,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from contracts.ucp import FULFILLMENT, NegotiatedCapability, parse_profile
-from contracts.ucp.checkout import CheckoutCreateRequest, CheckoutUpdateRequest
+from contracts.ucp.checkout_requests import CheckoutCreateRequest, CheckoutUpdateRequest
 from reference_merchant.releases.base import IdempotencyRecordKey, PlatformProfile
 from reference_merchant.releases.r2026_04_08 import SignedRelease
 

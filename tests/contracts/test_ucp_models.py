@@ -43,7 +43,7 @@ from contracts.ucp import (
     response_capabilities,
     totals_add_up,
 )
-from contracts.ucp.checkout import (
+from contracts.ucp.checkout_requests import (
     LineItemCreate,
     LineItemUpdate,
     PaymentInput,

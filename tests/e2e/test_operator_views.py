@@ -9,8 +9,9 @@ update's input, decoded by that codec server for the UI's origin, is redacted
 and the decode is audited; a foreign ``Origin`` is refused. A second codec
 server over the same keys with OIDC authentication (a real issuer on loopback)
 answers 401 without credentials and decodes for a signed-in operator.
-Covers DESIGN invariant 6 and the issue's "Done means" (the closed status of a
-finished session comes with the workflow change that closes it).
+The finished session reads as closed there: its workflow's status is
+``WORKFLOW_EXECUTION_STATUS_COMPLETED`` (issue 16.2, decision 0001).
+Covers DESIGN invariant 6 and the issue's "Done means".
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ async def test_the_temporal_ui_shows_summaries_and_redacted_inputs_to_authentica
     described = _ui_api(dev_stack, f"/namespaces/default/workflows/{quote(workflow_id, safe='')}")
     summary = _text(described["executionConfig"]["userMetadata"]["summary"])
     assert summary == f"Checkout {session_id} at reference for demo", summary
+    closed = await _closed_in_the_ui(dev_stack, workflow_id)
+    assert closed["workflowExecutionInfo"]["closeTime"], closed["workflowExecutionInfo"]
 
     history = _ui_api(dev_stack, f"/namespaces/default/workflows/{quote(workflow_id, safe='')}/history")
     # A merchant call is a local activity (issue 13): its summary stands on its marker.
@@ -129,6 +132,22 @@ async def test_the_temporal_ui_shows_summaries_and_redacted_inputs_to_authentica
         assert any(line["workflow_ids"] == [workflow_id] and line["operator"] == "local-user" for line in audited)
 
         await _an_authenticating_codec_server_refuses_anonymous_operators(dev_stack, http, encrypted, ui_origin)
+
+
+async def _closed_in_the_ui(stack: DevStack, workflow_id: str) -> dict[str, Any]:
+    """Issue 16.2, decision 0001: the finished session's workflow reads as COMPLETED where the UI reads status.
+
+    Polled (a bounded wait, not a timing assertion): the workflow completes once its outbox is drained.
+    """
+    path = f"/namespaces/default/workflows/{quote(workflow_id, safe='')}"
+    deadline = time.monotonic() + 60
+    while True:
+        described: dict[str, Any] = _ui_api(stack, path)
+        status = described["workflowExecutionInfo"]["status"]
+        if status == "WORKFLOW_EXECUTION_STATUS_COMPLETED":
+            return described
+        assert status == "WORKFLOW_EXECUTION_STATUS_RUNNING" and time.monotonic() < deadline, status
+        await asyncio.sleep(0.2)
 
 
 async def _an_authenticating_codec_server_refuses_anonymous_operators(

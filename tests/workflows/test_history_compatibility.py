@@ -8,14 +8,17 @@ guard breaks that file's replay.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.checkout import CheckoutSessionWorkflow
+from workflows.types import CLOSES_AT_TERMINAL
 
 HISTORIES = {
     path.stem: path.read_text(encoding="utf-8") for path in sorted(Path(__file__).parent.glob("histories/*.json"))
@@ -32,3 +35,15 @@ async def test_recorded_history_replays_on_this_build(name: str) -> None:
     replayer = Replayer(workflows=[CheckoutSessionWorkflow], data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
+
+
+def test_a_history_of_the_closing_shape_is_recorded() -> None:
+    """Decision 0001 (issue 16.2): a session that completes at its terminal status has a recorded history too,
+    ending with the close, so a later change that breaks the closing path fails its replay."""
+    closing = []
+    for name, text in HISTORIES.items():
+        events = WorkflowHistory.from_json(name, text).events
+        start = json.loads(events[0].workflow_execution_started_event_attributes.input.payloads[0].data)
+        if start.get("behaviour", 0) >= CLOSES_AT_TERMINAL:
+            closing.append(events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
+    assert closing and all(closing), closing

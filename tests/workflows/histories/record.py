@@ -14,6 +14,9 @@ build, so a missing ``workflow.patched`` fails CI instead of live workflows::
     cd /tmp/previous && PYTHONPATH=/tmp/previous python /path/to/record.py \
         /path/to/tests/workflows/histories/<commit>-continued-as-new.json continued-as-new
 
+A build whose sessions complete at their terminal status (decision 0001) is recorded with
+``--closes-at-terminal`` after the scenario, so the history ends with the close.
+
 Payloads are written without the encrypting codec (the test data holds no secrets), so replay
 needs no payload key.
 """
@@ -38,7 +41,7 @@ from worker import search_attributes as registration
 from workflows.types import Operation, OrderEvent
 
 
-async def record(scenario: str = "create-update-complete") -> str:
+async def record(scenario: str = "create-update-complete", closes_at_terminal: bool = False) -> str:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(temporal_test_server()), data_converter=pydantic_data_converter
     )
@@ -50,9 +53,10 @@ async def record(scenario: str = "create-update-complete") -> str:
                 await stack.wait_for(
                     session_id, lambda view: not any(a.startswith("audit") for a in view.pending_actions)
                 )
-                history = await stack.client.get_workflow_handle(
-                    checkout_workflow_id(PLATFORM, session_id)
-                ).fetch_history()
+                handle = stack.client.get_workflow_handle(checkout_workflow_id(PLATFORM, session_id))
+                if closes_at_terminal:  # let time skip over its grace, so the history ends with the close
+                    await handle.result()
+                history = await handle.fetch_history()
                 return history.to_json()
     finally:
         await env.shutdown()
@@ -91,4 +95,5 @@ SCENARIOS = {"create-update-complete": _create_update_complete, "continued-as-ne
 
 
 if __name__ == "__main__":
-    Path(sys.argv[1]).write_text(asyncio.run(record(*sys.argv[2:3])), encoding="utf-8")
+    scenario = sys.argv[2] if len(sys.argv) > 2 else "create-update-complete"
+    Path(sys.argv[1]).write_text(asyncio.run(record(scenario, "--closes-at-terminal" in sys.argv)), encoding="utf-8")
