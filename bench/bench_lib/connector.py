@@ -42,6 +42,8 @@ async def timed(
 async def lifecycle(client: PlatformClient, timings: dict[str, list[float]], *, read: bool = False) -> str:
     """create -> (get) -> update -> complete; returns the session id."""
     created = await timed(client, timings, "create", "POST", SESSIONS, CREATE)
+    if "id" not in created:  # e.g. 202 operation_pending: the wait bound passed on a loaded machine
+        raise OperationFailedError(f"create answered without a session: {str(created)[:300]}")
     path = f"{SESSIONS}/{created['id']}"
     if read:
         await timed(client, timings, "get", "GET", path)
