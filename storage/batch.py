@@ -23,14 +23,17 @@ are, instead of failing the retry with a conflict. The deterministic key is
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any
+import hashlib
+from collections.abc import Generator, Sequence
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Executable
 
 from contracts import Redactor, canonical_json
 from storage.audit import GENESIS_HASH, AuditEvent, NewAuditEvent, chain_hash, hashed_event, row_event
@@ -39,6 +42,32 @@ from storage.models import audit_events, sessions
 from storage.sessions import SessionRecord, SessionUpsert
 
 BatchItem = NewAuditEvent | SessionUpsert
+T = TypeVar("T")
+# A write as a plan (issue 13): it yields (statement, parameters) and is sent each result, so the same rules run
+# on an async connection (PostgreSQL) or, on SQLite, on a plain connection in one thread hop per batch (run_sync)
+# instead of aiosqlite's hop per driver call.
+Plan = Generator[tuple[Executable, list[dict[str, Any]] | None], Any, T]
+
+
+async def run_async(connection: AsyncConnection, plan: Plan[T]) -> T:
+    """Run ``plan``'s statements on an async connection, in its transaction."""
+    try:
+        statement, parameters = next(plan)
+        while True:
+            statement, parameters = plan.send(await connection.execute(statement, parameters))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+def run_sync(connection: Connection, plan: Plan[T]) -> T:
+    """Run ``plan``'s statements on a plain (sync) connection, in its transaction."""
+    try:
+        statement, parameters = next(plan)
+        while True:
+            statement, parameters = plan.send(connection.execute(statement, parameters))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
 
 _log = structlog.get_logger("ucp_connector.storage")
 
@@ -80,12 +109,17 @@ def same_or_conflict(existing: Any, offered: dict[str, Any]) -> AuditEvent:
     )
 
 
-def event_row(offered: dict[str, Any], prev_hash: str) -> dict[str, Any]:
-    """The audit row of a hashed event document after ``prev_hash``: its columns, ``hash`` computed."""
+def event_row(offered: dict[str, Any], prev_hash: str, canonical: bytes | None = None) -> dict[str, Any]:
+    """The audit row of a hashed event document after ``prev_hash``: its columns, ``hash`` computed
+    (``canonical``: the document's RFC 8785 bytes when the caller has them already; same hash)."""
     values = {key: value for key, value in offered.items() if key != "v"}
     values["occurred_at"] = dt.datetime.strptime(offered["occurred_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
     values["prev_hash"] = prev_hash
-    values["hash"] = chain_hash(prev_hash, offered)
+    values["hash"] = (
+        chain_hash(prev_hash, offered)
+        if canonical is None
+        else hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
+    )
     return values
 
 
@@ -97,20 +131,24 @@ async def insert_event(connection: AsyncConnection, offered: dict[str, Any], pre
     return AuditEvent(id=row_id, **values)
 
 
-async def insert_rows(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[AuditEvent]:
+def insert_rows(rows: Sequence[dict[str, Any]]) -> Plan[list[AuditEvent]]:
     """Insert audit rows in one statement (a multi-row INSERT ... RETURNING); each id is matched by its
     (session_id, seq), so no driver has to keep RETURNING in parameter order."""
     if not rows:
         return []
     statement = audit_events.insert().returning(audit_events.c.id, audit_events.c.session_id, audit_events.c.seq)
-    ids = {(found.session_id, found.seq): found.id for found in await connection.execute(statement, list(rows))}
+    ids = {(found.session_id, found.seq): found.id for found in (yield statement, list(rows))}
     return [AuditEvent(id=ids[(row["session_id"], row["seq"])], **row) for row in rows]
 
 
 async def upsert_session(connection: AsyncConnection, change: SessionUpsert, *, sqlite: bool) -> SessionRecord:
     """Create the session's index row, or move it forward if ``change.version`` is newer (in ``connection``)."""
+    return await run_async(connection, upsert_plan(change, sqlite=sqlite))
+
+
+def upsert_plan(change: SessionUpsert, *, sqlite: bool) -> Plan[SessionRecord]:
     insert = sqlite_insert if sqlite else postgresql_insert
-    await connection.execute(
+    yield (
         insert(sessions)
         .values(
             session_id=change.session_id,
@@ -123,14 +161,15 @@ async def upsert_session(connection: AsyncConnection, change: SessionUpsert, *, 
             updated_at=change.occurred_at,
             version=change.version,
         )
-        .on_conflict_do_nothing(index_elements=["session_id"])
+        .on_conflict_do_nothing(index_elements=["session_id"]),
+        None,
     )
-    row = await _session_row(connection, change.session_id)
+    row = yield from _session_row(change.session_id)
     if row.platform_id != change.platform_id or row.merchant_id != change.merchant_id:
         raise conflict(change.session_id, change.version, "session_owner_mismatch")
     if change.version > row.version:
         moved = (
-            await connection.execute(
+            yield (
                 update(sessions)
                 .where(sessions.c.session_id == change.session_id, sessions.c.version < change.version)
                 .values(
@@ -140,15 +179,16 @@ async def upsert_session(connection: AsyncConnection, change: SessionUpsert, *, 
                     updated_at=max(change.occurred_at, row.updated_at),
                     version=change.version,
                 )
-                .returning(*sessions.c)
+                .returning(*sessions.c),
+                None,
             )
         ).first()
-        row = moved if moved is not None else await _session_row(connection, change.session_id)
+        row = moved if moved is not None else (yield from _session_row(change.session_id))
     return SessionRecord.model_validate(row, from_attributes=True)
 
 
-async def _session_row(connection: AsyncConnection, session_id: str) -> Any:
-    return (await connection.execute(select(sessions).where(sessions.c.session_id == session_id))).one()
+def _session_row(session_id: str) -> Plan[Any]:
+    return (yield select(sessions).where(sessions.c.session_id == session_id), None).one()
 
 
 async def write_batch(
@@ -164,17 +204,24 @@ async def write_batch(
     Audit events must have explicit, consecutive ``seq`` numbers per session
     (the workflow numbers them); index rows are upserted where they stand.
     """
+    return await run_async(connection, batch_plan(redactor, items, sqlite=sqlite, keep_stored=keep_stored))
+
+
+def batch_plan(
+    redactor: Redactor, items: Sequence[BatchItem], *, sqlite: bool, keep_stored: bool = False
+) -> Plan[list[AuditEvent]]:
+    """:func:`write_batch` as a plan (for :func:`run_async` or :func:`run_sync`)."""
     events = [item for item in items if isinstance(item, NewAuditEvent)]
     documents = [document(event, _seq(event), redactor.redact(event.payload)) for event in events]
-    for offered in documents:
-        canonical_json(offered)  # refuse what cannot be hashed before touching the database
-    stored = await _stored(connection, events)
+    # Refuse what cannot be hashed before touching the database; the bytes are the ones each hash is over.
+    canonical_of = {id(offered): canonical_json(offered) for offered in documents}
+    stored = yield from _stored(events)
     if keep_stored and events and (events[0].session_id, _seq(events[0])) in stored:
         first = stored[(events[0].session_id, _seq(events[0]))]
         if first.action == events[0].action:
             kept = [stored.get((event.session_id, _seq(event))) for event in events]
             if all(row is not None for row in kept):
-                await _upsert_all(connection, items, sqlite=sqlite)
+                yield from _upsert_all(items, sqlite=sqlite)
                 return [AuditEvent.model_validate(row, from_attributes=True) for row in kept]
     # The chain is computed in memory in the batch's order; the new rows then go in as one INSERT (issue 13:
     # one statement per event was most of a batch's cost). Same rows, same transaction, same order of ids.
@@ -183,7 +230,7 @@ async def write_batch(
     document_of = dict(zip((id(event) for event in events), documents, strict=True))
     for item in items:
         if isinstance(item, SessionUpsert):
-            await upsert_session(connection, item, sqlite=sqlite)
+            yield from upsert_plan(item, sqlite=sqlite)
             continue
         seq, offered = _seq(item), document_of[id(item)]
         existing = stored.get((item.session_id, seq))
@@ -192,17 +239,17 @@ async def write_batch(
             previous[item.session_id] = (seq, same.hash)
             written.append(same)
         else:
-            row = event_row(offered, _prev_hash(item, seq, previous, stored))
+            row = event_row(offered, _prev_hash(item, seq, previous, stored), canonical_of[id(offered)])
             previous[item.session_id] = (seq, row["hash"])
             written.append(row)
-    inserted = iter(await insert_rows(connection, [row for row in written if isinstance(row, dict)]))
+    inserted = iter((yield from insert_rows([row for row in written if isinstance(row, dict)])))
     return [next(inserted) if isinstance(row, dict) else row for row in written]
 
 
-async def _upsert_all(connection: AsyncConnection, items: Sequence[BatchItem], *, sqlite: bool) -> None:
+def _upsert_all(items: Sequence[BatchItem], *, sqlite: bool) -> Plan[None]:
     for item in items:
         if isinstance(item, SessionUpsert):
-            await upsert_session(connection, item, sqlite=sqlite)
+            yield from upsert_plan(item, sqlite=sqlite)
 
 
 def _seq(event: NewAuditEvent) -> int:
@@ -211,7 +258,7 @@ def _seq(event: NewAuditEvent) -> int:
     return event.seq
 
 
-async def _stored(connection: AsyncConnection, events: Sequence[NewAuditEvent]) -> dict[tuple[str, int], Any]:
+def _stored(events: Sequence[NewAuditEvent]) -> Plan[dict[tuple[str, int], Any]]:
     """The stored rows of the batch's range per session, and each range's predecessor: one SELECT per session."""
     ranges: dict[str, tuple[int, int]] = {}
     for event in events:
@@ -219,12 +266,13 @@ async def _stored(connection: AsyncConnection, events: Sequence[NewAuditEvent]) 
         ranges[event.session_id] = (min(low, _seq(event)), max(high, _seq(event)))
     stored: dict[tuple[str, int], Any] = {}
     for session_id, (low, high) in ranges.items():
-        rows = await connection.execute(
+        rows = yield (
             select(audit_events).where(
                 audit_events.c.session_id == session_id,
                 audit_events.c.seq >= max(1, low - 1),
                 audit_events.c.seq <= high,
-            )
+            ),
+            None,
         )
         stored.update({(row.session_id, row.seq): row for row in rows})
     return stored

@@ -21,8 +21,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -34,6 +34,7 @@ STATEMENT_TIMEOUT_S: Final = 30.0
 SQLITE_BUSY_TIMEOUT_S: Final = 10.0
 IDENTIFIER: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 WRITE_OPTION: Final = "ucp_write"
+_LOCK_TIMEOUTS: dict[str, float] = {}  # SQLite URL -> the lock timeout its engine was made with
 
 
 def validate_identifier(value: str, what: str) -> str:
@@ -89,8 +90,30 @@ def _sqlite_engine(url: URL, lock_timeout_s: float) -> AsyncEngine:
     if url.database:
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, connect_args={"timeout": lock_timeout_s})
+    _sqlite_session_rules(engine.sync_engine, lock_timeout_s)
+    _LOCK_TIMEOUTS[url.render_as_string(hide_password=False)] = lock_timeout_s
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def sqlite_batch_engine(engine: AsyncEngine) -> Engine:
+    """A plain (sync) engine on ``engine``'s SQLite file, with the same PRAGMAs and ``BEGIN IMMEDIATE`` writes.
+
+    Issue 13: through aiosqlite every driver call is a hop to its thread and back (a self-pipe wake-up of the
+    event loop); a batch written on this engine in one ``asyncio.to_thread`` call is one hop (storage.batch
+    ``run_sync``). Same file, same transaction rules, so readers on either engine see the same rows.
+    """
+    key = engine.url.render_as_string(hide_password=False)
+    lock_timeout_s = _LOCK_TIMEOUTS.get(key, SQLITE_BUSY_TIMEOUT_S)
+    twin = create_engine(
+        engine.url.set(drivername="sqlite+pysqlite"),
+        connect_args={"timeout": lock_timeout_s, "check_same_thread": False},
+    )
+    _sqlite_session_rules(twin, lock_timeout_s)
+    return twin
+
+
+def _sqlite_session_rules(engine: Engine, lock_timeout_s: float) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _on_begin)
         cursor = dbapi_connection.cursor()
@@ -99,12 +122,10 @@ def _sqlite_engine(url: URL, lock_timeout_s: float) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get(WRITE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:
@@ -152,4 +173,13 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
     async with engine.connect() as connection:
         connection = await connection.execution_options(**{WRITE_OPTION: True})
         async with connection.begin():
+            yield connection
+
+
+@contextlib.contextmanager
+def sync_write_transaction(engine: Engine) -> Iterator[Connection]:
+    """:func:`write_transaction` on a plain engine (``sqlite_batch_engine``)."""
+    with engine.connect() as connection:
+        connection = connection.execution_options(**{WRITE_OPTION: True})
+        with connection.begin():
             yield connection

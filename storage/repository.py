@@ -49,6 +49,7 @@ from typing import Any, Final, Generic, TypeVar
 import structlog
 from pydantic import SecretStr
 from sqlalchemy import and_, or_, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -58,7 +59,14 @@ from core.settings import Settings
 from storage import batch
 from storage.audit import GENESIS_HASH, AuditEvent, NewAuditEvent, format_timestamp
 from storage.batch import BatchItem
-from storage.database import is_sqlite, make_engine, translate_errors, write_transaction
+from storage.database import (
+    is_sqlite,
+    make_engine,
+    sqlite_batch_engine,
+    sync_write_transaction,
+    translate_errors,
+    write_transaction,
+)
 from storage.errors import AuditSequenceGapError, StorageUnavailableError
 from storage.models import audit_events, sessions
 from storage.sessions import SessionFilters, SessionRecord, SessionUpsert
@@ -107,6 +115,7 @@ class Repository:
         self._engine = engine
         self._redactor = redactor
         self._cursors = cursors
+        self._batch_engine = sqlite_batch_engine(engine) if is_sqlite(engine) else None
 
     @classmethod
     def from_settings(cls, settings: Settings, *, create_secrets: bool = False) -> Repository:
@@ -121,7 +130,14 @@ class Repository:
     def engine(self) -> AsyncEngine:
         return self._engine
 
+    @property
+    def batch_engine(self) -> Engine | None:
+        """Where SQLite batches are written (``storage.database.sqlite_batch_engine``); None on PostgreSQL."""
+        return self._batch_engine
+
     async def close(self) -> None:
+        if self._batch_engine is not None:
+            self._batch_engine.dispose()
         await self._engine.dispose()
 
     async def ping(self) -> None:
@@ -229,13 +245,20 @@ class Repository:
         for _attempt in range(EXPLICIT_ATTEMPTS):
             try:
                 with translate_errors("audit append"):
+                    if self._batch_engine is not None:  # SQLite: the whole batch in one thread hop
+                        return await asyncio.to_thread(self._write_batch_sync, self._batch_engine, items, keep_stored)
                     async with write_transaction(self._engine) as connection:
                         return await batch.write_batch(
-                            connection, self._redactor, items, sqlite=is_sqlite(self._engine), keep_stored=keep_stored
+                            connection, self._redactor, items, sqlite=False, keep_stored=keep_stored
                         )
             except IntegrityError:
                 continue  # a concurrent writer took a (session_id, seq) first: re-read and compare
         raise StorageUnavailableError("audit append kept colliding", reason="contention")
+
+    def _write_batch_sync(self, engine: Engine, items: Sequence[BatchItem], keep_stored: bool) -> list[AuditEvent]:
+        with sync_write_transaction(engine) as connection:
+            plan = batch.batch_plan(self._redactor, items, sqlite=True, keep_stored=keep_stored)
+            return batch.run_sync(connection, plan)
 
     async def get_session(self, session_id: str, platform_id: str) -> SessionRecord | None:
         """The session if it belongs to ``platform_id``; another platform's session is None (404)."""

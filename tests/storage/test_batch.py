@@ -90,10 +90,11 @@ async def test_a_batch_reads_once_per_session_not_once_per_event(repo: Repositor
     def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement.lstrip().split()[0].upper())
 
-    sa_event.listen(repo.engine.sync_engine, "before_cursor_execute", seen)
+    engine = repo.batch_engine or repo.engine.sync_engine  # SQLite batches go through their own engine
+    sa_event.listen(engine, "before_cursor_execute", seen)
     try:
         await repo.write_batch([*(event(session, seq) for seq in range(2, 8)), _index(session, 1)])
     finally:
-        sa_event.remove(repo.engine.sync_engine, "before_cursor_execute", seen)
+        sa_event.remove(engine, "before_cursor_execute", seen)
     assert statements.count("SELECT") <= 2, statements
     assert statements.count("INSERT") == 2, statements

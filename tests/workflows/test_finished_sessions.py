@@ -155,7 +155,8 @@ async def test_order_webhooks_after_the_close_go_to_the_order_workflow(stack: Co
 
 
 async def test_long_order_histories_continue_as_new_and_replays_still_answer(stack: ConnectorStack) -> None:
-    """Order events after the close continue the order workflow as new; the create replay still answers."""
+    """ORD-24, invariants 3-5: long order histories after the close continue the order workflow as new; the
+    create replay still answers from the checkout workflow's result, one order."""
     key = str(uuid.uuid4())
     session_id, created = await stack.create(ready_body(), key=key, history_limit=100)
     completed = await stack.operate(session_id, Operation.COMPLETE, payment_body())
