@@ -75,6 +75,19 @@ def test_the_safety_checks_run_on_complete_only_against_the_admitted_checkout() 
     assert lifecycle.safety_refusal(Operation.COMPLETE, _state(), {"payment": {"instruments": []}}) is None
 
 
+def test_the_safety_checks_judge_the_instruments_of_the_complete_request() -> None:
+    """PAY-04 (an instrument must be one the checkout's payment_handlers offer): the complete's own body is what is
+    checked, so an instrument of a handler the checkout does not offer is refused at its pointer."""
+    handlers = {"com.example.tokenizer": [{"id": "ref_tokenizer", "version": "2026-04-08"}]}
+    state = _state(checkout=_checkout(ucp={"payment_handlers": handlers}))
+    offered = {"payment": {"instruments": [{"id": "pi_1", "handler_id": "ref_tokenizer", "type": "card"}]}}
+    assert lifecycle.safety_refusal(Operation.COMPLETE, state, offered) is None
+    foreign = {"payment": {"instruments": [{"id": "pi_1", "handler_id": "elsewhere", "type": "card"}]}}
+    error = lifecycle.safety_refusal(Operation.COMPLETE, state, foreign)
+    assert error is not None and error.code is ErrorCode.PAYMENT_INSTRUMENT_NOT_OFFERED
+    assert error.pointer == "/payment/instruments/0/handler_id"
+
+
 def test_a_reused_key_names_the_operation_it_was_first_used_for() -> None:
     """IDM-07: the refusal of a key reused with a different request says which operation it belongs to."""
     sent = request({"a": 1}, "key-1")
@@ -129,8 +142,30 @@ def test_while_a_complete_runs_the_view_says_complete_in_progress_and_never_a_te
     assert view.checkout["status"] == "complete_in_progress" and view.checkout["id"] == "cs_1"
     idle = lifecycle.session_view(_start(), _state(), ["notify"])
     assert idle.status == "ready_for_complete" and idle.pending_actions == ["platform_may_complete", "notify"]
-    finished = lifecycle.session_view(_start(), _state("completed", idempotency=running), [])
-    assert finished.status == "completed"
+    closed = AT + dt.timedelta(hours=1)
+    finished = lifecycle.session_view(
+        _start(),
+        _state(
+            "completed",
+            idempotency=running,
+            merchant_checkout_id="chk_1",
+            merchant={
+                "merchant_id": "shop",
+                "profile_url": "https://shop.example/.well-known/ucp",
+                "endpoint": "https://shop.example/ucp",
+                "version": "2026-04-08",
+                "capabilities": {},
+            },
+            order={"id": "ord_1"},
+            closed_at=closed,
+            closed_reason="done",
+        ),
+        [],
+    )
+    assert finished.status == "completed" and finished.merchant_checkout_id == "chk_1"
+    assert finished.merchant_version == "2026-04-08" and finished.order == {"id": "ord_1"}
+    assert finished.closed_at == closed and finished.closed_reason == "done"
+    assert idle.checkout is not None and idle.checkout["id"] == "cs_1" and idle.merchant_version is None
     updating = {"k": IdempotencyRecord(operation=Operation.UPDATE, digest="d")}
     assert not lifecycle.complete_running(_state(idempotency=updating))
 

@@ -81,3 +81,18 @@ def test_the_order_takes_the_checkouts_currency_and_the_remembered_ids_stay_boun
     orders.accept(state, outbox, "shop", _event("wh-x", order_document(), key="newest"))
     assert len(state.order_event_ids) == limit
     assert state.order_event_ids[-1] == "newest" and state.order_event_ids[0] == "id1"
+
+
+def test_equal_logs_are_ordered_by_webhook_timestamp_and_audited_as_order_events() -> None:
+    """ORD-25 with the same fulfillment and adjustment logs: the Webhook-Timestamp decides, so an earlier one is
+    stale and a later one replaces the snapshot; both land in the trail as ``order_event`` (invariant 7)."""
+    state, outbox = _session()
+    assert orders.accept(state, outbox, "shop", _event("wh-1", order_document(), key="a", stamp=200)) is not None
+    earlier = order_document(permalink_url="https://merchant.example/orders/ord_1?v=0")
+    assert orders.accept(state, outbox, "shop", _event("wh-2", earlier, key="b", stamp=100)) is None
+    later = order_document(permalink_url="https://merchant.example/orders/ord_1?v=2")
+    assert orders.accept(state, outbox, "shop", _event("wh-3", later, key="c", stamp=300)) == later
+    assert state.order_timestamp == 300
+    outbox.settle([], None)
+    actions = [(item.action, item.outcome) for item in state.pending_audit if isinstance(item, AuditRecord)]
+    assert actions == [("order_event", "accepted"), ("order_event", "rejected"), ("order_event", "accepted")]
