@@ -120,9 +120,10 @@ def refusal(
     messages = profile.adapter.merchant_messages(document)
     reason: dict[str, Any] = {"http_status": status, "release": profile.release}
     if messages:
-        reason["merchant_messages"] = [_redacted_message(message, redactor) for message in messages]
+        redacted = [_redacted_message(message, redactor) for message in messages]
+        reason["merchant_messages"] = redacted
         reason["merchant_code"] = messages[0].get("code")
-        reason["merchant_content"] = messages[0].get("content")
+        reason["merchant_content"] = redacted[0].get("content")  # the merchant's words: redacted like the rest
     else:
         if isinstance(document, dict):  # a UCP protocol error is {"code", "content"} (overview "Transport Bindings")
             for member in ("code", "content"):

@@ -39,3 +39,23 @@ async def test_the_merchants_refusal_text_is_redacted_with_the_configured_salt(e
     detail = caught.value.details[0]["detail"]
     assert "jane@example.com" not in json.dumps(detail)
     assert detail["merchant_content"] == Redactor(SALT).redact_text(SECRET)
+
+
+async def test_a_refusal_with_ucp_messages_keeps_no_merchant_words_in_the_clear(edge: EdgeSetup) -> None:
+    """DESIGN invariant 6, CHK-07: a 4xx carrying UCP ``messages`` keeps the merchant's first message as
+    ``merchant_content`` for the operator; it is redacted like the ``merchant_messages`` beside it, so an e-mail
+    the merchant echoes back never reaches the audit trail or the history in the clear."""
+    connector = edge.connector
+    activities = MerchantActivities(
+        connector.http, connector.profiles, connector.keys, CONNECTOR_BASE, redactor=Redactor(SALT)
+    )
+    message = {"type": "error", "code": "invalid", "content": SECRET, "severity": "recoverable"}
+    body = json.dumps({"ucp": {"version": "2026-04-08", "status": "error"}, "messages": [message]}).encode()
+    edge.merchant.reply = Reply(status=400, body=body)
+    request = CallMerchantInput(merchant_id=MERCHANT, operation=MerchantOperation.GET, resource_id="chk_1")
+    with pytest.raises(ApplicationError) as caught:
+        await ActivityEnvironment().run(activities.call_merchant, request)
+    detail = caught.value.details[0]["detail"]
+    assert detail["merchant_code"] == "invalid"
+    assert detail["merchant_content"] == Redactor(SALT).redact_text(SECRET)
+    assert "jane@example.com" not in json.dumps(detail)
