@@ -27,7 +27,7 @@ from contracts import KeyStore, UcpError, parse_json
 from contracts.ucp.extensions import extension_members
 from core.settings import Settings
 from merchants.discovery import MerchantDiscovery
-from merchants.platform_profile import platform_profile
+from merchants.platform_profile import profile_declared_to
 from merchants.profiles import ProfileCache
 
 log = structlog.get_logger(__name__)
@@ -58,17 +58,7 @@ async def negotiated_extensions(
     if not isinstance(document, dict) or not extension_members(document, vendor):
         return None
 
-    def ours(merchant: str) -> dict[str, Any]:
-        return platform_profile(
-            settings.public_base_url,
-            keys,
-            merchant,
-            settings.payment_handlers_for(merchant),
-            settings.ap2_mandates,
-            settings.merchants[merchant].vendor_capabilities() if merchant in settings.merchants else None,
-        )
-
-    discovery = MerchantDiscovery(profiles, ours)
+    discovery = MerchantDiscovery(profiles, lambda merchant: profile_declared_to(settings, keys, merchant))
     try:
         negotiated = await discovery.negotiate(merchant_id)
     except UcpError as exc:

@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from contracts import KeyStore, UcpError
 from contracts.error_codes import UCP_VERSION
+from core.settings import Settings
 from merchants.profiles import ProfileCache
 
 SPEC = f"https://ucp.dev/{UCP_VERSION}/specification"
@@ -113,6 +114,24 @@ def platform_profile(
         },
         "signing_keys": keys.jwks.signing_keys(),
     }
+
+
+def profile_declared_to(settings: Settings, keys: KeyStore, merchant_id: str | None) -> dict[str, Any]:
+    """Our profile as ``settings`` declare it to ``merchant_id`` (the generic one for ``None``).
+
+    One place for what the API (request validation, the profile route) and the worker (discovery, recorded
+    in the session's audit) both declare, so the two never negotiate different capabilities: the platforms'
+    payment handlers, AP2 Mandates, and the vendor extensions the operator declared for this merchant.
+    """
+    merchant = settings.merchants.get(merchant_id) if merchant_id is not None else None
+    return platform_profile(
+        settings.public_base_url,
+        keys,
+        merchant_id,
+        settings.payment_handlers_for(merchant_id),
+        settings.ap2_mandates,
+        merchant.vendor_capabilities() if merchant is not None else None,
+    )
 
 
 async def platform_profile_for_merchant(

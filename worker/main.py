@@ -35,7 +35,7 @@ from core.outbound_http import new_http_client
 from core.platform_profiles import PlatformProfileRef, PlatformProfiles
 from core.settings import Settings
 from core.telemetry import worker_interceptors
-from merchants.platform_profile import platform_profile
+from merchants.platform_profile import profile_declared_to
 from merchants.profiles import ProfileCache
 from storage.repository import Repository
 from worker.log_context import ActivityLogContextInterceptor
@@ -86,9 +86,7 @@ def build_worker(
     )
     discovery = DiscoveryActivities(
         profiles,
-        lambda merchant_id: platform_profile(
-            base, keys, merchant_id, settings.payment_handlers_for(merchant_id), settings.ap2_mandates
-        ),
+        lambda merchant_id: profile_declared_to(settings, keys, merchant_id),
     )
     storage = StorageActivities(repository)
     operation = OperationActivities(

@@ -25,7 +25,7 @@ from api.dependencies import KeysDep, ProfilesDep, ReadinessGatewayDep, Reposito
 from api.gateway import CheckoutGateway
 from api.temporal_errors import RETRY_AFTER_SECONDS
 from contracts import ErrorCode, UcpError
-from merchants.platform_profile import SUPPORTED_CAPABILITIES, platform_profile, platform_profile_for_merchant
+from merchants.platform_profile import SUPPORTED_CAPABILITIES, platform_profile_for_merchant, profile_declared_to
 
 router = APIRouter(tags=["public"])
 
@@ -78,8 +78,7 @@ async def connector_profile(
     if merchant is not None and merchant not in settings.merchants:
         raise UcpError("unknown merchant", code=ErrorCode.NOT_FOUND)
     if merchant is None:
-        handlers = settings.payment_handlers_for(None)
-        document = platform_profile(settings.public_base_url, keys, None, handlers, settings.ap2_mandates)
+        document = profile_declared_to(settings, keys, None)
     else:
         handlers = settings.payment_handlers_for(merchant)
         document = await platform_profile_for_merchant(

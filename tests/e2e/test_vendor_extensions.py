@@ -59,6 +59,11 @@ async def test_a_negotiated_vendor_extension_member_passes_on_create_update_and_
     assert LOYALTY in {entry for entry in created.json()["ucp"]["capabilities"]}
     session_id, merchant_id = created.json()["id"], _merchant_checkout_id(created)
     assert (await loyal.merchant.checkout_state(merchant_id)).loyalty_member_id == "lm_1"
+    # The worker's discovery declares the same profile as the API's validation, so the negotiation the
+    # session records (its audit trail) names the extension too.
+    events = (await loyal.call(loyal.alpha, "GET", f"/checkout-sessions/{session_id}/events?limit=200")).json()
+    negotiated = next(event for event in events["events"] if event["action"] == "merchant_negotiated")
+    assert LOYALTY in negotiated["payload"]["capabilities"], negotiated
 
     updated = await loyal.call(loyal.alpha, "PUT", f"{BASE}/{session_id}", ready_body(loyalty={"member_id": "lm_2"}))
     assert updated.status_code == 200, updated.text
