@@ -10,6 +10,7 @@ after it.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import stat
@@ -28,6 +29,7 @@ from tests.fixtures.http import free_ports
 from ucp_connector.commands.demo import demo_client
 from ucp_connector.dev_layout import DEMO_MERCHANT, DevLayout
 from ucp_connector.processes import port_is_free
+from ucp_connector.temporal_binaries import temporal_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -50,6 +52,17 @@ def test_dev_runs_the_demo_and_stops_cleanly(dev_stack: DevStack) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "completed" in result.stdout and "shipped" in result.stdout and "Temporal UI: http" in result.stdout
     workflow_id = result.stdout.split("done. workflow ")[1].split()[0]
+    retention = subprocess.run(
+        [
+            *(str(temporal_cli()), "operator", "namespace", "describe", "--namespace", "default"),
+            *("--output", "json", "--address", f"127.0.0.1:{dev_stack.temporal}"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # Decision 0001: closed sessions answer replays for the 48 h window only while the namespace keeps them.
+    assert json.loads(retention.stdout)["config"]["workflowExecutionRetentionTtl"] == "259200s"
 
     async def visible() -> list[tuple[str, str, str]]:
         client = await Client.connect(f"127.0.0.1:{dev_stack.temporal}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -59,6 +60,24 @@ def _http_ok(url: str) -> Callable[[], bool]:
             return httpx.get(url, timeout=1.0).status_code == 200
         except httpx.HTTPError:
             return False
+
+    return probe
+
+
+# Decision 0001: a closed session answers replays for the 48 h idempotency window only while Temporal keeps
+# it, and the dev server's default namespace keeps closed workflows 24 h. 72 h, as compose's namespace.
+DEV_NAMESPACE_RETENTION: Final = "72h"
+
+
+def _temporal_ready(host: str, port: int, ui_port: int) -> Callable[[], bool]:
+    """Both ports answer and the default namespace keeps closed workflows for the whole replay window."""
+
+    def probe() -> bool:
+        if not (tcp_answers(host, port) and tcp_answers(host, ui_port)):
+            return False
+        retention = [str(temporal_cli()), "operator", "namespace", "update", "--address", f"{host}:{port}"]
+        retention += ["--namespace", "default", "--retention", DEV_NAMESPACE_RETENTION]
+        return subprocess.run(retention, capture_output=True, timeout=10, check=False).returncode == 0  # noqa: S603 - our argv
 
     return probe
 
@@ -126,7 +145,7 @@ def dev(
                 "warn",
                 *registration.dev_server_flags(),
             ],
-            lambda: tcp_answers(host, temporal_port) and tcp_answers(host, temporal_ui_port),
+            _temporal_ready(host, temporal_port, temporal_ui_port),
             logs / "temporal.log",
         ),
         Child(
