@@ -112,8 +112,9 @@ def run(plan: Plan, quick: bool) -> dict[str, Any]:
             " direct_in_process = bench/merchant_flows.py's in-process merchant (the issue's first table).",
             "direct and engine lifecycles: create -> update -> complete, 8 in flight (the engine: start + 3 Updates).",
             "history: activity ms = scheduled to completed (with queue wait); workflow task ms = started to completed.",
-            "the worker keeps finished sessions' workflows (open for the 48 h order window) in its sticky cache, up"
-            " to the SDK's max_cached_workflows: memory over fewer sessions than that measures the cache filling.",
+            "a finished session's workflow closes 10 s after its terminal status (decision 0001); the worker keeps"
+            " running ones in its sticky cache, up to --max-cached-workflows: memory over few sessions measures"
+            " the cache filling.",
         ],
     }
     results["crypto"] = crypto.measure(plan.crypto_iterations)
