@@ -29,6 +29,7 @@ def _figures(printed: str) -> dict[str, str]:
     return {row[0]: row[1].strip() if len(row) > 1 else "" for row in rows}
 
 
+@pytest.mark.timeout(900)  # the bench bounds itself: 170 s of flows, then up to 120 s for sessions to settle
 def test_chaos_quick_loses_nothing_and_never_orders_twice() -> None:
     """DESIGN invariants 3-5 (one order per complete, nothing lost) under process kills and merchant faults."""
     done = subprocess.run(
