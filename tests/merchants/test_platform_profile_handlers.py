@@ -14,7 +14,7 @@ from typing import Any
 from contracts import KeyStore, SigningKey
 from core.settings import Settings
 from merchants.platform_profile import platform_profile
-from tests.spec_schemas import platform_profile_validator
+from tests.spec_schemas import platform_profile_validator, requires_spec
 
 GOOGLE, EXAMPLE = "com.google.pay", "com.example.tokenizer"
 JWKS = {"keys": [SigningKey.generate().public_jwk.to_dict()]}
@@ -61,6 +61,7 @@ def test_a_merchant_reads_the_handlers_of_the_platforms_allowed_there() -> None:
     assert settings.payment_handlers_for("flowers") == {"com.google.pay": [GPAY]}
 
 
+@requires_spec
 def test_the_profile_with_handlers_is_a_valid_platform_profile() -> None:
     settings = _settings()
     keys = KeyStore(SigningKey.generate())

@@ -29,7 +29,7 @@ from core.outbound_http import new_http_client
 from core.platform_profiles import PlatformProfileRef, PlatformProfiles
 from tests.fixtures.bodies import order_document
 from tests.fixtures.http import bind_loopback, serve, url_of
-from tests.spec_schemas import order_response_validator
+from tests.spec_schemas import order_response_validator, requires_spec
 
 
 def _platform(declared: str | None) -> tuple[Starlette, dict[str, list[tuple[dict[str, str], bytes]]]]:
@@ -85,6 +85,7 @@ async def _run(declares: bool, event_type: str, payload: dict[str, Any]) -> tupl
     return received, keys, base
 
 
+@requires_spec
 async def test_an_order_event_is_a_ucp_order_webhook_to_the_profile_declared_url() -> None:
     """ORD-17/OVR-18 (webhook_url from the platform profile), ORD-18 (Standard-Webhooks headers), ORD-19 (signed),
     ORD-23/24 (the full order entity): what an unmodified UCP platform expects."""
