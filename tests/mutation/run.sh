@@ -66,7 +66,7 @@ text = "".join(out)
 open(path, "w", encoding="utf-8").write(text)
 PY
 cd "$work"
-nice "$mutmut" run --max-children 1 "$@" > run.log 2>&1 || true
+nice "$mutmut" run --max-children "${MUTMUT_CHILDREN:-1}" "$@" > run.log 2>&1 || true
 "$mutmut" results --all true > results.txt
 if [ $# -gt 0 ]; then
   pattern=$(printf '%s\n' "$@" | sed 's/\./\\./g; s/\*/.*/g' | paste -sd'|')
