@@ -119,14 +119,16 @@ async def test_signature_must_cover_the_idempotency_key(api: ApiUnderTest) -> No
 
 
 async def test_oversized_bodies_are_refused_before_anything_else(api: ApiUnderTest) -> None:
-    """The 413 names the limit it enforced (``detail.max_bytes``), so a platform can size its retry."""
+    """A body over the limit is refused before the signature is checked, declared or chunked; the 413
+    names the limit it enforced (``detail.max_bytes``), so a platform can size its retry."""
     url = api.url + f"/merchants/{MERCHANT}/checkout-sessions"
     big = b'{"x":"' + b"a" * 5000 + b'"}'
     response = await api.http.post(url, content=big, headers={"Content-Type": "application/json"})
     assert response.status_code == 413 and _code(response) == "payload_too_large"
-    limit = response.json()["detail"]["max_bytes"]
-    assert response.json()["detail"] == {"max_bytes": limit} and 0 < limit < len(big)
-    assert str(limit) in response.json()["content"]
+    refusal = response.json()
+    limit = refusal["detail"]["max_bytes"]
+    assert refusal["detail"] == {"max_bytes": limit} and 0 < limit < len(big)
+    assert str(limit) in refusal["content"]
     api.assert_signed(response)
 
     async def chunks() -> Any:

@@ -9,6 +9,7 @@
 # runs do not share mutmut's cache and the checkout gets no mutants/ directory. MUTANT_GLOBs
 # (e.g. 'contracts.http_signatures.x__verify__mutmut_*') restrict the run to a documented sample.
 # Prints the per-status counts and leaves the full list in .../MODULE/results.txt.
+# MUTMUT_CHILDREN (default 1) sets mutmut's --max-children: 2 on an idle machine halves a whole-module run.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 module=${1:?module: security signatures lifecycle merchant_call merchant_client webhooks extensions}
