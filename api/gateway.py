@@ -14,10 +14,15 @@
   own: Temporal dedups by update id, so a *different* body under the same key
   receives the first body's result — which we turn into ``409
   idempotency_key_reused`` (invariant 2);
-* the API waits for a result only up to ``wait_bound``; then a ``complete``
-  answers with the session's state as ``complete_in_progress`` and other
-  operations with ``202 operation_pending`` — replaying the same request (same
-  key) attaches to the same running update and returns its result;
+* the API waits for a result only up to ``wait_bound``, on its own clock (the
+  SDK's result poll starts again whenever the server ends a long poll empty, so
+  its ``rpc_timeout`` bounds one poll, not the wait); then a ``complete`` the
+  session has accepted answers with the session's state, ``complete_in_progress``,
+  and anything else with ``202 operation_pending`` — a ``complete`` that was not
+  accepted (its first merchant attempt holds the accepting task; a Temporal
+  restart can lose an update that was never accepted) must be replayed, and the
+  replay with the same key attaches to the running update or runs it again under
+  the same outbound key (issue 11.5);
 * an order read is an update with a fresh id (reads carry no key); once the
   session's workflow has closed it goes to the session's order workflow (an
   older session's route serves the final snapshot instead);
@@ -39,7 +44,7 @@ import logging
 import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import (
@@ -60,19 +65,18 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.closed_sessions import ClosedSessions
+from api.read_through import ReadThrough
 from api.temporal_errors import RETRY_AFTER_SECONDS, temporal_errors, workflow_closed
 from contracts import ErrorCode, UcpError, checkout_session_id, checkout_workflow_id, update_id
 from core.logging import bind
 from workflows import search_attributes
 from workflows.lifecycle import COMPLETE_IN_PROGRESS
 from workflows.types import (
-    CHECKOUT_READ_UPDATE,
     CURRENT_BEHAVIOUR,
     ORDER_EVENT_SIGNAL,
     ORDER_READ_UPDATE,
     VIEW_QUERY,
     WORKFLOW_TYPE,
-    CheckoutRead,
     Operation,
     OperationRequest,
     OperationResult,
@@ -99,6 +103,7 @@ class SessionContext:
 
 
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
 READ_BOUND = dt.timedelta(seconds=5)  # a GET waits this long for the merchant, then answers from the Query
 
 
@@ -110,7 +115,7 @@ class CheckoutGateway:
         self._task_queue = task_queue
         self._wait_bound = wait_bound
         self._read_bound = min(read_bound, wait_bound)
-        self._reads: dict[str, asyncio.Future[SessionView | None]] = {}
+        self._read_through = ReadThrough(client, self._read_bound)
         self._closed = ClosedSessions(client, task_queue=task_queue)
 
     def _handle(self, platform_id: str, session_id: str) -> WorkflowHandle[Any, Any]:
@@ -153,10 +158,12 @@ class CheckoutGateway:
                 "Query `view` for the checkout, order, status history and pending actions."
             ),
         )
+        deadline = self._deadline()
         try:
             with temporal_errors():
                 try:
                     handle = await self._accepted(
+                        deadline,
                         self._client.start_update_with_start_workflow(
                             Operation.CREATE.value,
                             request,
@@ -164,7 +171,7 @@ class CheckoutGateway:
                             id=update_id(Operation.CREATE.value, request.idempotency_key),
                             start_workflow_operation=start,
                             wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-                        )
+                        ),
                     )
                 except (WorkflowAlreadyStartedError, RPCError) as exc:
                     if isinstance(exc, RPCError) and exc.status != RPCStatusCode.ALREADY_EXISTS:
@@ -174,7 +181,7 @@ class CheckoutGateway:
                     return session_id, await self._closed_create(context, request, session_id, exc)
         except TimeoutError:
             return session_id, await self._still_running(Operation.CREATE, request, context.platform_id, session_id)
-        result = await self._bounded(handle, request, Operation.CREATE, context.platform_id, session_id)
+        result = await self._bounded(deadline, handle, request, Operation.CREATE, context.platform_id, session_id)
         if await self._merchant_of(context.platform_id, session_id) != context.merchant_id:
             raise UcpError(
                 "this Idempotency-Key already created a session at another merchant; use a new key",
@@ -202,17 +209,19 @@ class CheckoutGateway:
         self, platform_id: str, session_id: str, operation: Operation, request: OperationRequest
     ) -> OperationResult:
         handle = self._handle(platform_id, session_id)
+        deadline = self._deadline()
         try:
             with temporal_errors():
                 try:
                     update = await self._accepted(
+                        deadline,
                         handle.start_update(
                             operation.value,
                             request,
                             result_type=OperationResult,
                             id=update_id(operation.value, request.idempotency_key),
                             wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-                        )
+                        ),
                     )
                 except RPCError:
                     # The workflow completed at its terminal status: answered from the state it closed with.
@@ -222,7 +231,7 @@ class CheckoutGateway:
                     return closed
         except TimeoutError:
             return await self._still_running(operation, request, platform_id, session_id)
-        result = await self._bounded(update, request, operation, platform_id, session_id)
+        result = await self._bounded(deadline, update, request, operation, platform_id, session_id)
         if request.merchant_id is not None and await self._merchant_of(platform_id, session_id) != request.merchant_id:
             raise UcpError("no such checkout session", code=ErrorCode.NOT_FOUND)
         return result
@@ -240,8 +249,13 @@ class CheckoutGateway:
             description = await self._handle(platform_id, session_id).describe()
         return description.typed_search_attributes.get(search_attributes.MERCHANT)
 
+    def _deadline(self) -> float:
+        """When the API's wait for an operation ends (the event loop's clock): ``wait_bound`` from now."""
+        return asyncio.get_running_loop().time() + self._wait_bound.total_seconds()
+
     async def _bounded(
         self,
+        deadline: float,
         update: WorkflowUpdateHandle[Any],
         request: OperationRequest,
         operation: Operation,
@@ -249,8 +263,8 @@ class CheckoutGateway:
         session_id: str,
     ) -> OperationResult:
         try:
-            result: OperationResult = await update.result(rpc_timeout=self._wait_bound)
-        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            result: OperationResult = await _until(deadline, update.result(rpc_timeout=self._wait_bound))
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             # Our bounded wait ran out; the update itself keeps running in the workflow.
             return await self._still_running(operation, request, platform_id, session_id)
         except Exception:  # mapped to a frozen code, or re-raised untouched (the SDK keeps its cause there)
@@ -264,15 +278,17 @@ class CheckoutGateway:
             )
         return result
 
-    async def _accepted(self, starting: Awaitable[WorkflowUpdateHandle[Any]]) -> WorkflowUpdateHandle[Any]:
-        """The update once accepted, within the wait bound (``TimeoutError`` past it).
+    async def _accepted(
+        self, deadline: float, starting: Awaitable[WorkflowUpdateHandle[Any]]
+    ) -> WorkflowUpdateHandle[Any]:
+        """The update once accepted, before ``deadline`` (``TimeoutError`` past it).
 
         A current session runs the operation's first merchant attempt inside the workflow task
         that accepts the update (issue 13), so acceptance can take as long as the merchant; the
         update stays admitted when this wait gives up, and a replay with the same key attaches to it.
         """
         try:
-            return await asyncio.wait_for(starting, self._wait_bound.total_seconds())
+            return await _until(deadline, starting)
         except WorkflowUpdateRPCTimeoutOrCancelledError as exc:  # how the SDK reports the cancelled wait
             raise TimeoutError("the update was not accepted within the wait bound") from exc
 
@@ -281,13 +297,14 @@ class CheckoutGateway:
     ) -> OperationResult:
         if operation is Operation.COMPLETE:
             try:
-                view = await asyncio.wait_for(self.view(platform_id, session_id), self._wait_bound.total_seconds())
+                view = await asyncio.wait_for(self.view(platform_id, session_id), self._read_bound.total_seconds())
             except TimeoutError:
                 view = None  # the session is busy with the complete itself: the platform replays for the answer
-            if view is not None and view.checkout is not None:
-                body = {**view.checkout, "status": COMPLETE_IN_PROGRESS}
+            # Only a complete the session has accepted is "in progress"; one never accepted (or lost with a
+            # Temporal restart before it was) leaves the session as it was, and the platform must replay it.
+            if view is not None and view.checkout is not None and view.status == COMPLETE_IN_PROGRESS:
                 return OperationResult(
-                    operation=operation, http_status=200, body=body, request_digest=request.body_digest
+                    operation=operation, http_status=200, body=view.checkout, request_digest=request.body_digest
                 )
         raise UcpError(
             "the operation is still running; replay the same request with the same Idempotency-Key for its result",
@@ -305,19 +322,22 @@ class CheckoutGateway:
         handle = self._handle(platform_id, session_id)
         with temporal_errors():
             try:
-                result: OrderReadResult = await handle.execute_update(
-                    ORDER_READ_UPDATE,
-                    request,
-                    id=update_id(ORDER_READ_UPDATE, str(uuid.uuid4())),
-                    result_type=OrderReadResult,
-                    rpc_timeout=self._wait_bound,
+                result: OrderReadResult = await _until(
+                    self._deadline(),
+                    handle.execute_update(
+                        ORDER_READ_UPDATE,
+                        request,
+                        id=update_id(ORDER_READ_UPDATE, str(uuid.uuid4())),
+                        result_type=OrderReadResult,
+                        rpc_timeout=self._wait_bound,
+                    ),
                 )
             except RPCError as exc:
                 if workflow_closed(exc) or exc.status == RPCStatusCode.NOT_FOUND:
                     # Closed: a current session's order workflow reads it; an older one's snapshot answers.
                     return await self._closed.read_order(platform_id, session_id, request)
                 raise
-            except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+            except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
                 raise UcpError(
                     "the merchant did not answer the order read in time; retry later",
                     code=ErrorCode.MERCHANT_TIMEOUT,
@@ -330,35 +350,8 @@ class CheckoutGateway:
         await self._client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=rpc_timeout)
 
     async def read_checkout(self, platform_id: str, session_id: str, merchant_id: str) -> SessionView | None:
-        """The session after a read of the merchant's checkout; ``None``: answer from the Query instead.
-
-        Concurrent callers for one session share one read (single flight, shielded so
-        that one caller's disconnect does not cancel the others'). ``None`` when the
-        workflow refused the read (read moments ago, a merchant call running, not
-        waiting), it did not finish within the read bound, or Temporal failed: a GET
-        then still answers, from the state the Query just returned.
-        """
-        workflow_id = checkout_workflow_id(platform_id, session_id)
-        shared = self._reads.get(workflow_id)
-        if shared is None:
-            shared = asyncio.ensure_future(self._read_checkout(workflow_id, merchant_id))
-            self._reads[workflow_id] = shared
-            shared.add_done_callback(lambda _: self._reads.pop(workflow_id, None))
-        return await asyncio.shield(shared)
-
-    async def _read_checkout(self, workflow_id: str, merchant_id: str) -> SessionView | None:
-        try:
-            view: SessionView = await self._client.get_workflow_handle(workflow_id).execute_update(
-                CHECKOUT_READ_UPDATE,
-                CheckoutRead(merchant_id=merchant_id),
-                id=update_id(CHECKOUT_READ_UPDATE, str(uuid.uuid4())),
-                result_type=SessionView,
-                rpc_timeout=self._read_bound,
-            )
-        except Exception as exc:  # refused, slow or failed: the Query answers (see the docstring)
-            _log.debug("read-through not used for %s: %s", workflow_id, type(exc).__name__)
-            return None
-        return view
+        """The session after a read of the merchant's checkout; ``None``: answer from the Query (api.read_through)."""
+        return await self._read_through.read(checkout_workflow_id(platform_id, session_id), merchant_id)
 
     async def view(self, platform_id: str, session_id: str) -> SessionView:
         with temporal_errors():
@@ -373,3 +366,12 @@ class CheckoutGateway:
             except RPCError:
                 if not await self._closed.order_event(platform_id, session_id, event):
                     raise
+
+
+async def _until(deadline: float, waiting: Awaitable[T]) -> T:
+    """``waiting``'s result if it comes before ``deadline`` (the loop's clock), else ``TimeoutError``.
+
+    The SDK's update calls take an ``rpc_timeout`` per RPC and loop while the server answers "not yet",
+    so only our own clock bounds how long the platform waits.
+    """
+    return await asyncio.wait_for(waiting, max(0.0, deadline - asyncio.get_running_loop().time()))

@@ -14,9 +14,12 @@ import asyncio
 import datetime as dt
 from typing import Any
 
+import pytest
 from starlette.types import Message, Receive, Scope, Send
+from temporalio.client import Client, Interceptor, OutboundInterceptor, StartWorkflowUpdateInput, WorkflowUpdateHandle
 
 from api.gateway import CheckoutGateway
+from contracts import ErrorCode, UcpError
 from tests.fixtures.connector_stack import PLATFORM, ConnectorStack, payment_body, ready_body, request
 from tests.fixtures.waiting import eventually
 from workflows.types import Operation, OrderEvent
@@ -106,6 +109,51 @@ async def test_a_get_during_a_running_complete_says_complete_in_progress(stack: 
         stack.merchant.asgi.release_hangs()
     done = await stack.wait_for(session_id, lambda v: v.status == "completed", seconds=90)
     assert done.checkout is not None and done.checkout["status"] == "completed"
+
+
+class UpdatesNeverArrive(Interceptor):
+    """A client whose Workflow Updates never reach the server (queries and the rest do).
+
+    What the platform sees when its ``complete`` was admitted but lost before the workflow
+    accepted it: the Temporal server restarted while the accepting task ran the first
+    merchant attempt (an admitted update lives in the server's memory until it is accepted).
+    """
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        return _Unsent(next)
+
+
+class _Unsent(OutboundInterceptor):
+    async def start_workflow_update(self, input: StartWorkflowUpdateInput) -> WorkflowUpdateHandle[Any]:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_a_complete_never_accepted_is_pending_not_in_progress(stack: ConnectorStack) -> None:
+    """Issue 11.5: the API says ``complete_in_progress`` only for a complete the session accepted.
+
+    Before, once the wait for acceptance ran out the API answered 200 with the session's checkout
+    relabelled ``complete_in_progress`` whatever the session said; for a complete that never
+    arrived (a chaos run lost one with a Temporal restart) nothing was in progress, the platform
+    did not retry, and the session stayed ``ready_for_complete`` for good. Now it is ``202
+    operation_pending``, and the replay with the same key completes the checkout once (IDM-05).
+    """
+    session_id = await _ready(stack)
+    config = stack.client.config()
+    config["interceptors"] = [*config["interceptors"], UpdatesNeverArrive()]
+    lossy = CheckoutGateway(
+        Client(**config), task_queue=stack.settings.temporal.task_queue, wait_bound=dt.timedelta(seconds=2)
+    )
+    key = "complete-lost-on-the-way"
+    with pytest.raises(UcpError) as pending:
+        await lossy.operate(PLATFORM, session_id, Operation.COMPLETE, request(payment_body(), key))
+    assert pending.value.code is ErrorCode.OPERATION_PENDING
+    assert (await stack.view(session_id)).status == "ready_for_complete"
+    replayed = await stack.operate(session_id, Operation.COMPLETE, payment_body(), key=key)
+    assert replayed.body["status"] == "completed", replayed.body
+    view = await stack.view(session_id)
+    assert view.merchant_checkout_id is not None
+    assert await stack.merchant.order_for_checkout(view.merchant_checkout_id) is not None
 
 
 async def _count(held: HeldAnswers) -> int:
