@@ -30,7 +30,7 @@ import uuid
 from typing import Any, Final
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowExecutionStatus
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
 from api.temporal_errors import temporal_errors
@@ -104,12 +104,8 @@ class ClosedSessions:
             "id": order_workflow_id(checkout_workflow_id(start.platform_id, start.session_id)),
             "task_queue": self._task_queue,
             "result_type": SessionView,
-            "search_attributes": TypedSearchAttributes(
-                [
-                    SearchAttributePair(search_attributes.PLATFORM, start.platform_id),
-                    SearchAttributePair(search_attributes.MERCHANT, start.merchant_id),
-                    SearchAttributePair(search_attributes.STATUS, state.status or "closed"),
-                ]
+            "search_attributes": search_attributes.at_start(
+                start.platform_id, start.merchant_id, state.status or "closed"
             ),
             "static_summary": f"Order of checkout {start.session_id} at {start.merchant_id} for {start.platform_id}",
             "static_details": (

@@ -56,8 +56,6 @@ from temporalio.client import (
     WorkflowUpdateStage,
 )
 from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
@@ -145,13 +143,7 @@ class CheckoutGateway:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             # A run that failed (its create never arrived, issue 12.11) may be started again; a finished one not.
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(search_attributes.PLATFORM, context.platform_id),
-                    SearchAttributePair(search_attributes.MERCHANT, context.merchant_id),
-                    SearchAttributePair(search_attributes.STATUS, "creating"),
-                ]
-            ),
+            search_attributes=search_attributes.at_start(context.platform_id, context.merchant_id, "creating"),
             static_summary=f"Checkout {session_id} at {context.merchant_id} for {context.platform_id}",
             static_details=(
                 f"platform: {context.platform_id}\nmerchant: {context.merchant_id}\nsession: {session_id}\n"

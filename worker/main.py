@@ -50,10 +50,11 @@ SHARED_WORKFLOW_MODULES = ("workflows", "activities", "contracts")  # pure for w
 class WorkerOptions:
     """Worker settings (issue 13: chosen by measurement, docs/perf/after-quick.md).
 
-    ``max_cached_workflows`` bounds the sticky cache: a session stays open for its
-    48 h idempotency window, so with the SDK's default (1,000) every finished session
-    kept ~0.4 MB of worker memory until a thousand more had run; an evicted session's
-    next operation replays its history (one operation's worth of events each, issue 13).
+    ``max_cached_workflows`` bounds the sticky cache of running sessions (a finished
+    one completes at its terminal status, decision 0001, and leaves the cache): with
+    the SDK's default (1,000) every open session kept ~0.4 MB of worker memory; an
+    evicted session's next operation replays its history (one operation's worth of
+    events each, issue 13).
     """
 
     max_concurrent_activities: int = 100

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
 
 PLATFORM: Final = SearchAttributeKey.for_keyword("UcpPlatform")
 MERCHANT: Final = SearchAttributeKey.for_keyword("UcpMerchant")
@@ -29,3 +29,14 @@ def upsert(status: str | None, release: str | None = None) -> None:
     if release is not None:
         updates.append(MERCHANT_VERSION.value_set(release))
     workflow.upsert_search_attributes(updates)
+
+
+def at_start(platform_id: str, merchant_id: str, status: str) -> TypedSearchAttributes:
+    """What a session's workflow (or its order workflow) starts with: who it is for, and its status."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(PLATFORM, platform_id),
+            SearchAttributePair(MERCHANT, merchant_id),
+            SearchAttributePair(STATUS, status),
+        ]
+    )
