@@ -1,0 +1,120 @@
+"""Orphaned audit rows: a tail the session's workflow never learned it wrote, adopted instead of overwritten.
+
+How a tail is orphaned: a platform operation's first merchant attempt runs as a
+*local* activity inside the workflow task that accepts the Update, and it
+stores the operation's records (``activities/operation.py``). When Temporal
+loses that task after the records committed (the server killed before the task
+completed), the Update never reaches history: the rows stay, the workflow's
+``audit_seq`` never advanced, and its next outbox write offers those positions
+again with other events. Refusing that as a conflict would hold the session's
+outbox forever; overwriting would break the append-only chain (DESIGN.md
+invariant 7). Instead, for the outbox's writes (``adopt_orphans``):
+
+* the stored rows from the batch's first ``seq`` on are kept as they are (they
+  record what the merchant really did);
+* one ``audit_orphans_adopted`` event is appended after them, saying which
+  positions the workflow did not know of, then the batch, each event moved by
+  the same *shift*, hash-linked as ever; the caller returns the shift to the
+  workflow, which numbers its later events after them;
+* a retry of the same write finds that adoption event and the batch after it,
+  and writes nothing twice (the ordinary idempotency rules check the moved batch).
+
+Only a tail that can be such an orphan is adopted: one session, the same
+platform, every row decided no later than the batch's first event (workflow
+time runs forward). Anything else is the conflict it always was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+import structlog
+from sqlalchemy import select
+
+from contracts import canonical_json
+from storage.audit import AuditOutcome, NewAuditEvent, row_event
+from storage.models import audit_events
+
+if TYPE_CHECKING:
+    from storage.batch import BatchItem, Plan
+
+ORPHANS_ADOPTED: Final = "audit_orphans_adopted"
+
+_log = structlog.get_logger("ucp_connector.storage")
+
+
+def adopted(
+    items: Sequence[BatchItem], offered: dict[str, Any], stored: dict[tuple[str, int], Any]
+) -> Plan[list[BatchItem] | None]:
+    """The batch to write instead of ``items`` when its first position holds an orphaned tail; else ``None``.
+
+    ``offered`` is the hashed document of the batch's first event, ``stored`` the rows the batch's own
+    range read found. ``None`` leaves ``items`` to the ordinary rules
+    (idempotent, conflict, gap), so only a batch whose first event finds another event at its position is
+    looked at more closely, with one more SELECT.
+    """
+    events = [item for item in items if isinstance(item, NewAuditEvent)]
+    if not events or len({event.session_id for event in events}) != 1 or events[0].seq is None:
+        return None
+    first, seq = events[0], events[0].seq
+    existing = stored.get((first.session_id, seq))
+    if existing is None or canonical_json(row_event(existing)) == canonical_json(offered):
+        return None
+    tail = list(
+        (
+            yield (
+                select(audit_events)
+                .where(audit_events.c.session_id == first.session_id, audit_events.c.seq >= seq)
+                .order_by(audit_events.c.seq),
+                None,
+            )
+        ).all()
+    )
+    adoptions = (i for i, row in enumerate(tail) if row.action == ORPHANS_ADOPTED and _first_seq(row) == seq)
+    cut = next(adoptions, len(tail))  # where an earlier try of this write adopted the tail, if one did
+    orphans = tail[:cut]
+    if not orphans:
+        return None
+    if cut == len(tail):
+        if any(not _orphan(row, offered) for row in orphans):
+            return None  # not what a lost operation leaves: the ordinary rules refuse it
+        _log.warning(
+            ORPHANS_ADOPTED,
+            alert=True,
+            session_id=first.session_id,
+            first_seq=seq,
+            last_seq=orphans[-1].seq,
+            actions=[row.action for row in orphans],
+        )
+    # A retry derives the same adoption event and moved batch; the ordinary rules find them stored.
+    last = orphans[-1].seq
+    adoption = NewAuditEvent(
+        platform_id=first.platform_id,
+        session_id=first.session_id,
+        seq=last + 1,
+        occurred_at=first.occurred_at,
+        actor="connector",
+        action=ORPHANS_ADOPTED,
+        outcome=AuditOutcome.SUCCEEDED,
+        payload={"first_seq": seq, "last_seq": last, "actions": [row.action for row in orphans]},
+    )
+    return [adoption, *_moved(items, last + 2 - seq)]
+
+
+def _first_seq(row: Any) -> Any:
+    return (row.payload or {}).get("first_seq") if isinstance(row.payload, dict) else None
+
+
+def _orphan(row: Any, offered: dict[str, Any]) -> bool:
+    """A row the session's workflow may have lost: its platform, decided no later than the batch's first event."""
+    return bool(row.platform_id == offered["platform_id"] and row_event(row)["occurred_at"] <= offered["occurred_at"])
+
+
+def _moved(items: Sequence[BatchItem], shift: int) -> list[BatchItem]:
+    return [
+        item.model_copy(update={"seq": item.seq + shift})
+        if isinstance(item, NewAuditEvent) and item.seq is not None
+        else item
+        for item in items
+    ]
