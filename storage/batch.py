@@ -232,7 +232,7 @@ def batch_plan(
     canonical_of = {id(offered): canonical_json(offered) for offered in documents}
     stored = yield from _stored(events)
     if adopt_orphans and events:
-        moved = yield from adopted(items, documents[0], stored)
+        moved = yield from adopted(items, documents, stored)
         if moved is not None:  # written after the orphaned tail, by the ordinary rules
             return (yield from batch_plan(redactor, moved, sqlite=sqlite, keep_stored=keep_stored))
     if keep_stored and events and (events[0].session_id, _seq(events[0])) in stored:

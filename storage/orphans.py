@@ -10,8 +10,9 @@ again with other events. Refusing that as a conflict would hold the session's
 outbox forever; overwriting would break the append-only chain (DESIGN.md
 invariant 7). Instead, for the outbox's writes (``adopt_orphans``):
 
-* the stored rows from the batch's first ``seq`` on are kept as they are (they
-  record what the merchant really did);
+* the stored rows from the first position where the batch finds another event
+  on (its leading events may be stored already: a prelude the lost activity
+  wrote too) are kept as they are (they record what the merchant really did);
 * one ``audit_orphans_adopted`` event is appended after them, saying which
   positions the workflow did not know of, then the batch, each event moved by
   the same *shift*, hash-linked as ever; the caller returns the shift to the
@@ -20,8 +21,8 @@ invariant 7). Instead, for the outbox's writes (``adopt_orphans``):
   and writes nothing twice (the ordinary idempotency rules check the moved batch).
 
 Only a tail that can be such an orphan is adopted: one session, the same
-platform, every row decided no later than the batch's first event (workflow
-time runs forward). Anything else is the conflict it always was.
+platform, every row decided no later than the event the batch offers in its
+place (workflow time runs forward). Anything else is the conflict it always was.
 """
 
 from __future__ import annotations
@@ -45,22 +46,28 @@ _log = structlog.get_logger("ucp_connector.storage")
 
 
 def adopted(
-    items: Sequence[BatchItem], offered: dict[str, Any], stored: dict[tuple[str, int], Any]
+    items: Sequence[BatchItem], documents: Sequence[dict[str, Any]], stored: dict[tuple[str, int], Any]
 ) -> Plan[list[BatchItem] | None]:
-    """The batch to write instead of ``items`` when its first position holds an orphaned tail; else ``None``.
+    """The batch to write instead of ``items`` when it runs into an orphaned tail; else ``None``.
 
-    ``offered`` is the hashed document of the batch's first event, ``stored`` the rows the batch's own
-    range read found. ``None`` leaves ``items`` to the ordinary rules
-    (idempotent, conflict, gap), so only a batch whose first event finds another event at its position is
+    ``documents`` are the hashed documents of the batch's events, ``stored`` the rows the batch's own
+    range read found. The batch's leading events may be stored already (a prelude the lost activity
+    wrote too); the first one that finds *another* event at its position is where a tail may begin.
+    ``None`` leaves ``items`` to the ordinary rules (idempotent, conflict, gap), so only such a batch is
     looked at more closely, with one more SELECT.
     """
     events = [item for item in items if isinstance(item, NewAuditEvent)]
-    if not events or len({event.session_id for event in events}) != 1 or events[0].seq is None:
+    if not events or len({event.session_id for event in events}) != 1:
         return None
-    first, seq = events[0], events[0].seq
-    existing = stored.get((first.session_id, seq))
-    if existing is None or canonical_json(row_event(existing)) == canonical_json(offered):
-        return None
+    for pivot, offered in zip(events, documents, strict=True):
+        existing = stored.get((pivot.session_id, int(offered["seq"])))
+        if existing is None:
+            return None  # new rows from here on (or a gap): the ordinary rules
+        if canonical_json(row_event(existing)) != canonical_json(offered):
+            break
+    else:
+        return None  # all stored as offered: a retry
+    first, seq = pivot, int(offered["seq"])
     tail = list(
         (
             yield (
@@ -99,7 +106,7 @@ def adopted(
         outcome=AuditOutcome.SUCCEEDED,
         payload={"first_seq": seq, "last_seq": last, "actions": [row.action for row in orphans]},
     )
-    return [adoption, *_moved(items, last + 2 - seq)]
+    return _after(items, pivot, adoption, last + 2 - seq)
 
 
 def _first_seq(row: Any) -> Any:
@@ -107,14 +114,20 @@ def _first_seq(row: Any) -> Any:
 
 
 def _orphan(row: Any, offered: dict[str, Any]) -> bool:
-    """A row the session's workflow may have lost: its platform, decided no later than the batch's first event."""
+    """A row the session's workflow may have lost: its platform, decided no later than the event offered in its
+    place (workflow time runs forward)."""
     return bool(row.platform_id == offered["platform_id"] and row_event(row)["occurred_at"] <= offered["occurred_at"])
 
 
-def _moved(items: Sequence[BatchItem], shift: int) -> list[BatchItem]:
-    return [
-        item.model_copy(update={"seq": item.seq + shift})
-        if isinstance(item, NewAuditEvent) and item.seq is not None
-        else item
-        for item in items
-    ]
+def _after(items: Sequence[BatchItem], pivot: NewAuditEvent, adoption: NewAuditEvent, shift: int) -> list[BatchItem]:
+    """``items`` with ``adoption`` before ``pivot`` and every event from ``pivot`` on moved by ``shift``."""
+    moved: list[BatchItem] = []
+    moving = False
+    for item in items:
+        if item is pivot:
+            moved.append(adoption)
+            moving = True
+        if moving and isinstance(item, NewAuditEvent) and item.seq is not None:
+            item = item.model_copy(update={"seq": item.seq + shift})
+        moved.append(item)
+    return moved

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from storage.audit import NewAuditEvent
+from storage.audit import AuditOutcome, NewAuditEvent
 from storage.errors import AuditConflictError
 from storage.orphans import ORPHANS_ADOPTED
 from storage.repository import Repository
@@ -79,24 +79,43 @@ async def test_a_retried_adoption_writes_nothing_twice_and_the_chain_goes_on(rep
     assert (await repo.verify_chains(session)).ok
 
 
+async def test_a_batch_whose_leading_events_are_stored_adopts_the_tail_after_them(repo: Repository) -> None:
+    """The lost activity wrote the queued prelude too: the outbox's retry of it matches row for row, and the
+    first event that finds another one at its position is where the orphaned tail begins."""
+    session = new_session_id()
+    await repo.write_batch([event(session, 1)])
+    await repo.write_batch(
+        [event(session, 2), event(session, 3, action="merchant.complete_checkout")], keep_stored=True
+    )
+    written = await repo.write_batch([event(session, 2), _webhook(session, 3)], adopt_orphans=True)
+    assert [(row.seq, row.action) for row in written] == [
+        (2, "checkout.update"),
+        (4, ORPHANS_ADOPTED),
+        (5, "order_event"),
+    ]
+    assert written[1].payload == {"first_seq": 3, "last_seq": 3, "actions": ["merchant.complete_checkout"]}
+    assert (await repo.verify_chains(session)).ok
+
+
 async def test_a_genuine_conflict_is_refused_also_for_the_outbox(repo: Repository) -> None:
-    """Not every difference is an orphan: a batch whose first event is stored but a later one differs, a
-    tail decided after the batch (no lost task can have), another platform's rows: ``AuditConflictError``
-    as ever, nothing written."""
+    """Not every difference is an orphan: rows decided after the event offered in their place (no lost task
+    can have left them), another platform's rows, a retried adoption whose batch differs from the one it
+    stored: ``AuditConflictError`` as ever, nothing written."""
     session = new_session_id()
     await _with_orphans(repo, session)
     stored = (await repo.list_session_events(session, "platform-a")).items
-    partial = [event(session, 2), event(session, 3, action="order_event")]  # 2 is ours, 3 is not
-    with pytest.raises(AuditConflictError):
-        await repo.write_batch(partial, adopt_orphans=True)
     earlier = [event(session, 3, action="order_event", occurred_at=NOW)]  # before the tail's rows were decided
     with pytest.raises(AuditConflictError):
         await repo.write_batch(earlier, adopt_orphans=True)
+    assert (await repo.list_session_events(session, "platform-a")).items == stored
+    await repo.write_batch([_webhook(session, 3)], adopt_orphans=True)
+    with pytest.raises(AuditConflictError):  # the same write again, but another event than it stored
+        await repo.write_batch([_webhook(session, 3, outcome=AuditOutcome.REJECTED)], adopt_orphans=True)
     other = new_session_id()
     await repo.write_batch([event(other, seq, platform_id="platform-b") for seq in (1, 2)])
     with pytest.raises(AuditConflictError):
         await repo.write_batch([_webhook(other, 2)], adopt_orphans=True)
-    assert (await repo.list_session_events(session, "platform-a")).items == stored
+    assert len((await repo.list_session_events(other, "platform-b")).items) == 2
 
 
 async def test_without_adopt_orphans_an_orphaned_tail_is_still_a_conflict(repo: Repository) -> None:

@@ -20,6 +20,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from temporalio.worker import Replayer
+
 from activities.audit import write_records
 from activities.merchant import MerchantActivities
 from activities.operation import OperationActivities
@@ -32,9 +34,12 @@ from activities.types import (
 )
 from contracts import canonical_json, checkout_workflow_id, content_digest, outbound_idempotency_key
 from core.outbound_http import new_http_client
+from core.temporal.client import data_converter
+from core.temporal.codec import PayloadKeyring
 from merchants.profiles import ProfileCache
 from tests.fixtures.connector_stack import PLATFORM, ConnectorStack, payment_body, ready_body
 from tests.fixtures.waiting import eventually
+from workflows.checkout import CheckoutSessionWorkflow
 from workflows.types import Operation, OrderEvent, SessionView
 
 ORPHANS_ADOPTED = "audit_orphans_adopted"  # storage.orphans.ORPHANS_ADOPTED
@@ -118,11 +123,12 @@ def _drained(view: SessionView) -> bool:
 
 
 async def test_orphaned_audit_rows_are_adopted_and_the_order_webhook_completes_the_session(
-    stack: ConnectorStack,
+    stack: ConnectorStack, payload_keyring: PayloadKeyring
 ) -> None:
     """(a) The lost task's rows stay where they are, an adoption event follows them, the webhook's rows go
     after it and the outbox drains (before: ``different_event`` conflict, ``audit_writes_pending``
-    forever). (b) The webhook completes the ready_for_complete session (before: it stayed ready)."""
+    forever). (b) The webhook completes the ready_for_complete session (before: it stayed ready).
+    The history, with both patches' markers, replays (invariant 5)."""
     session_id, view, stored = await _ready_and_stored(stack)
     await _complete_lost_after_the_merchant(stack, session_id, view, stored, rows=True)
     before = (await stack.repository.list_session_events(session_id, PLATFORM, limit=200)).items
@@ -148,6 +154,9 @@ async def test_orphaned_audit_rows_are_adopted_and_the_order_webhook_completes_t
     assert actions[-1] == "status_changed"  # the webhook's status change, numbered after the adoption
     assert (await stack.repository.verify_chains(session_id=session_id)).ok
     assert await stack.merchant.count_orders() == 1
+    history = await stack.handle(session_id).fetch_history()
+    replayer = Replayer(workflows=[CheckoutSessionWorkflow], data_converter=data_converter(payload_keyring))
+    await replayer.replay_workflow(history)
 
 
 async def test_an_order_webhook_completes_a_ready_for_complete_session(stack: ConnectorStack) -> None:
