@@ -100,10 +100,13 @@ async def test_a_batch_whose_leading_events_are_stored_adopts_the_tail_after_the
 async def test_a_genuine_conflict_is_refused_also_for_the_outbox(repo: Repository) -> None:
     """Not every difference is an orphan: rows decided after the event offered in their place (no lost task
     can have left them), another platform's rows, a retried adoption whose batch differs from the one it
-    stored: ``AuditConflictError`` as ever, nothing written."""
+    stored: ``AuditConflictError`` as ever, nothing written. And only the outbox adopts: without
+    ``adopt_orphans`` (an operation's own records, every other writer) an orphaned tail is a conflict."""
     session = new_session_id()
     await _with_orphans(repo, session)
     stored = (await repo.list_session_events(session, "platform-a")).items
+    with pytest.raises(AuditConflictError):
+        await repo.write_batch([_webhook(session, 3)], keep_stored=True)
     earlier = [event(session, 3, action="order_event", occurred_at=NOW)]  # before the tail's rows were decided
     with pytest.raises(AuditConflictError):
         await repo.write_batch(earlier, adopt_orphans=True)
@@ -116,12 +119,3 @@ async def test_a_genuine_conflict_is_refused_also_for_the_outbox(repo: Repositor
     with pytest.raises(AuditConflictError):
         await repo.write_batch([_webhook(other, 2)], adopt_orphans=True)
     assert len((await repo.list_session_events(other, "platform-b")).items) == 2
-
-
-async def test_without_adopt_orphans_an_orphaned_tail_is_still_a_conflict(repo: Repository) -> None:
-    """Only the outbox adopts: an operation's own records (``keep_stored``) and every other writer refuse."""
-    session = new_session_id()
-    await _with_orphans(repo, session)
-    with pytest.raises(AuditConflictError):
-        await repo.write_batch([_webhook(session, 3)])
-    assert len((await repo.list_session_events(session, "platform-a")).items) == 5
