@@ -115,8 +115,13 @@ def _first_seq(row: Any) -> Any:
 
 def _orphan(row: Any, offered: dict[str, Any]) -> bool:
     """A row the session's workflow may have lost: its platform, decided no later than the event offered in its
-    place (workflow time runs forward)."""
-    return bool(row.platform_id == offered["platform_id"] and row_event(row)["occurred_at"] <= offered["occurred_at"])
+    place (workflow time runs forward), and no earlier adoption (rows after one are the workflow's own: an
+    event numbered behind them is a workflow that did not move on, never a lost task)."""
+    return bool(
+        row.platform_id == offered["platform_id"]
+        and row.action != ORPHANS_ADOPTED
+        and row_event(row)["occurred_at"] <= offered["occurred_at"]
+    )
 
 
 def _after(items: Sequence[BatchItem], pivot: NewAuditEvent, adoption: NewAuditEvent, shift: int) -> list[BatchItem]:

@@ -114,6 +114,10 @@ async def test_a_genuine_conflict_is_refused_also_for_the_outbox(repo: Repositor
     await repo.write_batch([_webhook(session, 3)], adopt_orphans=True)
     with pytest.raises(AuditConflictError):  # the same write again, but another event than it stored
         await repo.write_batch([_webhook(session, 3, outcome=AuditOutcome.REJECTED)], adopt_orphans=True)
+    stored = (await repo.list_session_events(session, "platform-a")).items
+    with pytest.raises(AuditConflictError):  # numbered behind the adoption: its batch is the workflow's own rows
+        await repo.write_batch([_webhook(session, 4, action="platform_notification")], adopt_orphans=True)
+    assert (await repo.list_session_events(session, "platform-a")).items == stored
     other = new_session_id()
     await repo.write_batch([event(other, seq, platform_id="platform-b") for seq in (1, 2)])
     with pytest.raises(AuditConflictError):
