@@ -18,6 +18,7 @@ reconciles it).
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from typing import Any
 
 from temporalio.worker import Replayer
@@ -193,3 +194,52 @@ async def test_a_get_while_an_unknown_complete_outcome_is_reconciled_says_comple
     done = await stack.wait_for(session_id, lambda v: v.status == "completed", seconds=90)
     assert done.status_history[-1].cause == "poll"
     assert await eventually(stack.merchant.count_orders, lambda count: count == 1) == 1
+
+
+async def test_events_decided_while_the_adopting_write_runs_are_numbered_after_the_shift(
+    stack: ConnectorStack,
+) -> None:
+    """(a) Invariant 7: what the workflow queues while the write that adopts the orphaned tail is still running
+    (a second order webhook here) is renumbered by the same shift, so it follows the adopted batch instead of
+    landing in the orphans' positions again. The write is held by a real lock on the SQLite file, released
+    once the second webhook's event is queued."""
+    session_id, view, stored = await _ready_and_stored(stack)
+    await _complete_lost_after_the_merchant(stack, session_id, view, stored, rows=True)
+    database = sqlite3.connect(stack.settings.storage.database_url.split(":///", 1)[1], isolation_level=None)
+    try:
+        database.execute("BEGIN IMMEDIATE")  # every writer waits for the file lock from now on
+        snapshot = await _order_webhook(stack, session_id, view)
+        await eventually(lambda: _writing(stack, session_id), bool, 30)
+        later = OrderEvent(
+            webhook_id="wh-lost-complete-2",
+            received_at=dt.datetime.now(dt.UTC),
+            order={**snapshot, "permalink_url": "y"},
+            webhook_timestamp=2_000_000_000,
+        )
+        await stack.gateway.order_event(PLATFORM, session_id, later)
+        await stack.wait_for(session_id, lambda v: v.order is not None and v.order["permalink_url"] == "y")
+    finally:
+        database.execute("ROLLBACK")
+        database.close()
+    await stack.wait_for(session_id, lambda v: v.status == "completed" and _drained(v), seconds=60)
+    trail = await _trail(stack, session_id)
+    assert [seq for seq, _ in trail] == list(range(1, len(trail) + 1))
+    actions = [action for _, action in trail]
+    assert actions[stored:] == [
+        "merchant.complete_checkout",
+        "status_changed",
+        "complete",
+        ORPHANS_ADOPTED,
+        "order_event",
+        "status_changed",
+        "order_event",
+    ]
+    assert (await stack.repository.verify_chains(session_id=session_id)).ok
+
+
+async def _writing(stack: ConnectorStack, session_id: str) -> bool:
+    """The session's write_batch activity is running (blocked on the lock)."""
+    description = await stack.handle(session_id).describe()
+    return any(
+        activity.activity_type.name == "write_batch" for activity in description.raw_description.pending_activities
+    )
