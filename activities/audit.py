@@ -30,16 +30,17 @@ class StorageActivities:
         self._repository = repository
 
     @activity.defn(name=ActivityName.WRITE_BATCH)
-    async def write_batch(self, batch: StorageBatch) -> StorageBatchWritten:
+    async def write_batch(self, batch: StorageBatch) -> StorageBatchWritten | None:
         """Write queued audit events and index updates in order, in one transaction (idempotent on retry).
 
         With ``adopt_orphans`` the events may land after a tail of rows the workflow lost track of
-        (``storage/orphans.py``); the result says how far, so the workflow numbers on from there.
+        (``storage/orphans.py``); the result says how far, so the workflow numbers on from there. Where
+        they are, the result is ``None``, as it always was (a history no bigger than before).
         """
         stored = await write_records(self._repository, batch.items, adopt_orphans=batch.adopt_orphans)
         offered = [item.seq for item in batch.items if isinstance(item, AuditRecord)]
         shift = stored[-1].seq - offered[-1] if offered and stored else 0
-        return StorageBatchWritten(shift=shift, first_orphan=offered[0] if shift else None)
+        return StorageBatchWritten(shift=shift, first_orphan=offered[0]) if shift else None
 
 
 async def write_records(

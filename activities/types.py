@@ -127,11 +127,11 @@ class StorageBatch(_Model):
 class StorageBatchWritten(_Model):
     """Where a batch's audit events went: ``shift`` positions after the seqs the workflow gave them.
 
-    Non-zero only when the batch followed an orphaned tail (``storage/orphans.py``): the workflow numbers
-    everything after it that much further on. Activities recorded before this returned nothing (``None``).
+    Only when the batch followed an orphaned tail (``storage/orphans.py``): the workflow numbers
+    everything after it that much further on. A batch stored where it was numbered answers ``None``.
     """
 
-    shift: int = Field(default=0, ge=0)
+    shift: int = Field(ge=1)
     first_orphan: int | None = Field(default=None, description="The first seq the workflow did not know it had.")
 
 

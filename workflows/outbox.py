@@ -241,7 +241,7 @@ class Outbox:
             )
         finally:
             self._writing = 0
-        written = StorageBatchWritten.model_validate(answer) if answer is not None else None  # None: older activity
+        written = StorageBatchWritten.model_validate(answer) if answer is not None else None  # None: in place
         if written is not None and written.shift and workflow.patched(ORPHANS_ADOPTED_PATCH):
             self._after_orphans(len(items), written)
         self._written += len(items)
