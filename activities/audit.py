@@ -15,7 +15,7 @@ from typing import TypeVar
 from temporalio import activity
 
 from activities.errors import encode_failure
-from activities.types import ActivityName, AuditRecord, SessionIndexRecord, StorageBatch
+from activities.types import ActivityName, AuditRecord, SessionIndexRecord, StorageBatch, StorageBatchWritten
 from contracts import ErrorCode
 from storage.audit import AuditEvent, AuditOutcome, NewAuditEvent
 from storage.errors import StorageError
@@ -30,16 +30,31 @@ class StorageActivities:
         self._repository = repository
 
     @activity.defn(name=ActivityName.WRITE_BATCH)
-    async def write_batch(self, batch: StorageBatch) -> None:
-        """Write queued audit events and index updates in order, in one transaction (idempotent on retry)."""
-        await write_records(self._repository, batch.items)
+    async def write_batch(self, batch: StorageBatch) -> StorageBatchWritten | None:
+        """Write queued audit events and index updates in order, in one transaction (idempotent on retry).
+
+        With ``adopt_orphans`` the events may land after a tail of rows the workflow lost track of
+        (``storage/orphans.py``); the result says how far, so the workflow numbers on from there. Where
+        they are, the result is ``None``, as it always was (a history no bigger than before).
+        """
+        stored = await write_records(self._repository, batch.items, adopt_orphans=batch.adopt_orphans)
+        offered = [item.seq for item in batch.items if isinstance(item, AuditRecord)]
+        shift = stored[-1].seq - offered[-1] if offered and stored else 0
+        return StorageBatchWritten(shift=shift, first_orphan=offered[0]) if shift else None
 
 
 async def write_records(
-    repository: Repository, items: Sequence[AuditRecord | SessionIndexRecord], *, keep_stored: bool = False
+    repository: Repository,
+    items: Sequence[AuditRecord | SessionIndexRecord],
+    *,
+    keep_stored: bool = False,
+    adopt_orphans: bool = False,
 ) -> list[AuditEvent]:
     """The workflow's records as one storage batch (``storage.batch``); an outage is retryable."""
-    return await _written(repository.write_batch([to_storage(item) for item in items], keep_stored=keep_stored))
+    write = repository.write_batch(
+        [to_storage(item) for item in items], keep_stored=keep_stored, adopt_orphans=adopt_orphans
+    )
+    return await _written(write)
 
 
 def to_storage(item: AuditRecord | SessionIndexRecord) -> NewAuditEvent | SessionUpsert:

@@ -117,6 +117,22 @@ class StorageBatch(_Model):
     """Storage writes in the order the workflow decided them; one activity writes them all, in order."""
 
     items: list[StorageWrite] = Field(min_length=1)
+    adopt_orphans: bool = Field(
+        default=False,
+        description="A tail of rows the workflow never learned it wrote is kept and this batch follows it "
+        "(storage/orphans.py): the outbox's writes.",
+    )
+
+
+class StorageBatchWritten(_Model):
+    """Where a batch's audit events went: ``shift`` positions after the seqs the workflow gave them.
+
+    Only when the batch followed an orphaned tail (``storage/orphans.py``): the workflow numbers
+    everything after it that much further on. A batch stored where it was numbered answers ``None``.
+    """
+
+    shift: int = Field(ge=1)
+    first_orphan: int | None = Field(default=None, description="The first seq the workflow did not know it had.")
 
 
 class PlatformNotification(_Model):

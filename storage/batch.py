@@ -18,6 +18,11 @@ merchant's idempotency cache): when the batch's first event is already stored
 under the same action, the stored rows are the record and are returned as they
 are, instead of failing the retry with a conflict. The deterministic key is
 (session_id, seq, action).
+
+``adopt_orphans`` serves the session outbox's writes: a tail of rows the
+workflow never learned it wrote (a lost workflow task, ``storage/orphans.py``)
+is kept and the batch appended after it, never a conflict that holds the
+session's outbox forever, never an overwrite.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from contracts import Redactor, canonical_json
 from storage.audit import GENESIS_HASH, AuditEvent, NewAuditEvent, chain_hash, hashed_event, row_event
 from storage.errors import AuditConflictError, AuditSequenceGapError
 from storage.models import audit_events, sessions
+from storage.orphans import adopted
 from storage.sessions import SessionRecord, SessionUpsert
 
 BatchItem = NewAuditEvent | SessionUpsert
@@ -198,17 +204,26 @@ async def write_batch(
     *,
     sqlite: bool,
     keep_stored: bool = False,
+    adopt_orphans: bool = False,
 ) -> list[AuditEvent]:
     """Write ``items`` in order inside ``connection``'s transaction; return the audit events as stored.
 
     Audit events must have explicit, consecutive ``seq`` numbers per session
     (the workflow numbers them); index rows are upserted where they stand.
+    With ``adopt_orphans`` the events may be stored further on (``storage/orphans.py``): the last one
+    returned is the batch's last event, at its position in the chain.
     """
-    return await run_async(connection, batch_plan(redactor, items, sqlite=sqlite, keep_stored=keep_stored))
+    plan = batch_plan(redactor, items, sqlite=sqlite, keep_stored=keep_stored, adopt_orphans=adopt_orphans)
+    return await run_async(connection, plan)
 
 
 def batch_plan(
-    redactor: Redactor, items: Sequence[BatchItem], *, sqlite: bool, keep_stored: bool = False
+    redactor: Redactor,
+    items: Sequence[BatchItem],
+    *,
+    sqlite: bool,
+    keep_stored: bool = False,
+    adopt_orphans: bool = False,
 ) -> Plan[list[AuditEvent]]:
     """:func:`write_batch` as a plan (for :func:`run_async` or :func:`run_sync`)."""
     events = [item for item in items if isinstance(item, NewAuditEvent)]
@@ -216,6 +231,10 @@ def batch_plan(
     # Refuse what cannot be hashed before touching the database; the bytes are the ones each hash is over.
     canonical_of = {id(offered): canonical_json(offered) for offered in documents}
     stored = yield from _stored(events)
+    if adopt_orphans and events:
+        moved = yield from adopted(items, documents, stored)
+        if moved is not None:  # written after the orphaned tail, by the ordinary rules
+            return (yield from batch_plan(redactor, moved, sqlite=sqlite, keep_stored=keep_stored))
     if keep_stored and events and (events[0].session_id, _seq(events[0])) in stored:
         first = stored[(events[0].session_id, _seq(events[0]))]
         if first.action == events[0].action:

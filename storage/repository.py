@@ -240,24 +240,26 @@ class Repository:
             async with write_transaction(self._engine) as connection:
                 return await batch.upsert_session(connection, change, sqlite=is_sqlite(self._engine))
 
-    async def write_batch(self, items: Sequence[BatchItem], *, keep_stored: bool = False) -> list[AuditEvent]:
-        """Audit events (explicit ``seq``) and index rows in one transaction, in order (``storage.batch``)."""
+    async def write_batch(
+        self, items: Sequence[BatchItem], *, keep_stored: bool = False, adopt_orphans: bool = False
+    ) -> list[AuditEvent]:
+        """Audit events (explicit ``seq``) and index rows in one transaction, in order (``storage.batch``;
+        ``adopt_orphans``: after an orphaned tail, ``storage.orphans``)."""
+        rules = {"keep_stored": keep_stored, "adopt_orphans": adopt_orphans}
         for _attempt in range(EXPLICIT_ATTEMPTS):
             try:
                 with translate_errors("audit append"):
                     if self._batch_engine is not None:  # SQLite: the whole batch in one thread hop
-                        return await asyncio.to_thread(self._write_batch_sync, self._batch_engine, items, keep_stored)
+                        return await asyncio.to_thread(self._write_batch_sync, self._batch_engine, items, rules)
                     async with write_transaction(self._engine) as connection:
-                        return await batch.write_batch(
-                            connection, self._redactor, items, sqlite=False, keep_stored=keep_stored
-                        )
+                        return await batch.write_batch(connection, self._redactor, items, sqlite=False, **rules)
             except IntegrityError:
                 continue  # a concurrent writer took a (session_id, seq) first: re-read and compare
         raise StorageUnavailableError("audit append kept colliding", reason="contention")
 
-    def _write_batch_sync(self, engine: Engine, items: Sequence[BatchItem], keep_stored: bool) -> list[AuditEvent]:
+    def _write_batch_sync(self, engine: Engine, items: Sequence[BatchItem], rules: dict[str, bool]) -> list[AuditEvent]:
         with sync_write_transaction(engine) as connection:
-            plan = batch.batch_plan(self._redactor, items, sqlite=True, keep_stored=keep_stored)
+            plan = batch.batch_plan(self._redactor, items, sqlite=True, **rules)
             return batch.run_sync(connection, plan)
 
     async def get_session(self, session_id: str, platform_id: str) -> SessionRecord | None:

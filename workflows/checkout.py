@@ -309,14 +309,20 @@ class CheckoutSessionWorkflow(MerchantReads):
 
         A signed order for this checkout proves the merchant completed it, so a
         session waiting in ``complete_in_progress`` (or on an unknown complete
-        outcome) becomes ``completed`` at once; the order snapshot replaces the
-        previous one (webhooks carry the full entity).
+        outcome), or still ``ready_for_complete`` because its complete was lost
+        after the merchant placed the order, becomes ``completed`` at once; the
+        order snapshot replaces the previous one (webhooks carry the full entity).
         """
         order = orders.accept(self.state, self._outbox, self._start.merchant_id, event)
         if order is None:
             return  # a duplicate, or an older snapshot than the one kept
         self._changes += 1
-        completed = lifecycle.completed_by_order(self.state, order)
+        # A ready session's complete may have been lost here after the merchant placed the order (the marker
+        # only where that happens, so other sessions' histories stay as they were).
+        from_ready = lifecycle.order_completes_ready(self.state) and workflow.patched(
+            lifecycle.ORDER_COMPLETES_READY_PATCH
+        )
+        completed = lifecycle.completed_by_order(self.state, order, from_ready=from_ready)
         if completed is not None:
             self._mirror(completed, cause="order_webhook")
         self._outbox.notify("order.updated", {"order": order})

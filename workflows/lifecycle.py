@@ -60,6 +60,9 @@ TERMINAL: Final = frozenset(status.value for status in CheckoutStatus if status.
 
 # Issue 11.5: a stale merchant answer is dropped. Histories recorded before applied it; they replay unchanged.
 STATUS_FORWARD_PATCH: Final = "status-forward"
+# ORD-18: an order webhook completes a ready_for_complete session (its complete was lost on our side after the
+# merchant placed the order). Histories recorded before kept such a session ready; they replay unchanged.
+ORDER_COMPLETES_READY_PATCH: Final = "order-completes-ready"
 IDEMPOTENCY_WINDOW: Final = dt.timedelta(hours=48)  # DESIGN invariant 2: keys are honoured for 48 h
 CLOSE_GRACE: Final = dt.timedelta(seconds=10)  # a finished session lingers this long before it completes (0001)
 DEFAULT_SESSION_LIFETIME: Final = dt.timedelta(hours=6)  # checkout.md: expires_at defaults to 6 h
@@ -300,15 +303,27 @@ def order_id(state: SessionState) -> str | None:
     return None
 
 
-def completed_by_order(state: SessionState, order: dict[str, Any]) -> dict[str, Any] | None:
+def completed_by_order(
+    state: SessionState, order: dict[str, Any], *, from_ready: bool = False
+) -> dict[str, Any] | None:
     """The checkout a signed order webhook proves ``completed`` (ORD-18), or ``None`` when it proves nothing new.
 
-    Only a session waiting on the merchant (``complete_in_progress`` or an unknown complete outcome) moves.
+    A session waiting on the merchant (``complete_in_progress`` or an unknown complete outcome) moves; with
+    ``from_ready`` (:data:`ORDER_COMPLETES_READY_PATCH`) a ``ready_for_complete`` one too: the merchant
+    placed the order, so a complete happened there that this session never learned of (its workflow task
+    lost after the merchant answered, issue 11.5). A terminal status stays final.
     """
-    if state.checkout is None or state.status == COMPLETED or not awaiting_outcome(state):
+    if state.checkout is None or state.status == COMPLETED:
+        return None
+    if not (awaiting_outcome(state) or (from_ready and order_completes_ready(state))):
         return None
     confirmation = {key: order[key] for key in ("id", "permalink_url") if isinstance(order.get(key), str)}
     return {**state.checkout, "status": COMPLETED, "order": confirmation}
+
+
+def order_completes_ready(state: SessionState) -> bool:
+    """A ``ready_for_complete`` session that an order webhook would complete (ORD-18; see ``completed_by_order``)."""
+    return state.status == READY_FOR_COMPLETE and state.checkout is not None
 
 
 def order_with_currency(order: dict[str, Any], checkout: dict[str, Any] | None) -> dict[str, Any]:
@@ -326,7 +341,9 @@ def merchant_forgot(error: UcpError) -> bool:
 def session_view(start: SessionStart, state: SessionState, outbox_pending: list[str]) -> SessionView:
     """The Query answer: the session as the platform and an operator see it, without touching the merchant.
 
-    While a platform's complete runs, ``complete_in_progress``, as the API's bounded wait answers it (11.5).
+    While a platform's complete runs, ``complete_in_progress``, as the API's bounded wait answers it (11.5);
+    so too while the workflow reconciles a complete whose outcome is unknown (``state.reconcile``): the
+    merchant may have placed the order, and the API answered ``complete_in_progress`` for it.
     """
     view = SessionView(
         platform_id=start.platform_id,
@@ -343,7 +360,7 @@ def session_view(start: SessionStart, state: SessionState, outbox_pending: list[
         closed_at=state.closed_at,
         closed_reason=state.closed_reason,
     )
-    return completing_view(view) if complete_running(state) else view
+    return completing_view(view) if complete_running(state) or state.reconcile else view
 
 
 def complete_running(state: SessionState) -> bool:

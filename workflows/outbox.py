@@ -30,12 +30,16 @@ from activities.types import (
     PlatformNotification,
     SessionIndexRecord,
     StorageBatch,
+    StorageBatchWritten,
     StorageWrite,
 )
 from workflows import activity_options, lifecycle
 from workflows.types import SessionStart, SessionState
 
 STORAGE_BATCH: Final = 50  # audit/index writes per activity
+# A write that followed an orphaned audit tail (storage/orphans.py) moves the session's numbering on; no
+# history recorded before this ever got such an answer, the marker says where one did.
+ORPHANS_ADOPTED_PATCH: Final = "audit-orphans-adopted"
 
 
 class Outbox:
@@ -230,12 +234,29 @@ class Outbox:
         what = f"audit #{audits[0].seq}-#{audits[-1].seq}" if audits else "session index"
         self._writing = len(items)
         try:
-            await activity_options.execute(
-                ActivityName.WRITE_BATCH, StorageBatch(items=items), summary=f"write {what} ({len(items)} items)"
+            answer = await activity_options.execute(
+                ActivityName.WRITE_BATCH,
+                StorageBatch(items=items, adopt_orphans=True),
+                summary=f"write {what} ({len(items)} items)",
             )
         finally:
             self._writing = 0
+        written = StorageBatchWritten.model_validate(answer) if answer is not None else None  # None: in place
+        if written is not None and written.shift and workflow.patched(ORPHANS_ADOPTED_PATCH):
+            self._after_orphans(len(items), written)
         self._written += len(items)
+
+    def _after_orphans(self, count: int, written: StorageBatchWritten) -> None:
+        """The batch went after rows this workflow never learned it wrote (a workflow task lost after its
+        local activity stored an operation's records): number everything after them, nothing is renumbered
+        in the store. The first ``count`` queued items are the batch just written."""
+        self._state.audit_seq += written.shift
+        queue = self._state.pending_audit
+        queue[count:] = [_moved(item, written.shift) for item in queue[count:]]
+        workflow.logger.warning(
+            "audit rows this session did not know it had were adopted; its numbering moves on",
+            extra={"first_orphan": written.first_orphan, "shift": written.shift, "alert": True},
+        )
 
     async def _deliver(self, notifications: list[PlatformNotification]) -> None:
         [notification] = notifications
@@ -252,6 +273,10 @@ class Outbox:
             outcome=outcome,
             payload={"event_id": notification.event_id, "event_type": notification.event_type},
         )
+
+
+def _moved(item: StorageWrite, shift: int) -> StorageWrite:
+    return item.model_copy(update={"seq": item.seq + shift}) if isinstance(item, AuditRecord) else item
 
 
 def _audits(items: list[StorageWrite]) -> int:
