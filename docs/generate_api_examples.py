@@ -264,10 +264,14 @@ other operation is the Workflow Update `{operation}:{key}` of that session.
   never starts a second session; one whose session closed before this build
   and whose window has passed is `409 idempotency_key_reused`
   (`detail.reason = session_closed`).
-* The operation takes longer than `api_wait_seconds` (@WAIT@ s by default):
-  `complete` answers the session as `complete_in_progress`, others `202
-  operation_pending` with `Retry-After`; replaying the same request (same key)
-  returns the result.
+* The operation takes longer than `api_wait_seconds` (@WAIT@ s by default, on the
+  API's own clock): a `complete` the session has accepted answers the session
+  as `complete_in_progress`; anything else, a `complete` not yet accepted
+  included, is `202 operation_pending` with `Retry-After`. Replaying the same
+  request (same key) returns the result: it attaches to the running operation,
+  or runs it again under the same outbound key when it never reached the
+  session (a Temporal restart loses an update it had not accepted), so the
+  merchant still executes it once.
 * The workflow engine is unreachable: `503 service_unavailable` with
   `Retry-After`, nothing executed (fail closed).
 * Merchant webhooks (`POST /webhooks/merchants/{merchant_id}`) carry no
