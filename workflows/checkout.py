@@ -48,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.types import MerchantOperation, MerchantProfileSummary
     from contracts import ErrorCode, UcpError
     from contracts.ucp.outcomes import business_outcomes
-    from workflows import lifecycle, orders, search_attributes, waits
+    from workflows import claims, lifecycle, orders, search_attributes, waits
     from workflows.merchant_calls import MerchantCalls, PlatformAnswer
     from workflows.merchant_reads import MerchantReads
     from workflows.outbox import Outbox
@@ -124,10 +124,14 @@ class CheckoutSessionWorkflow(MerchantReads):
         return self.view()
 
     def _finished(self) -> bool:
-        """Nothing is left to do: a current session at its terminal status (or whose create failed, no status);
-        an older one once its 48 h idempotency window has passed (it stayed open to answer replays)."""
+        """Nothing is left to do: a current session at its terminal status (or whose create failed, no status)
+        and no lost complete left to claim within the 48 h window (``claims``); an older one once that window
+        has passed (it stayed open to answer replays)."""
         if self._start.behaviour >= CLOSES_AT_TERMINAL:
-            return lifecycle.window_end(self.state) is not None
+            unclaimed = self.state.lost_complete_seq is not None and not lifecycle.window_closed(
+                self.state, workflow.now()
+            )
+            return lifecycle.window_end(self.state) is not None and not unclaimed
         return lifecycle.window_closed(self.state, workflow.now())
 
     def _never_created(self) -> SessionView:
@@ -206,7 +210,7 @@ class CheckoutSessionWorkflow(MerchantReads):
         error = lifecycle.request_error(operation, request, self._start.merchant_id, self.state)
         if error is None and request.idempotency_key not in self.state.idempotency:
             error = (
-                lifecycle.refusal(operation, self.state, self._start.policy)
+                claims.refusal(operation, self.state, self._start.policy)
                 or lifecycle.safety_refusal(operation, self.state, request.body)
                 or self._busy()
             )
@@ -228,7 +232,7 @@ class CheckoutSessionWorkflow(MerchantReads):
         try:
             async with self._merchant_lock:
                 # The status may have moved while this update waited for the lock.
-                error = lifecycle.refusal(operation, self.state, self._start.policy)
+                error = claims.refusal(operation, self.state, self._start.policy)
                 result = (
                     lifecycle.error_result(operation, request, error)
                     if error is not None
@@ -255,6 +259,10 @@ class CheckoutSessionWorkflow(MerchantReads):
     async def _perform(self, operation: Operation, request: OperationRequest) -> OperationResult:
         if operation is Operation.CREATE:
             return await self._create(request)
+        if claims.claimable(operation, self.state):  # issue 11.5: the order of a complete lost on our side
+            claimed = await claims.claim(self.state, self._merchant, request, self._start.session_id)
+            self._changes += 1  # claimed or not, the run loop looks again whether the session may close
+            return claimed
         if operation is Operation.COMPLETE and self.state.status == lifecycle.REQUIRES_ESCALATION:
             answered = await self._after_hand_off(request)  # CMP-05: the buyer may be back from continue_url
             if answered is not None:
@@ -311,7 +319,8 @@ class CheckoutSessionWorkflow(MerchantReads):
         session waiting in ``complete_in_progress`` (or on an unknown complete
         outcome), or still ``ready_for_complete`` because its complete was lost
         after the merchant placed the order, becomes ``completed`` at once; the
-        order snapshot replaces the previous one (webhooks carry the full entity).
+        order snapshot replaces the previous one (webhooks carry the full entity). The ready session's
+        lost complete may then be replayed by the platform and claim the order (``workflows/claims.py``).
         """
         order = orders.accept(self.state, self._outbox, self._start.merchant_id, event)
         if order is None:
@@ -324,6 +333,8 @@ class CheckoutSessionWorkflow(MerchantReads):
         )
         completed = lifecycle.completed_by_order(self.state, order, from_ready=from_ready)
         if completed is not None:
+            if from_ready and claims.unclaimed(self.state) and workflow.patched(claims.LOST_COMPLETE_CLAIM_PATCH):
+                claims.reserve(self.state)  # the platform's replay of that complete may claim the order
             self._mirror(completed, cause="order_webhook")
         self._outbox.notify("order.updated", {"order": order})
 

@@ -379,4 +379,6 @@ def pending_actions(state: SessionState) -> list[str]:
         actions.append("polling_merchant_for_outcome")
     if state.status == READY_FOR_COMPLETE:
         actions.append("platform_may_complete")
+    if state.lost_complete_seq is not None:
+        actions.append("platform_may_replay_lost_complete")  # workflows/claims.py: the session stays open for it
     return actions

@@ -80,19 +80,19 @@ class MerchantCalls:
         body: dict[str, Any] | None = None,
         *,
         answer: PlatformAnswer | None = None,
+        seq: int | None = None,
     ) -> MerchantReply | UcpError:
         """One signed, verified UCP call, audited as ``merchant.{operation}`` whatever its outcome.
 
         With ``answer`` (a platform operation of a current session) the call is ``merchant_operation``,
         which stores the operation's records itself (``activities/operation.py``); :attr:`pending` then
-        holds what the outbox must settle once the workflow has decided the answer.
+        holds what the outbox must settle once the workflow has decided the answer. With ``seq`` the call
+        re-sends under a sequence drawn before (a lost complete's, ``workflows/claims.py``).
         """
-        self._state.merchant_call_seq += 1
-        key = (
-            outbound_idempotency_key(workflow.info().workflow_id, self._state.merchant_call_seq)
-            if operation.method != "GET"
-            else None
-        )
+        if seq is None:
+            self._state.merchant_call_seq += 1
+            seq = self._state.merchant_call_seq
+        key = outbound_idempotency_key(workflow.info().workflow_id, seq) if operation.method != "GET" else None
         call = CallMerchantInput(
             merchant_id=self._start.merchant_id,
             operation=operation,

@@ -150,6 +150,10 @@ class SessionState(BaseModel):
     polls: int = Field(default=0, description="Merchant polls since the last status change (backoff exponent).")
     last_expiry_check: dt.datetime | None = None
     merchant_call_seq: int = Field(default=0, description="Operation sequence of the outbound Idempotency-Key.")
+    lost_complete_seq: int | None = Field(
+        default=None,
+        description="The sequence of a complete lost after the merchant placed its order, until one claims it (11.5).",
+    )
     audit_seq: int = 0
     notification_seq: int = 0
     pending_audit: list[StorageWrite] = Field(

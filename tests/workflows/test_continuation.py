@@ -50,6 +50,7 @@ def _every_field_set() -> SessionState:
         polls=4,
         last_expiry_check=AT,
         merchant_call_seq=3,
+        lost_complete_seq=2,
         audit_seq=7,
         notification_seq=2,
         pending_audit=[
