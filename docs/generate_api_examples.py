@@ -272,6 +272,18 @@ other operation is the Workflow Update `{operation}:{key}` of that session.
   or runs it again under the same outbound key when it never reached the
   session (a Temporal restart loses an update it had not accepted), so the
   merchant still executes it once.
+* A `complete` lost that way after the merchant had placed the order: the
+  merchant's order webhook completes the `ready_for_complete` session, and the
+  platform's replay of that complete, whenever it comes, gets `200` with the
+  completed checkout: the connector re-sends it to the merchant under the lost
+  call's outbound key, and the merchant answers it from its idempotency cache
+  (no second order). One complete claims the order this way; a complete with
+  another body gets the completed session's `409 transition_invalid` (the
+  merchant refuses its key with another body), and so does every complete
+  after the claim. Rule: such a session stays open (Running) until the order
+  is claimed or its @WINDOW_HOURS@ h window ends, then closes after the usual
+  grace; a replay after the close is answered from its final state as above
+  (`workflows/claims.py`).
 * The workflow engine is unreachable: `503 service_unavailable` with
   `Retry-After`, nothing executed (fail closed).
 * Merchant webhooks (`POST /webhooks/merchants/{merchant_id}`) carry no
