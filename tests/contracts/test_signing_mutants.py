@@ -83,4 +83,4 @@ def test_the_librarys_signing_path_covers_the_same_components_under_sig1_without
     response = sign_response(status=201, headers=HEADERS[:1], body=BODY, key=KEY, created=BEFORE_1970)
     assert ";alg=" not in response["Signature-Input"]
     answer = verify_response(status=201, headers=[*HEADERS[:1], *response.items()], body=BODY, keys=KEYS)
-    assert answer.covered_components == ("@status", "content-digest", "content-type")
+    assert answer.created == created and answer.covered_components == ("@status", "content-digest", "content-type")
