@@ -18,13 +18,22 @@ case $module in
   security) mutate=api/security.py
     tests="tests/api/test_front_door.py tests/api/test_security_mutants.py" ;;
   signatures) mutate=contracts/http_signatures.py
-    tests="tests/contracts/test_http_signatures.py tests/contracts/test_signature_vectors.py tests/contracts/test_signature_coverage_rules.py tests/contracts/test_signature_mutants.py" ;;
+    # test_signature_base checks the signing side against the library; test_signing_mutants pins what its
+    # mutants showed unpinned (issue 11 item 7).
+    tests="tests/contracts/test_http_signatures.py tests/contracts/test_signature_vectors.py tests/contracts/test_signature_coverage_rules.py tests/contracts/test_signature_mutants.py
+      tests/contracts/test_signature_base.py tests/contracts/test_signing_mutants.py" ;;
   lifecycle) mutate=workflows/lifecycle.py
     tests="tests/workflows/test_lifecycle_rules.py tests/workflows/test_session_rules.py tests/workflows/test_lifecycle_mutants.py" ;;
   merchant_call) mutate="activities/merchant.py activities/operation.py"
     tests="tests/merchants/test_activity_mapping.py tests/merchants/test_merchant_call_mutants.py" ;;
   merchant_client) mutate=merchants/client.py  # what call_merchant delegates to (mutmut skips decorated methods)
-    tests="tests/merchants/test_client.py tests/merchants/test_activity_mapping.py tests/merchants/test_merchant_call_mutants.py" ;;
+    # The loopback tests that reach the client's refusal paths too: transport failures, redirects, signing
+    # coverage (test_responses), the orphan cancel (test_merchant_answers), merchant auth, mTLS and 401s
+    # (test_merchant_auth), target checks (test_targets). Without them 108 mutants had "no tests".
+    tests="tests/merchants/test_client.py tests/merchants/test_activity_mapping.py tests/merchants/test_merchant_call_mutants.py
+      tests/merchants/test_responses.py tests/merchants/releases/test_merchant_answers.py
+      tests/merchants/releases/test_merchant_auth.py tests/merchants/releases/test_targets.py
+      tests/merchants/test_client_mutants.py" ;;
   webhooks) mutate="merchants/webhooks.py workflows/orders.py"
     tests="tests/merchants/test_webhooks.py tests/merchants/test_webhook_mutants.py tests/workflows/test_order_webhook_mutants.py" ;;
   extensions) mutate=contracts/ucp/extensions.py

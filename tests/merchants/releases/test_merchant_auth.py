@@ -39,7 +39,7 @@ from merchants.errors import MerchantCallError
 from merchants.profiles import ProfileCache
 from tests.fixtures.connector_stack import CONNECTOR_BASE, MERCHANT
 from tests.fixtures.http import bind_loopback, serve, url_of
-from tests.merchants.harness import Clock, EdgeMerchant, Reply, edge_merchant
+from tests.merchants.harness import Clock, EdgeMerchant, Reply, connector_for, edge_merchant
 from ucp_connector.tls import issue_server_certificates
 
 
@@ -162,6 +162,21 @@ async def test_oauth_tokens_are_cached_refreshed_before_expiry_and_after_a_401(
         assert tokens.scopes[0] == "ucp:checkout ucp:orders"
     output = capsys.readouterr()
     assert not any(token in output.out + output.err for token in tokens.issued) and "s3cr3t" not in output.out
+
+
+async def test_the_clients_own_authenticator_fetches_tokens_over_its_http_client(
+    connector_keys: KeyStore, tmp_path: Path
+) -> None:
+    """Issue 15: built as activities/merchant.py builds it (no authenticator given), the client still gets an
+    OAuth token over its own HTTP client and sends it (a mutant building the authenticator without one survived)."""
+    secret_file = _secret_file(tmp_path, "client.secret", "s3cr3t")
+    async with (
+        token_endpoint("s3cr3t") as tokens,
+        edge_merchant(connector_keys) as merchant,
+        connector_for(merchant.url, connector_keys, auth=_oauth(tokens, secret_file)) as connector,
+    ):
+        await connector.client.call(MERCHANT, RestOperation.GET, resource_id="chk_1")
+    assert merchant.received[-1].headers["authorization"] == f"Bearer {tokens.issued[0]}"
 
 
 async def test_a_token_endpoint_that_refuses_the_credentials_is_merchant_auth_failed(
