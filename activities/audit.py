@@ -40,7 +40,12 @@ class StorageActivities:
         stored = await write_records(self._repository, batch.items, adopt_orphans=batch.adopt_orphans)
         offered = [item.seq for item in batch.items if isinstance(item, AuditRecord)]
         shift = stored[-1].seq - offered[-1] if offered and stored else 0
-        return StorageBatchWritten(shift=shift, first_orphan=offered[0]) if shift else None
+        if not shift:
+            return None
+        # The events before the tail are stored where they were numbered; the first that is not is the
+        # position where the orphaned rows begin (the adoption event stands after them, in its place).
+        first = next((seq for seq, event in zip(offered, stored, strict=False) if event.seq != seq), None)
+        return StorageBatchWritten(shift=shift, first_orphan=first)
 
 
 async def write_records(
