@@ -238,6 +238,7 @@ class CheckoutSessionWorkflow(MerchantReads):
                     if error is not None
                     else await self._perform(operation, request)
                 )
+            result = result.model_copy(update={"merchant_id": self._start.merchant_id})
             self.state.idempotency[key] = IdempotencyRecord(operation=operation, digest=digest, result=result)
             self._outbox.audit_answer(
                 operation.value, result.http_status, result.body, digest, status=self.state.status

@@ -76,6 +76,13 @@ class OperationResult(_Model):
     http_status: int
     body: dict[str, Any]
     request_digest: str
+    merchant_id: str | None = Field(
+        default=None,
+        description=(
+            "The merchant the session was started for, stamped by the workflow (issue 13): the API checks a "
+            "deduplicated update against it without a describe call. None in results recorded before."
+        ),
+    )
 
 
 class OrderEvent(_Model):
