@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 from activities.audit import StorageActivities, write_records
 from activities.discovery import DiscoveryActivities
@@ -39,6 +39,7 @@ from merchants.platform_profile import profile_declared_to
 from merchants.profiles import ProfileCache
 from storage.repository import Repository
 from worker.log_context import ActivityLogContextInterceptor
+from worker.sandbox import DirectContextSandboxRunner
 from workflows.checkout import CheckoutSessionWorkflow
 from workflows.order import CheckoutOrderWorkflow
 
@@ -123,11 +124,11 @@ def build_worker(
     )
 
 
-def _runner(share_workflow_modules: bool) -> SandboxedWorkflowRunner:
+def _runner(share_workflow_modules: bool) -> DirectContextSandboxRunner:
     restrictions = SandboxRestrictions.default
     if share_workflow_modules:
         restrictions = restrictions.with_passthrough_modules(*SHARED_WORKFLOW_MODULES)
-    return SandboxedWorkflowRunner(restrictions=restrictions)
+    return DirectContextSandboxRunner(restrictions=restrictions)
 
 
 @contextlib.asynccontextmanager
