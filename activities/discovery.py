@@ -9,6 +9,7 @@ unsupported version and incompatible capabilities are final.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -32,10 +33,4 @@ class DiscoveryActivities:
             merchant = await self._discovery.negotiate(request.merchant_id)
         except UcpError as error:
             raise profile_failure(error) from error
-        return MerchantProfileSummary(
-            merchant_id=merchant.merchant_id,
-            profile_url=merchant.profile_url,
-            endpoint=merchant.endpoint,
-            version=merchant.version,
-            capabilities=merchant.capabilities,
-        )
+        return MerchantProfileSummary(**dataclasses.asdict(merchant))

@@ -4,9 +4,15 @@ A request body with a member of a UCP extension (``fulfillment``,
 ``discounts``, ``ap2``; contracts.ucp.extensions) is checked against the
 extensions the merchant and the connector negotiated: the same intersection
 discovery computes for the session (merchants.discovery), from the same
-cached profile, so the API and the workflow cannot disagree. A body without
-one costs no profile read; while the profile cannot be read, the strict
-models decide alone (an ``ap2`` member is then refused as unknown).
+cached profile, so the API and the workflow cannot disagree. An update or
+complete whose body has none costs no profile read; while the profile cannot
+be read, the strict models decide alone (an ``ap2`` member is then refused as
+unknown).
+
+A create always negotiates (``negotiated_merchant``; the profile is cached): the
+session starts with the result, so its first workflow task needs no discovery
+activity (issue 13). When the profile cannot be read, the session discovers it
+itself, with the discovery activity's retries and error codes, as before.
 
 Vendor extensions count too: the members the operator declared for this
 merchant (``MerchantSettings.vendor_extensions``, core.vendor_extensions)
@@ -16,17 +22,19 @@ profile offers the extension, forwarded as sent when it does.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
+from activities.types import MerchantProfileSummary
 from api.security import VerifiedPlatform
 from contracts import KeyStore, UcpError, parse_json
 from contracts.ucp.extensions import extension_members
 from core.settings import Settings
-from merchants.discovery import MerchantDiscovery
+from merchants.discovery import MerchantDiscovery, NegotiatedMerchant
 from merchants.platform_profile import profile_declared_to
 from merchants.profiles import ProfileCache
 
@@ -58,12 +66,27 @@ async def negotiated_extensions(
     if not isinstance(document, dict) or not extension_members(document, vendor):
         return None
 
+    negotiated = await _negotiate(settings, keys, profiles, merchant_id)
+    # None: the merchant's profile cannot be read now; the strict models decide alone.
+    return None if negotiated is None else NegotiatedExtensions(frozenset(negotiated.capabilities), vendor)
+
+
+async def negotiated_merchant(
+    settings: Settings, keys: KeyStore, profiles: ProfileCache, merchant_id: str
+) -> MerchantProfileSummary | None:
+    """What a new session starts with, so its create needs no discovery activity (issue 13): the same
+    negotiation the session's discovery runs, on the same cached profile; ``None`` when it cannot be read now."""
+    negotiated = await _negotiate(settings, keys, profiles, merchant_id)
+    return None if negotiated is None else MerchantProfileSummary(**dataclasses.asdict(negotiated))
+
+
+async def _negotiate(
+    settings: Settings, keys: KeyStore, profiles: ProfileCache, merchant_id: str
+) -> NegotiatedMerchant | None:
     discovery = MerchantDiscovery(profiles, lambda merchant: profile_declared_to(settings, keys, merchant))
     try:
-        negotiated = await discovery.negotiate(merchant_id)
+        return await discovery.negotiate(merchant_id)
     except UcpError as exc:
-        # The merchant's profile cannot be read now: the strict models decide alone, and the
-        # session's own discovery reports the merchant's state with its code.
+        # The session's own discovery then reports the merchant's state with its code, and retries.
         log.info("extensions.negotiation_unavailable", merchant_id=merchant_id, code=exc.code.value)
         return None
-    return NegotiatedExtensions(frozenset(negotiated.capabilities), vendor)

@@ -63,6 +63,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.types import MerchantProfileSummary
 from api.closed_sessions import ClosedSessions
 from api.read_through import ReadThrough
 from api.temporal_errors import RETRY_AFTER_SECONDS, temporal_errors, workflow_closed
@@ -99,6 +100,7 @@ class SessionContext:
     webhook_allow_insecure_loopback: bool
     history_limit: int | None = None  # continue-as-new bound; tests lower it
     merchant_call_timeout_seconds: int = 30
+    merchant: MerchantProfileSummary | None = None  # negotiated by the API; None: the workflow discovers it
 
 
 _log = logging.getLogger(__name__)
@@ -136,6 +138,7 @@ class CheckoutGateway:
                 merchant_call_timeout_seconds=context.merchant_call_timeout_seconds,
                 behaviour=CURRENT_BEHAVIOUR,
                 answer_within_seconds=self._wait_bound.total_seconds(),
+                merchant=context.merchant,
                 **({"continue_as_new_after_events": context.history_limit} if context.history_limit else {}),
             ),
             id=workflow_id,

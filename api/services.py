@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from activities.types import MerchantProfileSummary
 from api.audit import RejectionAudit
 from api.gateway import CheckoutGateway, SessionContext
 from api.limits import PlatformLimiter
@@ -29,7 +30,9 @@ class SessionContexts:
 
     merchant_call_timeout_seconds: int
 
-    def for_new_session(self, platform: VerifiedPlatform, merchant_id: str) -> SessionContext:
+    def for_new_session(
+        self, platform: VerifiedPlatform, merchant_id: str, merchant: MerchantProfileSummary | None = None
+    ) -> SessionContext:
         # Frozen into the workflow when the session starts (workflows.types.PolicySnapshot; DESIGN.md "Policy").
         policy = platform.settings.policy.for_merchant(merchant_id)
         return SessionContext(
@@ -39,6 +42,7 @@ class SessionContexts:
             webhook_url=platform.settings.webhook_url,
             webhook_allow_insecure_loopback=platform.settings.allow_insecure_loopback,
             merchant_call_timeout_seconds=self.merchant_call_timeout_seconds,
+            merchant=merchant,
         )
 
 

@@ -286,7 +286,8 @@ class CheckoutSessionWorkflow(MerchantReads):
 
     async def _create(self, request: OperationRequest) -> OperationResult:
         try:
-            merchant = await self._merchant.discover()
+            # The API's negotiation, when it had one (issue 13: one activity and one activation less).
+            merchant = self._start.merchant if self._start.merchant is not None else await self._merchant.discover()
             if isinstance(merchant, UcpError):
                 return lifecycle.error_result(Operation.CREATE, request, merchant)
             self.state.merchant = merchant

@@ -187,6 +187,13 @@ class SessionStart(_Model):
     behaviour: int = Field(
         default=0, ge=0, description="The workflow behaviour the session started with (CURRENT_BEHAVIOUR)."
     )
+    merchant: MerchantProfileSummary | None = Field(
+        default=None,
+        description=(
+            "The merchant's profile as the API negotiated it for the create (issue 13: the create needs no "
+            "discovery activity); None: the workflow discovers it, with the discovery activity's retries."
+        ),
+    )
 
 
 class ClosedSession(_Model):

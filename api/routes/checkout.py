@@ -29,7 +29,7 @@ from api.dependencies import (
     operation_request,
     signed_platform,
 )
-from api.extensions import negotiated_extensions
+from api.extensions import negotiated_extensions, negotiated_merchant
 from api.gateway import CheckoutGateway
 from api.openapi import documented
 from api.security import VerifiedPlatform
@@ -95,7 +95,8 @@ async def create_checkout(
     negotiated = await negotiated_extensions(platform, settings, keys, profiles, merchant_id)
     body = json_body(request, platform, CheckoutCreateRequest, negotiated=negotiated)
     operation = operation_request(request, body, merchant_id)
-    session_id, result = await gateway.create(contexts.for_new_session(platform, merchant_id), operation)
+    merchant = await negotiated_merchant(settings, keys, profiles, merchant_id)
+    session_id, result = await gateway.create(contexts.for_new_session(platform, merchant_id, merchant), operation)
     headers = (
         {"Location": f"/merchants/{merchant_id}/checkout-sessions/{session_id}"} if result.http_status == 201 else None
     )

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from contracts import checkout_workflow_id
@@ -41,6 +43,16 @@ async def stack(
 async def _events(connector: Connector, session_id: str) -> list[dict[str, Any]]:
     response = await connector.call(connector.alpha, "GET", f"/checkout-sessions/{session_id}/events?limit=200")
     return list(response.json()["events"])
+
+
+async def _create_markers(handle: WorkflowHandle[Any, Any]) -> int:
+    """Local-activity markers before the create's update completed (discovery would be one more)."""
+    markers = 0
+    async for event in handle.fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+            return markers
+        markers += event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+    return markers
 
 
 async def test_create_update_complete_webhooks_order_in_each_release(stack: tuple[str, Connector]) -> None:
@@ -89,6 +101,8 @@ async def test_create_update_complete_webhooks_order_in_each_release(stack: tupl
     description = await handle.describe()
     assert description.search_attributes.get("UcpMerchantVersion") == [release]
     assert (await connector.repository.verify_chains(session_id=session_id)).ok
+    # Issue 13: the API negotiated the release for the create, so its task ran one local activity, the call.
+    assert await _create_markers(handle) == 1
 
 
 async def test_escalation_then_cancel_in_each_release(stack: tuple[str, Connector]) -> None:

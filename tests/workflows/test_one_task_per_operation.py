@@ -17,7 +17,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from activities.types import AuditRecord, MerchantOperation
+from activities.types import AuditRecord, MerchantOperation, MerchantProfileSummary
 from contracts import ErrorCode, UcpError
 from tests.workflows.scripted import Retryable, ScriptedSession, checkout, scripted_session
 from workflows.types import Operation
@@ -55,6 +55,30 @@ async def test_create_update_complete_take_one_workflow_task_each_and_no_activit
     # the call) and 1 each after, one search-attribute upsert per status, and the expiry timer (re-armed at
     # each status change here, as the scripted checkout names no expires_at).
     assert sum(events.values()) <= 28
+
+
+async def test_a_create_started_with_the_apis_negotiation_runs_no_discovery(scripted: ScriptedSession) -> None:
+    """The API negotiated the merchant (api/extensions.py::negotiated_merchant): the create's workflow task
+    runs one local activity, the merchant call, and records the negotiation as before (issue 15's audit event
+    and search attribute). Fails on the build that always discovered: two markers, the scripted release."""
+    fakes = scripted.fakes
+    fakes.answer(MerchantOperation.CREATE, checkout("incomplete"))
+    negotiated = MerchantProfileSummary(
+        merchant_id="shop",
+        profile_url="https://shop.example/.well-known/ucp",
+        endpoint="https://shop.example/ucp/v1",
+        version="2026-01-11",
+        capabilities={"dev.ucp.shopping.checkout": "2026-01-11"},
+    )
+    session_id, created = await scripted.create(LINE_ITEMS, merchant=negotiated)
+    assert created.http_status == 201
+    events = await _history(scripted, session_id)
+    assert events[EventType.EVENT_TYPE_MARKER_RECORDED] == 1
+    assert events[EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED] == 1
+    negotiation = next(audit for audit in fakes.audits() if audit.action == "merchant_negotiated")
+    assert negotiation.payload == {"release": "2026-01-11", "capabilities": negotiated.capabilities}
+    view = await scripted.handle(session_id).query("view")
+    assert view["merchant_version"] == "2026-01-11"
 
 
 async def test_a_final_merchant_failure_is_stored_by_the_same_local_activity(scripted: ScriptedSession) -> None:
