@@ -33,7 +33,7 @@ from collections.abc import Generator, Sequence
 from typing import Any, TypeVar
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import case, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -153,6 +153,13 @@ async def upsert_session(connection: AsyncConnection, change: SessionUpsert, *, 
 
 
 def upsert_plan(change: SessionUpsert, *, sqlite: bool) -> Plan[SessionRecord]:
+    # The usual write, a known session moving forward, is one statement (issue 13: it was three); a new
+    # session, a stale version or another owner takes the insert-or-read path below, which decides each.
+    # A session's first status (version 1) is usually new: it goes to that path at once.
+    if change.version > FIRST_VERSION:
+        moved = (yield _forward(change), None).first()
+        if moved is not None:
+            return SessionRecord.model_validate(moved, from_attributes=True)
     insert = sqlite_insert if sqlite else postgresql_insert
     yield (
         insert(sessions)
@@ -191,6 +198,38 @@ def upsert_plan(change: SessionUpsert, *, sqlite: bool) -> Plan[SessionRecord]:
         ).first()
         row = moved if moved is not None else (yield from _session_row(change.session_id))
     return SessionRecord.model_validate(row, from_attributes=True)
+
+
+FIRST_VERSION = 1  # the version of a session's first index write (its first status)
+
+
+def _forward(change: SessionUpsert) -> Executable:
+    """The row moved to ``change`` if it exists, is older and has the same owner: what the path below does then."""
+    columns = sessions.c
+    values: dict[str, Any] = {
+        "status": change.status,
+        "version": change.version,
+        "updated_at": case(
+            (columns.updated_at > change.occurred_at, columns.updated_at),
+            else_=literal(change.occurred_at, type_=columns.updated_at.type),
+        ),
+    }
+    # A missing (or empty) id keeps the stored one, as ``change.merchant_checkout_id or row...`` does below.
+    if change.merchant_checkout_id:
+        values["merchant_checkout_id"] = change.merchant_checkout_id
+    if change.order_id:
+        values["order_id"] = change.order_id
+    return (
+        update(sessions)
+        .where(
+            columns.session_id == change.session_id,
+            columns.version < change.version,
+            columns.platform_id == change.platform_id,
+            columns.merchant_id == change.merchant_id,
+        )
+        .values(**values)
+        .returning(*columns)
+    )
 
 
 def _session_row(session_id: str) -> Plan[Any]:

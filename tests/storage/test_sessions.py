@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 
 import pytest
+from sqlalchemy import event
 
 from contracts import CursorInvalidError, ErrorCode, UcpError
 from storage.errors import AuditConflictError
@@ -39,6 +40,41 @@ async def test_upsert_creates_then_only_moves_forward(repo: Repository) -> None:
     assert stale == moved  # a late or replayed write changes nothing
     assert await repo.get_session(session, "platform-a") == moved
     assert await repo.get_session(session, "platform-b") is None
+
+
+async def test_a_newer_version_with_an_earlier_clock_keeps_the_later_updated_at(repo: Repository) -> None:
+    """The forward write (one UPDATE, issue 13) keeps ``updated_at`` at the later of the two instants and the
+    stored merchant ids when the write names none, as the insert-or-read path does."""
+    session = new_session_id()
+    await repo.upsert_session(change(session, merchant_checkout_id="chk_1", order_id=None))
+    later = NOW + dt.timedelta(minutes=5)
+    await repo.upsert_session(change(session, status="ready_for_complete", occurred_at=later, version=2))
+    earlier = NOW + dt.timedelta(minutes=1)
+    moved = await repo.upsert_session(
+        change(session, status="completed", occurred_at=earlier, version=3, order_id="o1")
+    )
+    assert (moved.status, moved.version, moved.updated_at) == ("completed", 3, later)
+    assert (moved.merchant_checkout_id, moved.order_id) == ("chk_1", "o1")
+    assert await repo.get_session(session, "platform-a") == moved
+
+
+async def test_moving_a_known_session_forward_is_one_statement(repo: Repository) -> None:
+    """Issue 13: the index write of every operation after the create was INSERT, SELECT, UPDATE."""
+    session = new_session_id()
+    await repo.upsert_session(change(session))
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]).split()[0])
+
+    engine = repo.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        moved = await repo.upsert_session(change(session, status="ready_for_complete", version=2))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert moved.status == "ready_for_complete"
+    assert [word.upper() for word in statements if word.upper() in {"INSERT", "SELECT", "UPDATE"}] == ["UPDATE"]
 
 
 async def test_a_session_cannot_change_owner(repo: Repository) -> None:
