@@ -62,6 +62,17 @@ class Retryable:
     error: UcpError
 
 
+def merchant_summary(merchant_id: str = "shop", version: str = "2026-04-08") -> MerchantProfileSummary:
+    """What discovery tells a session about a merchant speaking ``version`` (the scripted merchant's profile)."""
+    return MerchantProfileSummary(
+        merchant_id=merchant_id,
+        profile_url="https://shop.example/.well-known/ucp",
+        endpoint="https://shop.example/ucp/v1",
+        version=version,
+        capabilities={"dev.ucp.shopping.checkout": version},
+    )
+
+
 @dataclass
 class ScriptedActivities:
     """Each merchant operation answers with its script in order; the last entry repeats."""
@@ -94,13 +105,7 @@ class ScriptedActivities:
 
     @activity.defn(name=ActivityName.DISCOVER_MERCHANT)
     async def discover_merchant(self, request: DiscoverMerchantInput) -> MerchantProfileSummary:
-        return MerchantProfileSummary(
-            merchant_id=request.merchant_id,
-            profile_url="https://shop.example/.well-known/ucp",
-            endpoint="https://shop.example/ucp/v1",
-            version="2026-04-08",
-            capabilities={"dev.ucp.shopping.checkout": "2026-04-08"},
-        )
+        return merchant_summary(request.merchant_id)
 
     @activity.defn(name=ActivityName.WRITE_BATCH)
     async def write_batch(self, batch: StorageBatch) -> None:

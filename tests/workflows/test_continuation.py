@@ -13,9 +13,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from activities.types import AuditRecord, MerchantProfileSummary, PlatformNotification, SessionIndexRecord
+from activities.types import AuditRecord, PlatformNotification, SessionIndexRecord
 from core.temporal.client import data_converter
 from core.temporal.codec import PayloadKeyring
+from tests.workflows.scripted import merchant_summary
 from workflows.checkout import CheckoutSessionWorkflow
 from workflows.types import IdempotencyRecord, Operation, OperationResult, SessionStart, SessionState, StatusChange
 
@@ -29,13 +30,7 @@ def _every_field_set() -> SessionState:
     return SessionState(
         created=True,
         created_at=AT - dt.timedelta(hours=1),
-        merchant=MerchantProfileSummary(
-            merchant_id="shop",
-            profile_url="https://shop.example/.well-known/ucp",
-            endpoint="https://shop.example/ucp/v1",
-            version="2026-04-08",
-            capabilities={"dev.ucp.shopping.checkout": "2026-04-08"},
-        ),
+        merchant=merchant_summary(),
         merchant_checkout_id="chk_1",
         checkout={"id": "chk_1", "status": "complete_in_progress"},
         status="complete_in_progress",

@@ -17,9 +17,9 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from activities.types import AuditRecord, MerchantOperation, MerchantProfileSummary
+from activities.types import AuditRecord, MerchantOperation
 from contracts import ErrorCode, UcpError
-from tests.workflows.scripted import Retryable, ScriptedSession, checkout, scripted_session
+from tests.workflows.scripted import Retryable, ScriptedSession, checkout, merchant_summary, scripted_session
 from workflows.types import Operation
 
 ORDER = {"id": "ord_1", "permalink_url": "https://shop.example/orders/ord_1"}
@@ -63,13 +63,7 @@ async def test_a_create_started_with_the_apis_negotiation_runs_no_discovery(scri
     and search attribute). Fails on the build that always discovered: two markers, the scripted release."""
     fakes = scripted.fakes
     fakes.answer(MerchantOperation.CREATE, checkout("incomplete"))
-    negotiated = MerchantProfileSummary(
-        merchant_id="shop",
-        profile_url="https://shop.example/.well-known/ucp",
-        endpoint="https://shop.example/ucp/v1",
-        version="2026-01-11",
-        capabilities={"dev.ucp.shopping.checkout": "2026-01-11"},
-    )
+    negotiated = merchant_summary(version="2026-01-11")
     session_id, created = await scripted.create(LINE_ITEMS, merchant=negotiated)
     assert created.http_status == 201
     events = await _history(scripted, session_id)
