@@ -5,6 +5,8 @@ payload's serialization context without the SDK's ``exec``; a recording
 subclass asks the SDK's own path too, for every payload of a workflow that
 schedules an activity and a local activity, and the two must agree — so an SDK
 release that changes what the context is fails here, not in production.
+Each test has a private test server (``time_travel_env``): running a workflow
+to its end lets the server skip decades, which the shared one must not see.
 """
 
 from __future__ import annotations
@@ -38,18 +40,18 @@ class _RecordingRunner(DirectContextSandboxRunner):
         return _Recording(det, self.runner_class, self.restrictions)
 
 
-async def test_serialization_contexts_match_the_sdks_own(time_skipping_env: WorkflowEnvironment) -> None:
+async def test_serialization_contexts_match_the_sdks_own(time_travel_env: WorkflowEnvironment) -> None:
     ANSWERS.clear()
     queue = f"sandbox-{uuid.uuid4().hex[:8]}"
     runner = _RecordingRunner(restrictions=_runner(True).restrictions)
     async with Worker(
-        time_skipping_env.client,
+        time_travel_env.client,
         task_queue=queue,
         workflows=[ContextsWorkflow],
         activities=[echo],
         workflow_runner=runner,
     ):
-        answer = await time_skipping_env.client.execute_workflow(
+        answer = await time_travel_env.client.execute_workflow(
             ContextsWorkflow.run, "hello", id=f"sandbox-{uuid.uuid4()}", task_queue=queue
         )
     assert answer == "hello"
@@ -62,13 +64,11 @@ async def test_serialization_contexts_match_the_sdks_own(time_skipping_env: Work
     }
 
 
-async def test_the_sandbox_still_refuses_io_in_workflow_code(time_skipping_env: WorkflowEnvironment) -> None:
+async def test_the_sandbox_still_refuses_io_in_workflow_code(time_travel_env: WorkflowEnvironment) -> None:
     queue = f"sandbox-{uuid.uuid4().hex[:8]}"
-    async with Worker(
-        time_skipping_env.client, task_queue=queue, workflows=[IoWorkflow], workflow_runner=_runner(True)
-    ):
+    async with Worker(time_travel_env.client, task_queue=queue, workflows=[IoWorkflow], workflow_runner=_runner(True)):
         with pytest.raises(WorkflowFailureError) as failed:
-            await time_skipping_env.client.execute_workflow(
+            await time_travel_env.client.execute_workflow(
                 IoWorkflow.run, id=f"sandbox-{uuid.uuid4()}", task_queue=queue
             )
     cause = failed.value.cause
