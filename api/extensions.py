@@ -22,10 +22,11 @@ profile offers the extension, forwarded as sent when it does.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import structlog
 
@@ -39,6 +40,7 @@ from merchants.platform_profile import profile_declared_to
 from merchants.profiles import ProfileCache
 
 log = structlog.get_logger(__name__)
+NEGOTIATION_BOUND_SECONDS: Final = 1.0  # a create's wait for a profile the API has not cached (then: discovery)
 
 
 @dataclass(frozen=True)
@@ -72,11 +74,25 @@ async def negotiated_extensions(
 
 
 async def negotiated_merchant(
-    settings: Settings, keys: KeyStore, profiles: ProfileCache, merchant_id: str
+    settings: Settings,
+    keys: KeyStore,
+    profiles: ProfileCache,
+    merchant_id: str,
+    *,
+    bound: float = NEGOTIATION_BOUND_SECONDS,
 ) -> MerchantProfileSummary | None:
     """What a new session starts with, so its create needs no discovery activity (issue 13): the same
-    negotiation the session's discovery runs, on the same cached profile; ``None`` when it cannot be read now."""
-    negotiated = await _negotiate(settings, keys, profiles, merchant_id)
+    negotiation the session's discovery runs, on the same cached profile; ``None`` when it cannot be read now.
+
+    A profile the API has not cached is fetched for at most ``bound``: a slow or hanging merchant profile
+    must not hold the create before the session even starts (the API's wait bound starts after this);
+    the session's discovery then fetches it with its own retries.
+    """
+    try:
+        negotiated = await asyncio.wait_for(_negotiate(settings, keys, profiles, merchant_id), bound)
+    except TimeoutError:
+        log.info("extensions.negotiation_slow", merchant_id=merchant_id, bound_seconds=bound)
+        return None
     return None if negotiated is None else MerchantProfileSummary(**dataclasses.asdict(negotiated))
 
 
