@@ -181,21 +181,7 @@ def upsert_plan(change: SessionUpsert, *, sqlite: bool) -> Plan[SessionRecord]:
     if row.platform_id != change.platform_id or row.merchant_id != change.merchant_id:
         raise conflict(change.session_id, change.version, "session_owner_mismatch")
     if change.version > row.version:
-        moved = (
-            yield (
-                update(sessions)
-                .where(sessions.c.session_id == change.session_id, sessions.c.version < change.version)
-                .values(
-                    status=change.status,
-                    merchant_checkout_id=change.merchant_checkout_id or row.merchant_checkout_id,
-                    order_id=change.order_id or row.order_id,
-                    updated_at=max(change.occurred_at, row.updated_at),
-                    version=change.version,
-                )
-                .returning(*sessions.c),
-                None,
-            )
-        ).first()
+        moved = (yield _forward(change), None).first()
         row = moved if moved is not None else (yield from _session_row(change.session_id))
     return SessionRecord.model_validate(row, from_attributes=True)
 
@@ -204,7 +190,7 @@ FIRST_VERSION = 1  # the version of a session's first index write (its first sta
 
 
 def _forward(change: SessionUpsert) -> Executable:
-    """The row moved to ``change`` if it exists, is older and has the same owner: what the path below does then."""
+    """The row moved to ``change`` if it exists, is older and has the same owner (both paths of ``upsert_plan``)."""
     columns = sessions.c
     values: dict[str, Any] = {
         "status": change.status,
@@ -214,7 +200,7 @@ def _forward(change: SessionUpsert) -> Executable:
             else_=literal(change.occurred_at, type_=columns.updated_at.type),
         ),
     }
-    # A missing (or empty) id keeps the stored one, as ``change.merchant_checkout_id or row...`` does below.
+    # A missing (or empty) id keeps the stored one.
     if change.merchant_checkout_id:
         values["merchant_checkout_id"] = change.merchant_checkout_id
     if change.order_id:
