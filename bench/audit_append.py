@@ -1,5 +1,8 @@
 """Audit append throughput on SQLite and PostgreSQL (redact + chain + insert, one transaction per event).
 
+Also one platform operation's batch as ``merchant_operation`` writes it (three events and the session's index
+row moved forward, one transaction: ``Repository.write_batch``), one session after another.
+
     .venv/bin/python bench/audit_append.py [--events N] [--writers W] [--postgres URL]
 
 Scenarios per backend: one writer appending a single session's events in
@@ -26,6 +29,7 @@ from storage import migrate
 from storage.audit import AuditOutcome, NewAuditEvent
 from storage.database import make_engine
 from storage.repository import Repository
+from storage.sessions import SessionUpsert
 
 PAYLOAD = {
     "request": {
@@ -56,6 +60,32 @@ async def _writer(repo: Repository, events: int) -> None:
         await repo.append_audit_event(_event(session, seq))
 
 
+def _operation(session: str, first_seq: int, version: int) -> list[NewAuditEvent | SessionUpsert]:
+    """An update's records: the merchant call, the index row and ``status_changed``, the platform's answer."""
+    events = [_event(session, seq) for seq in range(first_seq, first_seq + 3)]
+    index = SessionUpsert(
+        session_id=session,
+        platform_id="bench",
+        merchant_id="bench-merchant",
+        status="ready_for_complete" if version > 1 else "incomplete",
+        merchant_checkout_id="chk_1",
+        occurred_at=dt.datetime.now(dt.UTC),
+        version=version,
+    )
+    return [events[0], index, *events[1:]]
+
+
+async def _operation_batches(repo: Repository, sessions: int) -> float:
+    """Batches per second for the second operation of ``sessions`` sessions (the index row exists: one UPDATE)."""
+    names = ["cs_" + uuid.uuid4().hex[:26] for _ in range(sessions)]
+    for session in names:
+        await repo.write_batch(_operation(session, 1, 1))
+    start = time.perf_counter()
+    for session in names:
+        await repo.write_batch(_operation(session, 4, 2))
+    return sessions / (time.perf_counter() - start)
+
+
 async def _scenarios(repo: Repository, events: int, writers: int) -> dict[str, float]:
     start = time.perf_counter()
     await _writer(repo, events)
@@ -63,6 +93,7 @@ async def _scenarios(repo: Repository, events: int, writers: int) -> dict[str, f
     start = time.perf_counter()
     await asyncio.gather(*(_writer(repo, events // writers) for _ in range(writers)))
     concurrent = (events // writers) * writers / (time.perf_counter() - start)
+    batches = await _operation_batches(repo, max(1, events // 4))
     start = time.perf_counter()
     report = await repo.verify_chains()
     verify = report.events / (time.perf_counter() - start)
@@ -71,6 +102,7 @@ async def _scenarios(repo: Repository, events: int, writers: int) -> dict[str, f
         "sequential_appends_per_s": sequential,
         "concurrent_appends_per_s": concurrent,
         "verify_events_per_s": verify,
+        "operation_batches_per_s": batches,
     }
 
 
@@ -128,11 +160,12 @@ async def main() -> None:
         results["postgresql"] = await bench_postgres(args.postgres, args.events, args.writers)
     except Exception as exc:  # a missing server should not hide the SQLite figures
         print(f"postgresql skipped: {type(exc).__name__}: {exc}")
-    print(f"{'backend':<12}{'1 writer/s':>14}{f'{args.writers} writers/s':>16}{'verify ev/s':>14}   (n={args.events})")
+    header = f"{'backend':<12}{'1 writer/s':>14}{f'{args.writers} writers/s':>16}{'verify ev/s':>14}"
+    print(f"{header}{'op batch ms':>14}   (n={args.events})")
     for name, row in results.items():
         print(
             f"{name:<12}{row['sequential_appends_per_s']:>14.0f}{row['concurrent_appends_per_s']:>16.0f}"
-            f"{row['verify_events_per_s']:>14.0f}"
+            f"{row['verify_events_per_s']:>14.0f}{1000 / row['operation_batches_per_s']:>14.3f}"
         )
     out = Path(__file__).parent / "results" / "audit_append.json"
     out.parent.mkdir(exist_ok=True)

@@ -56,6 +56,8 @@ async def test_a_newer_version_with_an_earlier_clock_keeps_the_later_updated_at(
     assert (moved.status, moved.version, moved.updated_at) == ("completed", 3, later)
     assert (moved.merchant_checkout_id, moved.order_id) == ("chk_1", "o1")
     assert await repo.get_session(session, "platform-a") == moved
+    unnamed = await repo.upsert_session(change(session, status="completed", version=4, merchant_checkout_id=""))
+    assert (unnamed.version, unnamed.merchant_checkout_id, unnamed.order_id) == (4, "chk_1", "o1")  # empty: kept
 
 
 async def test_moving_a_known_session_forward_is_one_statement(repo: Repository) -> None:
