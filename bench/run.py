@@ -111,6 +111,9 @@ def run(plan: Plan, quick: bool) -> dict[str, Any]:
             "direct = the platform calling the stack's own merchant process (the one the connector calls);"
             " direct_in_process = bench/merchant_flows.py's in-process merchant (the issue's first table).",
             "direct and engine lifecycles: create -> update -> complete, 8 in flight (the engine: start + 3 Updates).",
+            "engine shapes: the same Update running one no-op local activity (the merchant attempt's place), then"
+            " also a UcpStatus upsert (a status change): what the connector's shape takes of the target's 5 ms"
+            " before any of its own work; reported, not a target.",
             "history: activity ms = scheduled to completed (with queue wait); workflow task ms = started to completed.",
             "a finished session's workflow closes 10 s after its terminal status (decision 0001); the worker keeps"
             " running ones in its sticky cache, up to --max-cached-workflows: memory over few sessions measures"

@@ -163,7 +163,17 @@ def _latency_table(results: dict[str, Any]) -> list[str]:
         cells = [f"{_cell(_p50(section, op))} ({_cell((section.get(op) or {}).get('p95_ms'))})" for op in OPERATIONS]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines.append(f"| engine: no-op Update | {_cell(noop)} |" + " |" * (len(OPERATIONS) - 1))
+    shaped = (results.get("engine") or {}).get("shaped_update_p50_ms") or {}
+    for shape, label in SHAPE_LABELS.items():
+        if shaped.get(shape) is not None:
+            lines.append(f"| {label} | {_cell(shaped[shape])} |" + " |" * (len(OPERATIONS) - 1))
     return lines
+
+
+SHAPE_LABELS = {
+    "local_activity": "engine: Update + one no-op local activity",
+    "local_activity_and_status": "engine: Update + no-op local activity + status upsert (the connector's shape)",
+}
 
 
 def _sweep_table(results: dict[str, Any]) -> list[str]:

@@ -116,3 +116,17 @@ def test_in_process_direct_goal_is_reported_beside_not_scored() -> None:
     assert found["p50_create_ms"]["goal"] == pytest.approx(19.0)
     assert found["p50_create_ms"]["goal_with_in_process_direct"] == pytest.approx(15.0)
     assert found["all_met"] is True
+
+
+def test_the_connectors_shape_is_reported_beside_the_no_op_and_never_scored() -> None:
+    """Issue 13: the engine rows for one no-op local activity and a status upsert show what the shape alone
+    takes of the 5 ms; the goals stay direct + the no-op Update + 5 ms."""
+    shaped = {"local_activity": 9.5, "local_activity_and_status": 11.25}
+    results = synthetic(
+        engine={"noop_update_p50_ms": 7.0, "shaped_update_p50_ms": shaped, "concurrent": {"lifecycles_per_s": 40.0}}
+    )
+    text = report.markdown(results)
+    assert "| engine: Update + one no-op local activity | 9.5 |" in text
+    assert "status upsert (the connector's shape) | 11.2 |" in text
+    assert report.targets(results)["p50_create_ms"]["goal"] == pytest.approx(19.0)
+    assert "connector's shape" not in report.markdown(synthetic())
