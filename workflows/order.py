@@ -65,7 +65,7 @@ class CheckoutOrderWorkflow:
     async def run(self, start: ClosedSession) -> SessionView:
         self._outbox.start()
         while await self._active_within(IDLE):
-            if waits.continue_as_new_due(self._start.continue_as_new_after_events):
+            if self._continue_as_new_due():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 self._outbox.stop()
                 workflow.continue_as_new(start.model_copy(update={"state": self.state}))
@@ -75,11 +75,10 @@ class CheckoutOrderWorkflow:
 
     async def _active_within(self, idle: dt.timedelta) -> bool:
         """True when an event or a read came (or a continuation fell due) before ``idle`` passed."""
-        return await waits.changed_within(
-            lambda: self._changes,
-            idle,
-            stop=lambda: waits.continue_as_new_due(self._start.continue_as_new_after_events),
-        )
+        return await waits.changed_within(lambda: self._changes, idle, stop=self._continue_as_new_due)
+
+    def _continue_as_new_due(self) -> bool:
+        return waits.continue_as_new_due(self._start.continue_as_new_after_events)
 
     @workflow.signal(name=ORDER_EVENT_SIGNAL)
     def order_event(self, event: OrderEvent) -> None:
