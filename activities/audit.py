@@ -15,7 +15,14 @@ from typing import TypeVar
 from temporalio import activity
 
 from activities.errors import encode_failure
-from activities.types import ActivityName, AuditRecord, SessionIndexRecord, StorageBatch, StorageBatchWritten
+from activities.types import (
+    ActivityName,
+    AuditRecord,
+    SessionIndexRecord,
+    StorageBatch,
+    StorageBatchWritten,
+    StorageWrite,
+)
 from contracts import ErrorCode
 from storage.audit import AuditEvent, AuditOutcome, NewAuditEvent
 from storage.errors import StorageError
@@ -38,14 +45,19 @@ class StorageActivities:
         they are, the result is ``None``, as it always was (a history no bigger than before).
         """
         stored = await write_records(self._repository, batch.items, adopt_orphans=batch.adopt_orphans)
-        offered = [item.seq for item in batch.items if isinstance(item, AuditRecord)]
-        shift = stored[-1].seq - offered[-1] if offered and stored else 0
-        if not shift:
-            return None
-        # The events before the tail are stored where they were numbered; the first that is not is the
-        # position where the orphaned rows begin (the adoption event stands after them, in its place).
-        first = next((seq for seq, event in zip(offered, stored, strict=False) if event.seq != seq), None)
-        return StorageBatchWritten(shift=shift, first_orphan=first)
+        return batch_written(batch.items, stored)
+
+
+def batch_written(items: Sequence[StorageWrite], stored: Sequence[AuditEvent]) -> StorageBatchWritten | None:
+    """How far the batch's audit events went after the seqs they were offered at; ``None``: where offered."""
+    offered = [item.seq for item in items if isinstance(item, AuditRecord)]
+    shift = stored[-1].seq - offered[-1] if offered and stored else 0
+    if not shift:
+        return None
+    # The events before the tail are stored where they were numbered; the first that is not is the
+    # position where the orphaned rows begin (the adoption event stands after them, in its place).
+    first = next((seq for seq, event in zip(offered, stored, strict=False) if event.seq != seq), None)
+    return StorageBatchWritten(shift=shift, first_orphan=first)
 
 
 async def write_records(

@@ -16,8 +16,12 @@ so an answer is still never ahead of its audit trail (DESIGN.md invariant 7).
   its records are stored and it is returned as a value.
 * A retry after the records were stored (a worker killed before the workflow
   task completed) writes nothing twice: the write is idempotent on
-  (session, seq, action), and when the merchant's replayed answer differs
-  slightly from the first, the stored rows stay the record (``keep_stored``).
+  (session, seq, action), and when the merchant's replayed answer to the same
+  call differs slightly from the first, the stored rows stay the record
+  (``keep_stored``).
+* Records offered where a lost workflow task's rows stand (another operation
+  than the lost one) go after them (``adopt_orphans``, ``storage/orphans.py``);
+  the result's ``written`` says how far, and the workflow numbers on from there.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import records
+from activities.audit import batch_written
 from activities.errors import decode_failure
 from activities.types import (
     ActivityName,
@@ -40,9 +45,10 @@ from activities.types import (
     StorageWrite,
 )
 from contracts import canonical_json, content_digest
+from storage.audit import AuditEvent
 
 Call = Callable[[CallMerchantInput], Awaitable[MerchantReply]]
-Write = Callable[[Sequence[StorageWrite]], Awaitable[object]]
+Write = Callable[[Sequence[StorageWrite]], Awaitable[Sequence[AuditEvent]]]
 
 
 class OperationActivities:
@@ -64,11 +70,13 @@ class OperationActivities:
             outcome = records.from_error(failure)
         derived = records.operation_records(context, call.operation.value, call.idempotency_key, digest, outcome)
         items = [*context.prelude, *derived]
-        await self._write(items)
+        stored = await self._write(items)
         audits = [item.seq for item in items if isinstance(item, AuditRecord)]
+        written = batch_written(items, stored)
         return MerchantOperationResult(
             reply=outcome if isinstance(outcome, MerchantReply) else None,
             failure=outcome if isinstance(outcome, OperationFailure) else None,
             request_digest=digest,
-            written_through=max(audits, default=context.next_seq - 1),
+            written_through=max(audits, default=context.next_seq - 1) + (written.shift if written else 0),
+            written=written,
         )

@@ -194,3 +194,8 @@ class MerchantOperationResult(_Model):
     failure: OperationFailure | None = None
     request_digest: str | None = Field(default=None, description="Content-Digest of the body sent to the merchant.")
     written_through: int = Field(description="The last audit seq stored (prelude and this operation's records).")
+    written: StorageBatchWritten | None = Field(
+        default=None,
+        description="Set when the records went after rows the workflow never learned it wrote (a lost "
+        "workflow task, storage/orphans.py): how far, so the workflow numbers on from there.",
+    )

@@ -14,15 +14,17 @@ invariant 7): idempotent on (session_id, seq) — a stored identical event is
 
 ``keep_stored`` serves writers whose events are derived from a merchant answer
 that a retry may see slightly differently (a re-sent call answered from the
-merchant's idempotency cache): when the batch's first event is already stored
-under the same action, the stored rows are the record and are returned as they
-are, instead of failing the retry with a conflict. The deterministic key is
-(session_id, seq, action).
+merchant's idempotency cache): when every position of the batch already holds
+the same call (same action, request digest and outbound idempotency key), the
+stored rows are the record and are returned as they are, instead of failing the
+retry with a conflict. The deterministic key is (session_id, seq, action,
+request digest, outbound key): another call at those positions is not kept.
 
-``adopt_orphans`` serves the session outbox's writes: a tail of rows the
-workflow never learned it wrote (a lost workflow task, ``storage/orphans.py``)
-is kept and the batch appended after it, never a conflict that holds the
-session's outbox forever, never an overwrite.
+``adopt_orphans`` serves the writes of the session's outbox and of an
+operation's local activity: a tail of rows the workflow never learned it wrote
+(a lost workflow task, ``storage/orphans.py``) is kept and the batch appended
+after it, never a conflict that holds the session forever, never an overwrite.
+With both, a retry of the same call is kept first.
 """
 
 from __future__ import annotations
@@ -275,17 +277,14 @@ def batch_plan(
     # Refuse what cannot be hashed before touching the database; the bytes are the ones each hash is over.
     canonical_of = {id(offered): canonical_json(offered) for offered in documents}
     stored = yield from _stored(events)
+    kept = _kept(documents, stored) if keep_stored and events else None
+    if kept is not None:
+        yield from _upsert_all(items, sqlite=sqlite)
+        return [AuditEvent.model_validate(row, from_attributes=True) for row in kept]
     if adopt_orphans and events:
         moved = yield from adopted(items, documents, stored)
         if moved is not None:  # written after the orphaned tail, by the ordinary rules
             return (yield from batch_plan(redactor, moved, sqlite=sqlite, keep_stored=keep_stored))
-    if keep_stored and events and (events[0].session_id, _seq(events[0])) in stored:
-        first = stored[(events[0].session_id, _seq(events[0]))]
-        if first.action == events[0].action:
-            kept = [stored.get((event.session_id, _seq(event))) for event in events]
-            if all(row is not None for row in kept):
-                yield from _upsert_all(items, sqlite=sqlite)
-                return [AuditEvent.model_validate(row, from_attributes=True) for row in kept]
     # The chain is computed in memory in the batch's order; the new rows then go in as one INSERT (issue 13:
     # one statement per event was most of a batch's cost). Same rows, same transaction, same order of ids.
     written: list[AuditEvent | dict[str, Any]] = []
@@ -307,6 +306,28 @@ def batch_plan(
             written.append(row)
     inserted = iter((yield from insert_rows([row for row in written if isinstance(row, dict)])))
     return [next(inserted) if isinstance(row, dict) else row for row in written]
+
+
+def _kept(documents: Sequence[dict[str, Any]], stored: dict[tuple[str, int], Any]) -> list[Any] | None:
+    """``keep_stored``: the stored rows, when every position already holds the same *call* as offered.
+
+    The same call is the same action with the same request digest and the same outbound
+    ``merchant_idempotency_key`` (a re-sent merchant call, whose answer may differ a little); another
+    call at those positions (a lost operation's rows, then another operation) is not this batch's record.
+    """
+    rows = []
+    for offered in documents:
+        row = stored.get((offered["session_id"], offered["seq"]))
+        if row is None or _call(row_event(row)) != _call(offered):
+            return None
+        rows.append(row)
+    return rows
+
+
+def _call(event: dict[str, Any]) -> tuple[Any, ...]:
+    payload = event.get("payload")
+    key = payload.get("merchant_idempotency_key") if isinstance(payload, dict) else None
+    return event["action"], event.get("request_digest"), key
 
 
 def _upsert_all(items: Sequence[BatchItem], *, sqlite: bool) -> Plan[None]:

@@ -5,10 +5,11 @@ How a tail is orphaned: a platform operation's first merchant attempt runs as a
 stores the operation's records (``activities/operation.py``). When Temporal
 loses that task after the records committed (the server killed before the task
 completed), the Update never reaches history: the rows stay, the workflow's
-``audit_seq`` never advanced, and its next outbox write offers those positions
-again with other events. Refusing that as a conflict would hold the session's
-outbox forever; overwriting would break the append-only chain (DESIGN.md
-invariant 7). Instead, for the outbox's writes (``adopt_orphans``):
+``audit_seq`` never advanced, and its next write — the outbox's, or the next
+operation's local activity — offers those positions again with other events.
+Refusing that as a conflict would hold the session's outbox forever and fail
+every later operation; overwriting would break the append-only chain (DESIGN.md
+invariant 7). Instead, for those writes (``adopt_orphans``):
 
 * the stored rows from the first position where the batch finds another event
   on (its leading events may be stored already: a prelude the lost activity

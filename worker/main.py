@@ -92,7 +92,7 @@ def build_worker(
     )
     storage = StorageActivities(repository)
     operation = OperationActivities(
-        merchant.call_merchant, lambda items: write_records(repository, items, keep_stored=True)
+        merchant.call_merchant, lambda items: write_records(repository, items, keep_stored=True, adopt_orphans=True)
     )
     platform_profiles = PlatformProfiles(
         http,

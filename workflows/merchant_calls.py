@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -37,6 +37,10 @@ from contracts import ErrorCode, UcpError, canonical_json, content_digest, outbo
 from workflows import activity_options
 from workflows.outbox import Outbox
 from workflows.types import SessionStart, SessionState
+
+# Asked only when an operation's records went after a lost task's rows (storage/orphans.py), so other
+# sessions' histories carry no marker.
+OPERATION_ORPHANS_PATCH: Final = "operation-orphans-adopted"
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,8 @@ class MerchantCalls:
         stored = records.operation_records(
             context, call.operation.value, call.idempotency_key, result.request_digest, outcome
         )
+        if result.written is not None and workflow.patched(OPERATION_ORPHANS_PATCH):
+            stored = self._outbox.operation_after_orphans(result.written, stored)
         self.pending = (prelude, stored)
         if result.failure is not None:
             return self._failed(

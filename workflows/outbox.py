@@ -250,9 +250,19 @@ class Outbox:
         """The batch went after rows this workflow never learned it wrote (a workflow task lost after its
         local activity stored an operation's records): number everything after them, nothing is renumbered
         in the store. The first ``count`` queued items are the batch just written."""
-        self._state.audit_seq += written.shift
+        self._moved_on(written)
         queue = self._state.pending_audit
         queue[count:] = [_moved(item, written.shift) for item in queue[count:]]
+
+    def operation_after_orphans(self, written: StorageBatchWritten, stored: list[StorageWrite]) -> list[StorageWrite]:
+        """An operation's local activity stored its records after such rows (another operation than the
+        lost one): ``stored`` as they stand, and the records decided from now on numbered after them."""
+        self._moved_on(written)
+        first = written.first_orphan or 0
+        return [_moved(item, written.shift) if _seq(item) >= first else item for item in stored]
+
+    def _moved_on(self, written: StorageBatchWritten) -> None:
+        self._state.audit_seq += written.shift
         workflow.logger.warning(
             "audit rows this session did not know it had were adopted; its numbering moves on",
             extra={"first_orphan": written.first_orphan, "shift": written.shift, "alert": True},
@@ -277,6 +287,10 @@ class Outbox:
 
 def _moved(item: StorageWrite, shift: int) -> StorageWrite:
     return item.model_copy(update={"seq": item.seq + shift}) if isinstance(item, AuditRecord) else item
+
+
+def _seq(item: StorageWrite) -> int:
+    return item.seq if isinstance(item, AuditRecord) else -1  # an index row is not numbered
 
 
 def _audits(items: list[StorageWrite]) -> int:

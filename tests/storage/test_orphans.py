@@ -100,8 +100,8 @@ async def test_a_batch_whose_leading_events_are_stored_adopts_the_tail_after_the
 async def test_a_genuine_conflict_is_refused_also_for_the_outbox(repo: Repository) -> None:
     """Not every difference is an orphan: rows decided after the event offered in their place (no lost task
     can have left them), another platform's rows, a retried adoption whose batch differs from the one it
-    stored: ``AuditConflictError`` as ever, nothing written. And only the outbox adopts: without
-    ``adopt_orphans`` (an operation's own records, every other writer) an orphaned tail is a conflict."""
+    stored: ``AuditConflictError`` as ever, nothing written. And only the outbox and an operation's local
+    activity adopt: without ``adopt_orphans`` (every other writer) an orphaned tail is a conflict."""
     session = new_session_id()
     await _with_orphans(repo, session)
     stored = (await repo.list_session_events(session, "platform-a")).items
@@ -123,3 +123,39 @@ async def test_a_genuine_conflict_is_refused_also_for_the_outbox(repo: Repositor
     with pytest.raises(AuditConflictError):
         await repo.write_batch([_webhook(other, 2)], adopt_orphans=True)
     assert len((await repo.list_session_events(other, "platform-b")).items) == 2
+
+
+async def test_an_operation_after_a_lost_one_is_recorded_after_its_rows_not_as_them(repo: Repository) -> None:
+    """Issue 13 (local activity): the lost operation's rows (seqs 3-5) and another operation's records offered
+    at the same positions with ``keep_stored`` and ``adopt_orphans``, as ``merchant_operation`` writes them.
+    Another call (another outbound key) is not a retry: before, the same first action kept the lost rows as
+    the new operation's record, so its merchant call was never written. Now it is adopted after them; a retry
+    of the lost call itself is still kept as stored (nothing twice)."""
+    session = new_session_id()
+    lost_key = {"merchant_idempotency_key": "out-2", "http_status": 200}
+    await repo.write_batch([event(session, 1), event(session, 2)])
+    lost = [event(session, 3, action="merchant.update_checkout", payload=lost_key), event(session, 4, action="update")]
+    stored = await repo.write_batch(lost, keep_stored=True)
+    retry = [event(session, 3, action="merchant.update_checkout", payload={**lost_key, "http_status": 201})]
+    retry.append(event(session, 4, action="update"))
+    assert await repo.write_batch(retry, keep_stored=True, adopt_orphans=True) == stored
+
+    later = NOW + dt.timedelta(minutes=5)
+    other = {"merchant_idempotency_key": "out-3", "http_status": 200}
+    offered = [
+        event(session, 3, action="merchant.update_checkout", payload=other, occurred_at=later),
+        event(session, 4, action="update", occurred_at=later),
+    ]
+    with pytest.raises(AuditConflictError):  # without adoption: a conflict, never the lost rows as its record
+        await repo.write_batch(offered, keep_stored=True)
+    written = await repo.write_batch(offered, keep_stored=True, adopt_orphans=True)
+    assert [(row.seq, row.action) for row in written] == [
+        (5, ORPHANS_ADOPTED),
+        (6, "merchant.update_checkout"),
+        (7, "update"),
+    ]
+    assert written[1].payload["merchant_idempotency_key"] == "out-3"
+    assert await repo.write_batch(offered, keep_stored=True, adopt_orphans=True) == written  # a retry: nothing twice
+    trail = (await repo.list_session_events(session, "platform-a")).items
+    assert [row.seq for row in trail] == list(range(1, 8))
+    assert (await repo.verify_chains(session)).ok

@@ -30,6 +30,7 @@ from activities.types import (
     CallMerchantInput,
     MerchantOperation,
     MerchantOperationInput,
+    MerchantOperationResult,
     OperationContext,
     StorageWrite,
 )
@@ -38,6 +39,7 @@ from core.outbound_http import new_http_client
 from core.temporal.client import data_converter
 from core.temporal.codec import PayloadKeyring
 from merchants.profiles import ProfileCache
+from storage.audit import AuditEvent
 from tests.fixtures.connector_stack import PLATFORM, ConnectorStack, payment_body, ready_body
 from tests.fixtures.waiting import eventually
 from workflows.checkout import CheckoutSessionWorkflow
@@ -62,11 +64,20 @@ async def _complete_lost_after_the_merchant(
     ``rows``: the activity stored the operation's records before the task was lost (the chaos run);
     otherwise it was lost before the write (the merchant placed the order all the same).
     """
-    body = payment_body()
+    result = await _lost_after_the_merchant(stack, session_id, view, stored, Operation.COMPLETE, rows=rows)
+    assert result.reply is not None and result.reply.body["status"] == "completed", result
+    assert await stack.merchant.count_orders() == 1
+
+
+async def _lost_after_the_merchant(
+    stack: ConnectorStack, session_id: str, view: SessionView, stored: int, operation: Operation, *, rows: bool
+) -> MerchantOperationResult:
+    """``operation``'s local activity (the session's second merchant call) as the worker runs it; its task is lost."""
+    body = payment_body() if operation is Operation.COMPLETE else ready_body()
     workflow_id = checkout_workflow_id(PLATFORM, session_id)
     call = CallMerchantInput(
         merchant_id=view.merchant_id,
-        operation=MerchantOperation.COMPLETE,
+        operation=MerchantOperation.COMPLETE if operation is Operation.COMPLETE else MerchantOperation.UPDATE,
         resource_id=view.merchant_checkout_id,
         body=body,
         idempotency_key=outbound_idempotency_key(workflow_id, 2),  # the create was the session's call 1
@@ -75,7 +86,7 @@ async def _complete_lost_after_the_merchant(
         platform_id=PLATFORM,
         session_id=session_id,
         merchant_id=view.merchant_id,
-        operation=Operation.COMPLETE.value,
+        operation=operation.value,
         success_status=200,
         status=view.status,
         version=len(view.status_history),
@@ -86,21 +97,19 @@ async def _complete_lost_after_the_merchant(
         request_digest=content_digest(canonical_json(body)),
     )
 
-    async def write(items: list[StorageWrite]) -> object:
-        return await write_records(stack.repository, items, keep_stored=True) if rows else None
+    async def write(items: list[StorageWrite]) -> list[AuditEvent]:
+        return await write_records(stack.repository, items, keep_stored=True, adopt_orphans=True) if rows else []
 
     http = new_http_client()
     profiles = ProfileCache(http, stack.settings.merchants)
     merchant = MerchantActivities(http, profiles, stack.keys, stack.settings.public_base_url)
     try:
-        result = await OperationActivities(merchant.call_merchant, write).merchant_operation(  # type: ignore[arg-type]
+        return await OperationActivities(merchant.call_merchant, write).merchant_operation(  # type: ignore[arg-type]
             MerchantOperationInput(call=call, context=context)
         )
     finally:
         await merchant.aclose()
         await http.aclose()
-    assert result.reply is not None and result.reply.body["status"] == "completed", result
-    assert await stack.merchant.count_orders() == 1
 
 
 async def _order_webhook(stack: ConnectorStack, session_id: str, view: SessionView) -> dict[str, Any]:
@@ -243,3 +252,46 @@ async def _writing(stack: ConnectorStack, session_id: str) -> bool:
     return any(
         activity.activity_type.name == "write_batch" for activity in description.raw_description.pending_activities
     )
+
+
+async def test_an_operation_after_a_lost_one_is_recorded_after_its_rows_and_answered(
+    stack: ConnectorStack, payload_keyring: PayloadKeyring
+) -> None:
+    """Issue 13 (DESIGN.md invariant 7, "nothing lost"): an update's task was lost after its local activity
+    stored its rows; the platform's next operation (a refresh, a read at the merchant) offers its records at
+    those positions. Its local activity adopts them: the lost rows stay, an adoption event and the refresh's
+    rows follow, the refresh answers 200 with the merchant's checkout, and the session numbers on after them
+    (a later complete's rows too). Before, the refresh's records conflicted with the lost rows in its local
+    and then its regular activity, and the read answered 500 ``audit_conflict``. The history replays."""
+    session_id, created = await stack.create({"line_items": [{"item": {"id": "tshirt_red"}, "quantity": 1}]})
+    assert created.body["status"] == "incomplete", created.body
+    view = await stack.wait_for(session_id, _drained)
+    stored = len(await _trail(stack, session_id))
+    lost = await _lost_after_the_merchant(stack, session_id, view, stored, Operation.UPDATE, rows=True)
+    assert lost.reply is not None and lost.reply.body["status"] == "ready_for_complete", lost
+    lost_rows = (await _trail(stack, session_id))[stored:]
+    assert [action for _, action in lost_rows] == ["merchant.update_checkout", "status_changed", "update"]
+
+    refreshed = await stack.operate(session_id, Operation.REFRESH)
+    assert refreshed.http_status == 200 and refreshed.body["status"] == "ready_for_complete", refreshed.body
+    await stack.wait_for(session_id, _drained)
+    trail = await _trail(stack, session_id)
+    assert trail[stored : stored + 3] == lost_rows  # nothing overwritten
+    assert [action for _, action in trail[stored + 3 :]] == [
+        ORPHANS_ADOPTED,
+        "merchant.get_checkout",
+        "status_changed",
+        "refresh",
+    ]
+
+    done = await stack.operate(session_id, Operation.COMPLETE, payment_body())
+    assert done.body["status"] == "completed", done.body
+    final = await stack.wait_for(session_id, _drained)
+    trail = await _trail(stack, session_id)
+    assert [seq for seq, _ in trail] == list(range(1, len(trail) + 1))
+    assert [action for _, action in trail].count(ORPHANS_ADOPTED) == 1
+    assert trail[-1][1] == "complete" and final.status == "completed"
+    assert (await stack.repository.verify_chains(session_id=session_id)).ok
+    history = await stack.handle(session_id).fetch_history()
+    replayer = Replayer(workflows=[CheckoutSessionWorkflow], data_converter=data_converter(payload_keyring))
+    await replayer.replay_workflow(history)
