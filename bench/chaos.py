@@ -47,13 +47,14 @@ from typing import Any
 import httpx
 import structlog
 
-from bench.bench_lib.stack import CLI, RATE_LIMIT, _http_ok, _log_says
+from bench.bench_lib.stack import CLI, RATE_LIMIT
 from reference_merchant import MerchantConfig, ReferenceMerchant
 from reference_merchant.config import TrustedPlatform
 from tests.fixtures.bodies import payment_body, ready_body
 from tests.fixtures.http import free_ports, serve
 from ucp_connector.client import PlatformClient, RetryPolicy
 from ucp_connector.commands.demo import DEMO_PROFILE_URL
+from ucp_connector.dev_children import WORKER_READY, http_ok, log_says
 from ucp_connector.dev_layout import DEMO_MERCHANT, DevLayout, DevPorts, connector_profile_for_merchant, prepare
 from ucp_connector.processes import Child, tcp_answers
 from ucp_connector.temporal_binaries import temporal_cli
@@ -195,13 +196,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "temporal", temporal_argv, lambda: tcp_answers("127.0.0.1", temporal_port), logs / "temporal.log"
         )
         workers = [
-            _child(f"worker-{n}", [*cli, "worker"], lambda n=n: _log_says(logs / f"worker-{n}.log", "worker polling"),
+            _child(f"worker-{n}", [*cli, "worker"], log_says(logs / f"worker-{n}.log", WORKER_READY),
                    logs / f"worker-{n}.log", env)
             for n in (1, 2)
         ]  # fmt: skip
         api = _child(
             "api", [*cli, "api", "--host", "127.0.0.1", "--port", str(api_port)],
-            lambda: _http_ok(f"http://127.0.0.1:{api_port}/healthz"), logs / "api.log", env,
+            http_ok(f"http://127.0.0.1:{api_port}/healthz"), logs / "api.log", env,
         )  # fmt: skip
         merchant = ReferenceMerchant(
             MerchantConfig(

@@ -1,8 +1,9 @@
 """The connector as separate processes on loopback, for the benchmark: what ``ucp-connector dev`` starts, minus the UI.
 
 Reuses the dev stack's code (``ucp_connector.dev_layout.prepare`` writes keys,
-configuration and the migrated SQLite audit store; ``ucp_connector.processes``
-supervises the children), with three differences that make the figures about
+configuration and the migrated SQLite audit store; ``ucp_connector.dev_children``
+declares the merchant, worker and API children; ``ucp_connector.processes``
+supervises them), with three differences that make the figures about
 the connector rather than about the demo:
 
 * Temporal runs **in memory** (no ``--db-filename``) and headless;
@@ -34,7 +35,8 @@ from reference_merchant import MerchantConfig
 from tests.fixtures.http import free_ports
 from ucp_connector.client import NO_RETRIES, PlatformClient
 from ucp_connector.commands.demo import DEMO_PROFILE_URL
-from ucp_connector.dev_layout import DEMO_MERCHANT, DevLayout, DevPorts, connector_profile_for_merchant, prepare
+from ucp_connector.dev_children import connector_children
+from ucp_connector.dev_layout import DEMO_MERCHANT, DevLayout, DevPorts, prepare
 from ucp_connector.processes import Child, Stack, StackError, tcp_answers
 from ucp_connector.temporal_binaries import temporal_cli
 from worker import search_attributes as registration
@@ -84,17 +86,6 @@ class RunningStack:
         return client
 
 
-def _http_ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _log_says(path: Path, text: str) -> bool:
-    return path.exists() and text in path.read_text(errors="replace")
-
-
 @contextlib.contextmanager
 def process_stack(state_dir: Path, python: str) -> Iterator[RunningStack]:
     """Temporal (in memory), merchant, worker, API as children; stopped in reverse order, always."""
@@ -135,41 +126,7 @@ def process_stack(state_dir: Path, python: str) -> Iterator[RunningStack]:
             lambda: tcp_answers(host, temporal),
             logs / "temporal.log",
         ),
-        Child(
-            "merchant",
-            [
-                *cli,
-                "merchant",
-                "--host",
-                host,
-                "--port",
-                str(merchant),
-                "--allow-insecure-loopback",
-                "--trust-platform",
-                connector_profile_for_merchant(ports),
-                "--config",
-                str(merchant_config),
-                "--keys-dir",
-                str(layout.merchant_keys_dir),
-            ],
-            lambda: _http_ok(f"http://{host}:{merchant}/.well-known/ucp"),
-            logs / "merchant.log",
-            env=env,
-        ),
-        Child(
-            "worker",
-            [*cli, "worker"],
-            lambda: _log_says(logs / "worker.log", "worker polling"),
-            logs / "worker.log",
-            env=env,
-        ),
-        Child(
-            "api",
-            [*cli, "api", "--host", host, "--port", str(api)],
-            lambda: _http_ok(f"http://{host}:{api}/healthz"),
-            logs / "api.log",
-            env=env,
-        ),
+        *connector_children(cli, layout, ports, env, merchant_config=merchant_config),
     ]
     stack = Stack()
     try:

@@ -27,11 +27,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Annotated, Final
 
-import httpx
 import typer
 from rich.console import Console
 
 from merchants.releases import CANONICAL_VERSION, RELEASES
+from ucp_connector.dev_children import connector_children, http_ok
 from ucp_connector.dev_layout import (
     DEMO_MERCHANT,
     DEMO_PLATFORM,
@@ -39,7 +39,6 @@ from ucp_connector.dev_layout import (
     DevPorts,
     api_url,
     codec_url,
-    connector_profile_for_merchant,
     merchant_url,
     prepare,
     temporal_ui_url,
@@ -52,16 +51,6 @@ console = Console()
 MerchantRelease = StrEnum("MerchantRelease", {version.replace("-", "_"): version for version in RELEASES})  # type: ignore[misc]
 DEFAULT_MERCHANT_RELEASE: Final = MerchantRelease(CANONICAL_VERSION)
 CLI = [sys.executable, "-c", "from ucp_connector.cli import main; main()"]
-
-
-def _http_ok(url: str) -> Callable[[], bool]:
-    def probe() -> bool:
-        try:
-            return httpx.get(url, timeout=1.0).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    return probe
 
 
 # Decision 0001: a closed session answers replays for the 48 h idempotency window only while Temporal keeps
@@ -80,10 +69,6 @@ def _temporal_ready(host: str, port: int, ui_port: int) -> Callable[[], bool]:
         return subprocess.run(retention, capture_output=True, timeout=10, check=False).returncode == 0  # noqa: S603 - our argv
 
     return probe
-
-
-def _log_says(path: Path, text: str) -> Callable[[], bool]:
-    return lambda: path.exists() and text in path.read_text(errors="replace")
 
 
 def dev(
@@ -151,42 +136,12 @@ def dev(
         Child(
             "codec-server",
             [*CLI, "codec-server"],
-            _http_ok(f"{codec_url(ports)}/healthz"),
+            http_ok(f"{codec_url(ports)}/healthz"),
             logs / "codec-server.log",
             env=env,
         ),
-        Child(
-            "merchant",
-            [
-                *CLI,
-                "merchant",
-                "--host",
-                host,
-                "--port",
-                str(merchant_port),
-                "--allow-insecure-loopback",
-                "--trust-platform",
-                connector_profile_for_merchant(ports),
-                "--db",
-                str(state_dir / "merchant.db"),
-                "--config",
-                str(layout.merchant_config_file),
-                "--keys-dir",
-                str(layout.merchant_keys_dir),
-            ],
-            _http_ok(f"{merchant_url(ports)}/.well-known/ucp"),
-            logs / "merchant.log",
-            env=env,
-        ),
-        Child(
-            "worker", [*CLI, "worker"], _log_says(logs / "worker.log", "worker polling"), logs / "worker.log", env=env
-        ),
-        Child(
-            "api",
-            [*CLI, "api", "--host", host, "--port", str(api_port)],
-            _http_ok(f"{api_url(ports)}/healthz"),
-            logs / "api.log",
-            env=env,
+        *connector_children(
+            CLI, layout, ports, env, merchant_config=layout.merchant_config_file, merchant_db=state_dir / "merchant.db"
         ),
     ]
     try:
