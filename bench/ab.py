@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bench.bench_lib.resources import cpu_probe_ms
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "results" / "ab.json"
 OPERATIONS = ("create", "get", "update", "complete", "cancel")
@@ -109,10 +111,15 @@ def main() -> None:
     with checkout(args.base) as base_path:
         for round_number in range(1, args.rounds + 1):
             for name, path in (("base", base_path), ("head", ROOT)):
-                found = side(path, args.flows)
+                probe = cpu_probe_ms()  # the machine's speed may drift between rounds (bench_lib.resources)
+                found = side(path, args.flows) | {"cpu_probe_ms": probe}
                 results[name].append(found)
                 summary = ", ".join(f"{op} {found[op]['p50_ms']:.1f}" for op in OPERATIONS if op in found)
-                print(f"round {round_number}/{args.rounds} {name}: {summary}", file=sys.stderr, flush=True)
+                print(
+                    f"round {round_number}/{args.rounds} {name}: {summary} (CPU probe {probe} ms)",
+                    file=sys.stderr,
+                    flush=True,
+                )
     lines = table(args.base, results)
     print("\n".join(lines))
     args.out.parent.mkdir(parents=True, exist_ok=True)

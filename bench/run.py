@@ -38,7 +38,7 @@ from typing import Any
 
 import structlog
 
-from bench.bench_lib import connector, crypto, direct, engine, history, report, sweep
+from bench.bench_lib import connector, crypto, direct, engine, history, report, resources, sweep
 from bench.bench_lib.resources import Meter, cpu_per_checkout
 from bench.bench_lib.stack import RunningStack, process_stack
 from ucp_connector.dev_layout import DEMO_PLATFORM
@@ -104,6 +104,7 @@ def run(plan: Plan, quick: bool) -> dict[str, Any]:
         "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.platform()}, {os.cpu_count()} cpus, Python {platform.python_version()}",
         "load_average": [round(value, 2) for value in os.getloadavg()],
+        "cpu_probe_ms": [resources.cpu_probe_ms()],
         "noise_note": NOISE,
         "plan": plan.__dict__ | {"sweep": {str(k): v for k, v in plan.sweep.items()}},
         "notes": [
@@ -136,6 +137,7 @@ def run(plan: Plan, quick: bool) -> dict[str, Any]:
             " figure is over 10,000: run without --quick."
         )
     results["load_average_after"] = [round(value, 2) for value in os.getloadavg()]
+    results["cpu_probe_ms"].append(resources.cpu_probe_ms())
     results["seconds"] = round(time.monotonic() - began, 1)
     results["targets"] = report.targets(results)
     return results

@@ -130,7 +130,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"## bench/run.py{' --quick' if results.get('quick') else ''} — {results.get('started_at', '')}",
         "",
         f"Machine: {results.get('machine', '?')}; load average {results.get('load_average', '?')} before, "
-        f"{results.get('load_average_after', '?')} after. {results.get('noise_note', '')}",
+        f"{results.get('load_average_after', '?')} after{_probe(results)}. {results.get('noise_note', '')}",
         "",
         *_latency_table(results),
         "",
@@ -144,6 +144,14 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     lines += [f"- {note}" for note in results.get("notes") or []]
     return "\n".join(lines) + "\n"
+
+
+def _probe(results: dict[str, Any]) -> str:
+    """The machine's speed before and after (``resources.cpu_probe_ms``; absent in older records)."""
+    probe = results.get("cpu_probe_ms") or []
+    if len(probe) != 2:
+        return ""
+    return f"; CPU probe (a fixed 1 M-step Python loop) {probe[0]} ms before, {probe[1]} ms after"
 
 
 def _latency_table(results: dict[str, Any]) -> list[str]:

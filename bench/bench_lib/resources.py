@@ -1,7 +1,13 @@
-"""CPU and memory of the stack's processes (psutil): per service, read before and after a phase."""
+"""CPU and memory of the stack's processes (psutil): per service, read before and after a phase.
+
+Also the machine's own speed (:func:`cpu_probe_ms`): on a shared VM the same code took 1.5-2x as long an hour
+apart with nothing else of ours running (docs/perf/profile-round5.md), which no load average shows.
+"""
 
 from __future__ import annotations
 
+import statistics
+import time
 from dataclasses import dataclass
 
 import psutil  # type: ignore[import-untyped]  # psutil ships no type hints
@@ -65,3 +71,18 @@ def growth_slope(points: list[tuple[int, float]]) -> float:
     if spread == 0:
         return 0.0
     return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread * 1000
+
+
+PROBE_ITERATIONS = 1_000_000
+
+
+def cpu_probe_ms(runs: int = 5) -> float:
+    """Median ms of a fixed pure-Python loop: the same figure on a faster or slower share of the host's CPU."""
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        total = 0
+        for number in range(PROBE_ITERATIONS):
+            total += number
+        samples.append((time.perf_counter() - start) * 1000)
+    return round(statistics.median(samples), 1)

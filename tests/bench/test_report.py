@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bench import compare
-from bench.bench_lib import report
+from bench.bench_lib import report, resources
 from bench.bench_lib.resources import growth_slope
 from bench.bench_lib.stats import percentile
 
@@ -130,3 +130,12 @@ def test_the_connectors_shape_is_reported_beside_the_no_op_and_never_scored() ->
     assert "status upsert (the connector's shape) | 11.2 |" in text
     assert report.targets(results)["p50_create_ms"]["goal"] == pytest.approx(19.0)
     assert "connector's shape" not in report.markdown(synthetic())
+
+
+def test_the_machine_speed_probe_is_printed_beside_the_load_average() -> None:
+    """A shared VM's speed drifts with no load average to show it (docs/perf/profile-round5.md): the run's
+    header carries the CPU probe before and after; records without it print as before."""
+    text = report.markdown(synthetic(cpu_probe_ms=[41.5, 63.0]))
+    assert "CPU probe (a fixed 1 M-step Python loop) 41.5 ms before, 63.0 ms after" in text
+    assert "CPU probe" not in report.markdown(synthetic())
+    assert resources.cpu_probe_ms(runs=1) > 0
