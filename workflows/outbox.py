@@ -259,7 +259,10 @@ class Outbox:
         lost one): ``stored`` as they stand, and the records decided from now on numbered after them."""
         self._moved_on(written)
         first = written.first_orphan or 0
-        return [_moved(item, written.shift) if _seq(item) >= first else item for item in stored]
+        return [
+            item if isinstance(item, AuditRecord) and item.seq < first else _moved(item, written.shift)
+            for item in stored
+        ]
 
     def _moved_on(self, written: StorageBatchWritten) -> None:
         self._state.audit_seq += written.shift
@@ -287,10 +290,6 @@ class Outbox:
 
 def _moved(item: StorageWrite, shift: int) -> StorageWrite:
     return item.model_copy(update={"seq": item.seq + shift}) if isinstance(item, AuditRecord) else item
-
-
-def _seq(item: StorageWrite) -> int:
-    return item.seq if isinstance(item, AuditRecord) else -1  # an index row is not numbered
 
 
 def _audits(items: list[StorageWrite]) -> int:
